@@ -1,0 +1,1 @@
+"""Person detection: detectors return :class:`alphapose.structures.Detections`; box NMS utilities."""

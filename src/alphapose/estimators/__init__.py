@@ -1,0 +1,1 @@
+"""Pose estimators: map an image and person detections to keypoints."""

@@ -1,0 +1,238 @@
+"""The embedded default whole-body estimator: Halpe-136 from the bundled BlazePose models.
+
+Top-down, per person box:
+
+1. body: BlazePose-full on a rotated crop placed from the detector's alignment keypoints (or, for a
+   plain box, a square around it), then once more on a crop re-placed from the model's own
+   auxiliary landmarks (the second pass fixes size and rotation); candidates whose pose
+   probability is below ``min_pose_score`` are dropped (removes most false detections);
+2. hands: the hand landmark model on rotation-aligned crops placed from the body's wrist, index
+   and pinky knuckles; left / right come from the body side, not the model's handedness;
+3. face: the face-mesh model on a crop placed from the body's eyes, ears, nose and mouth, mapped
+   468 -> 68 points;
+4. assembly into Halpe-136 (convertible with :mod:`alphapose.skeletons`).
+
+Mapping from BlazePose-33 (documented here because it is a modelling choice):
+
+* COCO-17 = BlazePose ``[0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]``;
+* Halpe head (top of head) = eye midpoint + 2 x (eye midpoint - mouth midpoint);
+  neck = shoulder midpoint; hip = hip midpoint; scores = the minimum of their sources;
+* heels = 29 / 30; big toes = foot index 31 / 32;
+* small toes have no BlazePose point: estimated at 80% of the heel -> toe line, displaced
+  sideways (away from the body's midline) by 30% of the foot length; score = half the minimum
+  of the heel and toe scores, since it is a guess.
+
+Keypoint scores are probabilities in [0, 1]: body points use the model's visibility
+probability, face and hand points the face / hand presence probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from alphapose.estimators.blaze_body import BlazeBody, BodyResult, roi_from_alignment_points
+from alphapose.structures import Detections, Poses
+from alphapose.transforms import RotatedRect
+
+__all__ = ["BlazeWholeBodyConfig", "BlazeWholeBody", "body33_to_halpe26", "BLAZE_TO_COCO17"]
+
+BLAZE_TO_COCO17 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+#: left/right pairs of the 33 named BlazePose points (for the flip test)
+BLAZE_FLIP_PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16),
+                    (17, 18), (19, 20), (21, 22), (23, 24), (25, 26), (27, 28), (29, 30), (31, 32))
+NUM_KEYPOINTS = 136
+FACE = slice(26, 94)
+LEFT_HAND = slice(94, 115)
+RIGHT_HAND = slice(115, 136)
+
+
+@dataclass(frozen=True)
+class BlazeWholeBodyConfig:
+    """Settings of the embedded whole-body estimator.
+
+    Attributes:
+        decoding: body landmark decoding, see :data:`alphapose.estimators.blaze_body.DECODINGS`.
+        passes: body passes per person (the second re-crops from the first's landmarks).
+        box_scale: crop side / long box side for boxes that come without alignment keypoints.
+        min_pose_score: drop people whose pose probability is below this.
+        hands: estimate hands.
+        face: estimate the face.
+        hand_model: ``"full"`` or ``"lite"``.
+        flip: flip test on the last body pass (averages with the mirrored crop; twice the cost).
+        num_threads: interpreter threads per model.
+    """
+
+    decoding: str = "heatmap"
+    passes: int = 2
+    box_scale: float = 1.25
+    min_pose_score: float = 0.5
+    hands: bool = True
+    face: bool = True
+    hand_model: str = "full"
+    flip: bool = False
+    num_threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.passes < 1:
+            raise ValueError(f"passes must be >= 1, got {self.passes}")
+        if self.hand_model not in ("full", "lite"):
+            raise ValueError(f"hand_model must be 'full' or 'lite', got {self.hand_model!r}")
+
+
+def body33_to_halpe26(points: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Halpe-26 keypoints from BlazePose-33 landmarks.
+
+    Args:
+        points: ``(33+, 2)`` image pixels.
+        scores: ``(33+,)`` probabilities.
+
+    Returns:
+        ``(points (26, 2), scores (26,))``.
+    """
+    out = np.zeros((26, 2), np.float32)
+    out_scores = np.zeros((26,), np.float32)
+    out[:17] = points[BLAZE_TO_COCO17]
+    out_scores[:17] = scores[BLAZE_TO_COCO17]
+
+    def mid(a: int, b: int) -> tuple[np.ndarray, float]:
+        return (points[a] + points[b]) / 2, float(min(scores[a], scores[b]))
+
+    eyes, eyes_score = mid(2, 5)
+    mouth, mouth_score = mid(9, 10)
+    out[17] = eyes + 2.0 * (eyes - mouth)
+    out_scores[17] = min(eyes_score, mouth_score)
+    out[18], out_scores[18] = mid(11, 12)
+    out[19], out_scores[19] = mid(23, 24)
+    lateral_axis = points[23] - points[24]  # right hip -> left hip
+    for side, (heel, toe, big, small, heel_out) in enumerate(((29, 31, 20, 22, 24),
+                                                               (30, 32, 21, 23, 25))):
+        out[big], out_scores[big] = points[toe], scores[toe]
+        out[heel_out], out_scores[heel_out] = points[heel], scores[heel]
+        along = points[toe] - points[heel]
+        length = float(np.hypot(*along))
+        outward = lateral_axis if side == 0 else -lateral_axis
+        perp = np.array([-along[1], along[0]]) / max(length, 1e-6)
+        if np.dot(perp, outward) < 0:
+            perp = -perp
+        out[small] = points[heel] + 0.8 * along + 0.3 * length * perp
+        out_scores[small] = 0.5 * min(scores[heel], scores[toe])
+    return out, out_scores
+
+
+class BlazeWholeBody:
+    """Whole-body Halpe-136 estimator on the embedded BlazePose models.
+
+    Args:
+        config: settings; defaults measure best on the COCO-WholeBody samples.
+
+    Example:
+        >>> estimator = BlazeWholeBody()                           # doctest: +SKIP
+        >>> poses = estimator(image, detections)                    # doctest: +SKIP
+        >>> poses.keypoints.shape                                   # doctest: +SKIP
+        (2, 136, 2)
+    """
+
+    layout = "halpe136"
+
+    def __init__(self, config: BlazeWholeBodyConfig | None = None) -> None:
+        self.config = config or BlazeWholeBodyConfig()
+        self.body = BlazeBody(self.config.decoding, num_threads=self.config.num_threads)
+        self.hand = None
+        self.face = None
+        if self.config.hands:
+            from alphapose.estimators.face_hand import HandLandmarker
+
+            self.hand = HandLandmarker(variant=self.config.hand_model,
+                                       num_threads=self.config.num_threads)
+        if self.config.face:
+            from alphapose.estimators.face_hand import FaceLandmarker
+
+            self.face = FaceLandmarker(num_threads=self.config.num_threads)
+
+    # -- body ---------------------------------------------------------------------------------
+    def initial_rect(self, box: np.ndarray, keypoints: np.ndarray | None) -> RotatedRect:
+        """The first body crop for one detection."""
+        if keypoints is not None and len(keypoints) >= 2:
+            return roi_from_alignment_points(keypoints[0], keypoints[1])
+        x1, y1, x2, y2 = [float(v) for v in box]
+        side = max(x2 - x1, y2 - y1) * self.config.box_scale
+        return RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, max(side, 1.0), max(side, 1.0), 0.0)
+
+    def estimate_body(self, image: np.ndarray, rect: RotatedRect) -> BodyResult:
+        """All body passes on one person; the last one optionally flip-tested."""
+        result = self.body(image, rect)
+        for _ in range(self.config.passes - 1):
+            rect = self.body.next_rect(result)
+            if rect.width < 2:
+                break
+            result = self.body(image, rect)
+        if self.config.flip:
+            result = self._flip_average(image, result)
+        return result
+
+    def _flip_average(self, image: np.ndarray, result: BodyResult) -> BodyResult:
+        # Mirror the image about the crop centre's column, run, mirror points back, swap sides.
+        width = image.shape[1]
+        mirrored = np.ascontiguousarray(image[:, ::-1])
+        rect = result.rect
+        mirrored_rect = RotatedRect(width - 1 - rect.cx, rect.cy, rect.width, rect.height,
+                                    -rect.rotation)
+        flipped = self.body(mirrored, mirrored_rect)
+        order = np.arange(flipped.points.shape[0])
+        for a, b in BLAZE_FLIP_PAIRS:
+            order[a], order[b] = b, a
+        points = flipped.points[order].copy()
+        points[:, 0] = width - 1 - points[:, 0]
+        return BodyResult(points=(result.points + points) / 2,
+                          visibility=(result.visibility + flipped.visibility[order]) / 2,
+                          presence=(result.presence + flipped.presence[order]) / 2,
+                          pose_score=(result.pose_score + flipped.pose_score) / 2,
+                          rect=result.rect)
+
+    # -- whole body ---------------------------------------------------------------------------
+    def estimate_person(self, image: np.ndarray, rect: RotatedRect
+                        ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Halpe-136 ``(points (136, 2), scores (136,), pose probability)`` for one crop."""
+        body = self.estimate_body(image, rect)
+        points = np.zeros((NUM_KEYPOINTS, 2), np.float32)
+        scores = np.zeros((NUM_KEYPOINTS,), np.float32)
+        points[:26], scores[:26] = body33_to_halpe26(body.points, body.visibility)
+        p, v = body.points, body.visibility
+        if self.hand is not None:
+            from alphapose.estimators.face_hand import hand_rect_from_body
+
+            for side, target, (wrist, pinky, index) in (("left", LEFT_HAND, (15, 17, 19)),
+                                                         ("right", RIGHT_HAND, (16, 18, 20))):
+                hand_rect = hand_rect_from_body(p[wrist], p[index], p[pinky], side)
+                if hand_rect.width < 2:
+                    continue
+                hand = self.hand(image, hand_rect)
+                points[target], scores[target] = hand.points, hand.scores
+        if self.face is not None:
+            from alphapose.estimators.face_hand import face_rect_from_body
+
+            face_rect = face_rect_from_body(p[:11], v[:11])
+            if face_rect is not None and face_rect.width >= 2:
+                face = self.face(image, face_rect)
+                points[FACE], scores[FACE] = face.points68, face.scores
+        return points, np.clip(scores, 0.0, 1.0), body.pose_score
+
+    def __call__(self, image: np.ndarray, detections: Detections) -> Poses:
+        """Halpe-136 poses for every detection (people the model rejects are dropped)."""
+        kept_points, kept_scores, kept_boxes, kept_box_scores = [], [], [], []
+        for i in range(len(detections)):
+            keypoints = None if detections.keypoints is None else detections.keypoints[i]
+            rect = self.initial_rect(detections.xyxy[i], keypoints)
+            points, scores, pose_score = self.estimate_person(image, rect)
+            if pose_score < self.config.min_pose_score:
+                continue
+            kept_points.append(points)
+            kept_scores.append(scores)
+            kept_boxes.append(detections.xyxy[i])
+            kept_box_scores.append(detections.scores[i])
+        if not kept_points:
+            return Poses.empty(NUM_KEYPOINTS, self.layout)
+        return Poses(np.stack(kept_points), np.stack(kept_scores), np.stack(kept_boxes),
+                     np.asarray(kept_box_scores), layout=self.layout)

@@ -1,0 +1,172 @@
+"""Body landmarks from the embedded BlazePose-full model, on one rotated person crop.
+
+The model sees a ``256 x 256`` RGB crop in [0, 1] and returns, for 39 points (33 named body
+landmarks + 6 auxiliary ones), ``(x, y, z, visibility, presence)`` in crop pixels, a pose-presence
+logit and ``64 x 64 x 39`` heatmap logits. Points 33 and 34 (auxiliary) are the body centre and a
+point on the body circle; they place the next crop.
+
+Three decodings of the landmark positions are available (see :data:`DECODINGS`):
+
+* ``"regression"``: the regressed coordinates as they are;
+* ``"heatmap"`` (default): the regressed point refined by the heatmap in a ``7 x 7`` window around
+  it: sigmoid, then divide by the window sum (the paper's two-step normalisation, Sec. 3.1),
+  then the expectation of the column / row, kept when the window's peak sigmoid is >= 0.5. This
+  is the refinement MediaPipe's graph applies (heatmap coordinate = index / 64, no half-pixel);
+* ``"integral"``: the same two-step integral over the whole ``64 x 64`` map (measured worse: these
+  maps were not trained for a global integral).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from alphapose.runtime.litert import LiteRTModel
+from alphapose.transforms import RotatedRect, apply_affine, normalize_angle, warp_crop
+from alphapose.weights import get_model_file
+
+__all__ = ["BodyResult", "BlazeBody", "DECODINGS", "roi_from_alignment_points", "sigmoid",
+           "integral_decode", "refine_with_heatmap"]
+
+DECODINGS = ("heatmap", "regression", "integral")
+
+INPUT_SIZE = 256
+HEATMAP_SIZE = 64
+NUM_POINTS = 39
+#: MediaPipe's person ROI: the alignment square is enlarged by this factor.
+ROI_SCALE = 1.25
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
+
+
+@dataclass
+class BodyResult:
+    """One body estimate.
+
+    Attributes:
+        points: ``(39, 2)`` image pixels (33 named + 6 auxiliary landmarks).
+        visibility: ``(39,)`` probability that each point is visible (not occluded).
+        presence: ``(39,)`` probability that each point is inside the crop.
+        pose_score: probability that the crop holds a person.
+        rect: the crop the estimate was made on.
+    """
+
+    points: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    pose_score: float
+    rect: RotatedRect
+
+
+def roi_from_alignment_points(center: np.ndarray, scale_point: np.ndarray,
+                              scale: float = ROI_SCALE) -> RotatedRect:
+    """The person crop MediaPipe derives from two alignment points.
+
+    The crop is centred on ``center``; its side is twice the distance to ``scale_point``, times
+    ``scale``; it is rotated so that ``center -> scale_point`` points up in the crop.
+
+    Args:
+        center: ``(2,)`` body centre in image pixels (mid-hip).
+        scale_point: ``(2,)`` point on the body circle (above the head for an upright person).
+        scale: enlargement of the alignment square.
+    """
+    dx, dy = (np.asarray(scale_point, np.float64) - np.asarray(center, np.float64))
+    side = 2.0 * float(np.hypot(dx, dy)) * scale
+    # angle of the up vector measured with y pointing up; the crop rotation turns it to 90 degrees
+    rotation = normalize_angle(np.pi / 2 - np.arctan2(-dy, dx))
+    return RotatedRect(float(center[0]), float(center[1]), side, side, rotation)
+
+
+def refine_with_heatmap(points_norm: np.ndarray, heatmap_logits: np.ndarray, kernel: int = 7,
+                        min_confidence: float = 0.5) -> np.ndarray:
+    """Refine normalised points by a local two-step-normalised integral over their heatmaps.
+
+    Args:
+        points_norm: ``(K, 2)`` points in [0, 1] crop units.
+        heatmap_logits: ``(S, S, K)`` logits.
+        kernel: window side in heatmap cells.
+        min_confidence: refine only where the window's peak sigmoid reaches this.
+
+    Returns:
+        ``(K, 2)`` refined points in [0, 1] crop units (heatmap index / S).
+    """
+    size = heatmap_logits.shape[0]
+    out = points_norm.astype(np.float64).copy()
+    half = (kernel - 1) // 2
+    cols = np.floor(points_norm[:, 0] * size).astype(int)
+    rows = np.floor(points_norm[:, 1] * size).astype(int)
+    for k in range(points_norm.shape[0]):
+        c, r = cols[k], rows[k]
+        if not (0 <= c < size and 0 <= r < size):
+            continue
+        r0, r1 = max(0, r - half), min(size, r + half + 1)
+        c0, c1 = max(0, c - half), min(size, c + half + 1)
+        window = sigmoid(heatmap_logits[r0:r1, c0:c1, k].astype(np.float64))
+        total = window.sum()
+        if window.max() < min_confidence or total <= 0:
+            continue
+        weights = window / total
+        out[k, 0] = (weights.sum(0) * np.arange(c0, c1)).sum() / size
+        out[k, 1] = (weights.sum(1) * np.arange(r0, r1)).sum() / size
+    return out
+
+
+def integral_decode(heatmap_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-step-normalised integral regression over whole maps (paper Sec. 3.1).
+
+    Args:
+        heatmap_logits: ``(S, S, K)``.
+
+    Returns:
+        ``(points (K, 2) in [0, 1] crop units, confidence (K,) = max sigmoid)``.
+    """
+    size = heatmap_logits.shape[0]
+    prob = sigmoid(heatmap_logits.astype(np.float64))
+    total = prob.sum((0, 1))
+    norm = prob / np.maximum(total, 1e-12)
+    grid = np.arange(size, dtype=np.float64)
+    x = (norm.sum(0) * grid[:, None]).sum(0) / size
+    y = (norm.sum(1) * grid[:, None]).sum(0) / size
+    return np.stack([x, y], 1), prob.max((0, 1))
+
+
+class BlazeBody:
+    """BlazePose-full landmarks on rotated person crops.
+
+    Args:
+        decoding: one of :data:`DECODINGS`.
+        num_threads: interpreter threads.
+    """
+
+    def __init__(self, decoding: str = "heatmap", num_threads: int = 2) -> None:
+        if decoding not in DECODINGS:
+            raise ValueError(f"decoding {decoding!r} is not one of {DECODINGS}")
+        self.decoding = decoding
+        self.model = LiteRTModel(get_model_file("blaze-pose-full"), num_threads=num_threads)
+
+    def __call__(self, image: np.ndarray, rect: RotatedRect) -> BodyResult:
+        """Estimate the body in ``rect`` of a BGR image."""
+        crop, img_from_crop = warp_crop(image, rect, INPUT_SIZE, INPUT_SIZE)
+        tensor = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 255.0
+        landmarks, flag, _segmentation, heatmap, _world = self.model(tensor)
+        raw = landmarks.reshape(NUM_POINTS, 5)
+        norm = raw[:, :2] / INPUT_SIZE
+        if self.decoding == "heatmap":
+            norm = refine_with_heatmap(norm, heatmap[0])
+        elif self.decoding == "integral":
+            norm, _ = integral_decode(heatmap[0])
+        # normalised crop units (0 = left edge) -> crop pixel centres -> image
+        crop_xy = norm * INPUT_SIZE - 0.5
+        points = apply_affine(crop_xy, img_from_crop)
+        return BodyResult(points=points, visibility=sigmoid(raw[:, 3]).astype(np.float32),
+                          presence=sigmoid(raw[:, 4]).astype(np.float32),
+                          pose_score=float(sigmoid(flag.reshape(-1)[0])), rect=rect)
+
+    @staticmethod
+    def next_rect(result: BodyResult) -> RotatedRect:
+        """The crop for the next pass, from the auxiliary landmarks (33 centre, 34 scale)."""
+        return roi_from_alignment_points(result.points[33], result.points[34])

@@ -1,0 +1,181 @@
+"""The top-down pipeline: frames -> person detection -> pose estimation -> pose NMS -> (tracking).
+
+``Pipeline.predict(image)`` handles one image; ``Pipeline.run(frames)`` is a generator that yields
+``(frame, poses)`` per frame as soon as it is done and never accumulates results. Frames are read
+ahead in a background thread (a bounded queue) so decoding overlaps the models.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from alphapose.structures import Detections, Frame, Poses
+
+__all__ = ["Pipeline", "Detector", "Tracker", "StageTimes"]
+
+
+class Detector(Protocol):
+    def __call__(self, image: np.ndarray) -> Detections: ...
+
+
+class Tracker(Protocol):
+    def update(self, frame: Frame, poses: Poses) -> Poses: ...
+
+
+@dataclass
+class StageTimes:
+    """Accumulated seconds per stage (for ``--profile``)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    frames: int = 0
+    persons: int = 0
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def per_frame_ms(self) -> dict[str, float]:
+        return {k: 1000.0 * v / max(self.frames, 1) for k, v in self.seconds.items()}
+
+
+class Pipeline:
+    """Whole-body multi-person pose estimation.
+
+    Args:
+        detector: person detector ``image -> Detections``; default: the embedded one.
+        estimator: pose estimator ``(image, Detections) -> Poses``; default: the embedded
+            whole-body estimator (Halpe-136).
+        pose_nms: ``"pnms"`` (parametric pose NMS), ``"oks"`` or ``"none"``.
+        nms_params: parameters of the parametric pose NMS (default: by layout).
+        min_box_area: drop poses whose keypoint extent (x 2.25) is smaller than this (px^2).
+        tracker: optional tracker giving identities.
+        layout: output keypoint layout (converted from the estimator's when different).
+        prefetch: frames to read ahead in a background thread in :meth:`run`.
+
+    Example:
+        >>> pipeline = Pipeline()                                   # doctest: +SKIP
+        >>> poses = pipeline.predict(cv2.imread("people.jpg"))      # doctest: +SKIP
+        >>> for frame, poses in pipeline.run(open_sources(["video.mp4"])[0]):  # doctest: +SKIP
+        ...     print(frame.index, len(poses))
+    """
+
+    def __init__(self, detector: Detector | None = None, estimator: Any | None = None, *,
+                 pose_nms: str = "pnms", nms_params: Any | None = None,
+                 min_box_area: float = 0.0, tracker: Tracker | None = None,
+                 layout: str | None = None, prefetch: int = 8) -> None:
+        from alphapose.nms import POSE_NMS_METHODS
+
+        if pose_nms not in POSE_NMS_METHODS:
+            raise ValueError(f"pose_nms {pose_nms!r} is not one of {POSE_NMS_METHODS}")
+        if detector is None:
+            from alphapose.detection.blaze import BlazePersonDetector
+
+            detector = BlazePersonDetector()
+        if estimator is None:
+            from alphapose.estimators.blaze import BlazeWholeBody
+
+            estimator = BlazeWholeBody()
+        self.detector = detector
+        self.estimator = estimator
+        self.pose_nms = pose_nms
+        self.nms_params = nms_params
+        self.min_box_area = float(min_box_area)
+        self.tracker = tracker
+        self.layout = layout
+        self.prefetch = max(1, int(prefetch))
+        self.times = StageTimes()
+
+    def _post_process(self, poses: Poses) -> Poses:
+        from alphapose.nms import PoseNMSParams, apply_pose_nms
+
+        params = self.nms_params
+        if params is None and self.pose_nms == "pnms":
+            # The embedded estimator's scores are probabilities like the regression models'.
+            params = PoseNMSParams.for_layout(poses.layout, regression=True)
+        poses = apply_pose_nms(poses, self.pose_nms, params=params,
+                               min_box_area=self.min_box_area)
+        if self.layout is not None and self.layout != poses.layout:
+            from alphapose.skeletons import convert_poses
+
+            poses = convert_poses(poses, self.layout)
+        return poses
+
+    def predict(self, image: np.ndarray, frame: Frame | None = None) -> Poses:
+        """Poses of every person in one BGR image.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 BGR.
+            frame: the frame the image belongs to (passed to the tracker).
+
+        Returns:
+            Poses in :attr:`layout` (or the estimator's layout).
+        """
+        if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+            shape = getattr(image, "shape", None)
+            raise ValueError(f"predict: expected an (H, W, 3) BGR uint8 image, got "
+                             f"{type(image).__name__} with shape {shape}")
+        t0 = time.perf_counter()
+        detections = self.detector(image)
+        t1 = time.perf_counter()
+        poses = self.estimator(image, detections)
+        t2 = time.perf_counter()
+        poses = self._post_process(poses)
+        if self.tracker is not None:
+            poses = self.tracker.update(frame or Frame(image, 0, "image"), poses)
+        t3 = time.perf_counter()
+        self.times.add("detect", t1 - t0)
+        self.times.add("pose", t2 - t1)
+        self.times.add("post", t3 - t2)
+        self.times.frames += 1
+        self.times.persons += len(poses)
+        return poses
+
+    def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, Poses]]:
+        """Yield ``(frame, poses)`` for every frame, in order, as each is finished."""
+        for frame in _prefetch(frames, self.prefetch):
+            yield frame, self.predict(frame.image, frame)
+
+
+_DONE = object()
+
+
+def _prefetch(frames: Iterable[Frame], size: int) -> Iterator[Frame]:
+    """Iterate ``frames`` from a background thread through a bounded queue."""
+    buffer: queue.Queue[Any] = queue.Queue(maxsize=size)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in frames:
+                while not stop.is_set():
+                    try:
+                        buffer.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as error:  # re-raised in the consumer
+            buffer.put(("__error__", error))
+            return
+        buffer.put(_DONE)
+
+    thread = threading.Thread(target=produce, name="alphapose-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, tuple) and len(item) == 2 and item[0] == "__error__":
+                raise item[1]
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=1.0)

@@ -1,0 +1,1 @@
+"""Runtimes that execute model files: one class per runtime behind a small protocol."""
