@@ -60,8 +60,8 @@ def _hand(root: int) -> list[tuple[int, int]]:
     # Written out per finger from the §3.3 description: root -> 4 joints per finger.
     out = []
     for tip_base in (1, 5, 9, 13, 17):
-        out += [(root, root + tip_base), (root + tip_base, root + tip_base + 1),
-                (root + tip_base + 1, root + tip_base + 2), (root + tip_base + 2, root + tip_base + 3)]
+        b = root + tip_base
+        out += [(root, b), (b, b + 1), (b + 1, b + 2), (b + 2, b + 3)]
     return out
 
 
@@ -236,8 +236,8 @@ def test_parts_partition_the_layout(layout: Layout) -> None:
     assert len(joined) == k and len(np.unique(joined)) == k  # cover and no overlap
     np.testing.assert_array_equal(np.sort(joined), np.arange(k))
     assert {p: len(layout.parts[p]) for p in PARTS} == PART_SIZES[layout.name]
-    np.testing.assert_array_equal(
-        layout.parts["hand"], np.concatenate([layout.parts["left_hand"], layout.parts["right_hand"]]))
+    both_hands = np.concatenate([layout.parts["left_hand"], layout.parts["right_hand"]])
+    np.testing.assert_array_equal(layout.parts["hand"], both_hands)
     for part in PARTS:
         for i in layout.parts[part]:
             assert layout.part_of(int(i)) == part

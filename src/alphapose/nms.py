@@ -263,9 +263,10 @@ def pose_nms_with_clusters(poses: Poses, params: PoseNMSParams | None = None,
         keypoint scores), and for each a ``(C,)`` int64 array of the input indices merged into
         it, the pick first, then the others ascending.
 
-    Example:
-        >>> kept, clusters = pose_nms_with_clusters(poses)  # doctest: +SKIP
-        >>> kept.track_ids, clusters[0]  # doctest: +SKIP
+    Example::
+
+        kept, clusters = pose_nms_with_clusters(poses, PoseNMSParams.body())
+        print(kept.track_ids, clusters[0])  # e.g. [-1 -1] [3 0 5]: input 3 absorbed 0 and 5
     """
     params = PoseNMSParams.body() if params is None else params
     if not isinstance(params, PoseNMSParams):
@@ -349,9 +350,10 @@ def pose_nms(poses: Poses, params: PoseNMSParams | None = None,
     See the module docstring for the procedure and :func:`pose_nms_with_clusters` for the
     arguments; this returns only the kept poses.
 
-    Example:
-        >>> params = PoseNMSParams.for_layout("halpe136", regression=True)
-        >>> kept = pose_nms(poses, params, min_box_area=0)  # doctest: +SKIP
+    Example::
+
+        params = PoseNMSParams.for_layout("halpe136", regression=True)
+        kept = pose_nms(poses, params, min_box_area=0.0)
     """
     return pose_nms_with_clusters(poses, params, min_box_area)[0]
 
@@ -414,8 +416,9 @@ def oks_nms(poses: Poses, sigmas: np.ndarray | None = None, threshold: float = 0
     Returns:
         The kept poses in descending order of their new score, with ``scores`` set to it.
 
-    Example:
-        >>> kept = oks_nms(poses, threshold=0.9)  # doctest: +SKIP
+    Example::
+
+        kept = oks_nms(poses, threshold=0.9)  # sigmas from the poses' layout
     """
     if not isinstance(poses, Poses):
         raise TypeError(f"poses: expected Poses, got {type(poses).__name__}")

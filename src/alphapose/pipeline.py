@@ -121,7 +121,13 @@ class Pipeline:
             raise ValueError(f"predict: expected an (H, W, 3) BGR uint8 image, got "
                              f"{type(image).__name__} with shape {shape}")
         t0 = time.perf_counter()
-        detections = self.detector(image)
+        if getattr(self.detector, "uses_frame_name", False):
+            if frame is None:
+                raise ValueError("this detector reads detections by image name: call "
+                                 "predict(image, frame) or run(frames)")
+            detections = self.detector(image, name=frame.name)
+        else:
+            detections = self.detector(image)
         t1 = time.perf_counter()
         poses = self.estimator(image, detections)
         t2 = time.perf_counter()

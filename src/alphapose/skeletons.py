@@ -175,7 +175,9 @@ class Layout:
 
     @cached_property
     def flip_index(self) -> np.ndarray:
-        """``(K,)`` int64 permutation swapping left and right: ``flipped = keypoints[..., flip_index, :]``.
+        """``(K,)`` int64 permutation swapping left and right.
+
+        Use it as ``keypoints_of_mirrored_image = mirrored_keypoints[..., flip_index, :]``.
 
         It is its own inverse; unpaired (centre-line) points map to themselves.
         """

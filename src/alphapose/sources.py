@@ -36,7 +36,7 @@ Problems met while iterating (a missing, empty, corrupt, truncated or too large 
 that ends well before its announced frame count; a camera that stops delivering) are appended
 to the source's ``errors`` and logged as warnings on the ``"alphapose"`` logger, and iteration
 goes on with the next item. A source's ``errors`` is reset when a new iteration starts, so after
-a full pass it describes that pass.
+a full pass it describes that pass (a source that could not be opened keeps its one error).
 
 Still images are decoded like ``cv2.imread(path, cv2.IMREAD_COLOR)``: EXIF orientation is
 applied, grayscale is replicated to three channels, 16-bit samples are scaled to 8 bits
@@ -324,9 +324,10 @@ class _CaptureSource(_BaseSource):
                     return
                 index = self.frames_read
                 if self.live:
+                    now = time.monotonic()
                     if index == 0:
-                        start = time.monotonic()
-                    timestamp = time.monotonic() - start
+                        start = now
+                    timestamp = now - start
                 else:
                     timestamp = self._file_timestamp(capture, index, previous)
                 previous = timestamp
@@ -354,7 +355,10 @@ class VideoSource(_CaptureSource):
     Frame ``i`` has ``index=i``, ``name=f"{i}.jpg"`` (the official naming of video frames),
     ``path`` = the video and ``timestamp`` in seconds from ``CAP_PROP_POS_MSEC`` (or
     ``i / fps`` where the backend gives no usable time). The file is probed on construction to
-    fill ``total`` (``CAP_PROP_FRAME_COUNT``, ``None`` when unknown) and ``fps``.
+    fill ``total`` (``CAP_PROP_FRAME_COUNT``, ``None`` when unknown) and ``fps``; a file that
+    cannot be opened records the error then and yields nothing. Ending more than
+    ``truncation_tolerance`` frames short of ``total`` records ``"truncated: read N of M
+    frames"``.
 
     Args:
         path: the video file.

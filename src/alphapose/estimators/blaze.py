@@ -203,18 +203,23 @@ class BlazeWholeBody:
         if self.hand is not None:
             from alphapose.estimators.face_hand import hand_rect_from_body
 
-            for side, target, (wrist, pinky, index) in (("left", LEFT_HAND, (15, 17, 19)),
-                                                         ("right", RIGHT_HAND, (16, 18, 20))):
-                hand_rect = hand_rect_from_body(p[wrist], p[index], p[pinky], side)
+            for target, (wrist, pinky, index) in ((LEFT_HAND, (15, 17, 19)),
+                                                  (RIGHT_HAND, (16, 18, 20))):
+                try:
+                    hand_rect = hand_rect_from_body(p[wrist], p[index], p[pinky])
+                except ValueError:  # wrist on the knuckles: no hand direction
+                    continue
                 if hand_rect.width < 2:
                     continue
                 hand = self.hand(image, hand_rect)
                 points[target], scores[target] = hand.points, hand.scores
         if self.face is not None:
-            from alphapose.estimators.face_hand import face_rect_from_body
+            from alphapose.estimators.face_hand import face_rect_from_points
 
-            face_rect = face_rect_from_body(p[:11], v[:11])
-            if face_rect is not None and face_rect.width >= 2:
+            face_rect = face_rect_from_points(left_eye=p[2], right_eye=p[5], nose=p[0],
+                                              mouth_left=p[9], mouth_right=p[10],
+                                              left_ear=p[7], right_ear=p[8])
+            if face_rect.width >= 2:
                 face = self.face(image, face_rect)
                 points[FACE], scores[FACE] = face.points68, face.scores
         return points, np.clip(scores, 0.0, 1.0), body.pose_score

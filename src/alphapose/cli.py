@@ -1,0 +1,373 @@
+"""The ``alphapose`` command: a thin layer over the library.
+
+``alphapose run INPUT... -o OUT`` runs the whole pipeline on images, folders, list files, glob
+patterns, videos, webcams and streams, streaming results to disk as each frame is done.
+``alphapose models`` lists (and with ``--fetch`` caches) the embedded models.
+
+The official demo's flag names are accepted where they mean the same thing: ``--indir``,
+``--image``, ``--list``, ``--video``, ``--webcam``, ``--outdir``, ``--save_img``, ``--save_video``,
+``--min_box_area``, ``--detfile``, ``--showbox``, ``--format open``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+__all__ = ["build_parser", "main"]
+
+LOG = logging.getLogger("alphapose")
+
+FORMATS = ("alphapose", "coco", "openpose", "jsonl")
+FORMAT_ALIASES = {"open": "openpose", "cmu": "openpose", "json": "alphapose",
+                  "jsonlines": "jsonl"}
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    from alphapose.skeletons import list_layouts
+
+    inputs = parser.add_argument_group("inputs")
+    inputs.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="image, folder, .txt list, glob pattern, video, webcam index or "
+                             "stream URL (any number)")
+    inputs.add_argument("--indir", "--image", "--video", dest="extra_inputs", action="append",
+                        default=[], metavar="PATH", help="official-demo aliases for an INPUT")
+    inputs.add_argument("--list", dest="input_list", metavar="FILE",
+                        help="text file of image paths (relative to --indir when given)")
+    inputs.add_argument("--webcam", type=int, default=-1, metavar="N",
+                        help="webcam index (official-demo alias)")
+    inputs.add_argument("--max-pixels", type=int, default=100_000_000,
+                        help="largest image (w*h) accepted (default: %(default)s)")
+
+    out = parser.add_argument_group("outputs")
+    out.add_argument("-o", "--out", "--outdir", dest="outdir", default="out",
+                     help="output folder (default: %(default)s)")
+    out.add_argument("--format", dest="formats", action="append", metavar="FMT",
+                     help=f"result format, repeatable or comma-separated: {', '.join(FORMATS)} "
+                          f"(default: alphapose; 'open' = openpose)")
+    out.add_argument("--layout", default="halpe136", choices=list_layouts(),
+                     help="keypoint layout of the results (default: %(default)s)")
+    out.add_argument("--eval", action="store_true",
+                     help="integer image ids in the AlphaPose JSON (official --eval)")
+    out.add_argument("--save-img", "--save_img", dest="save_img", action="store_true",
+                     help="write rendered images to OUT/vis/")
+    out.add_argument("--save-video", "--save_video", dest="save_video", action="store_true",
+                     help="write rendered videos to OUT/AlphaPose_<name>.mp4")
+    out.add_argument("--vis", action="store_true", help="show rendered frames in a window")
+    out.add_argument("--showbox", "--show-box", dest="showbox", action="store_true",
+                     help="draw person boxes (and track ids)")
+    out.add_argument("--kpt-thresh", type=float, default=0.3,
+                     help="rendering: hide keypoints below this score (default: %(default)s)")
+
+    model = parser.add_argument_group("models")
+    model.add_argument("--detector", default="blaze", choices=("blaze", "file"),
+                       help="person detector (default: the embedded one)")
+    model.add_argument("--detfile", help="precomputed detections (COCO-style JSON); implies "
+                                         "--detector file")
+    model.add_argument("--tiles", default="auto", choices=("auto", "none"),
+                       help="embedded detector: also search image tiles for small people")
+    model.add_argument("--det-thresh", type=float, default=None,
+                       help="embedded detector score threshold")
+    model.add_argument("--min-box-area", "--min_box_area", dest="min_box_area", type=float,
+                       default=0.0, help="drop people whose pose covers less (px^2)")
+    model.add_argument("--pose-nms", default="pnms", choices=("pnms", "oks", "none"),
+                       help="pose NMS (default: parametric pose NMS)")
+    model.add_argument("--flip", action="store_true", help="flip test (twice the body cost)")
+    model.add_argument("--no-hands", action="store_true", help="skip hand landmarks")
+    model.add_argument("--no-face", action="store_true", help="skip face landmarks")
+    model.add_argument("--decoding", default="heatmap",
+                       choices=("heatmap", "regression", "integral"),
+                       help="body landmark decoding (default: %(default)s)")
+    model.add_argument("--threads", type=int, default=2, help="threads per model")
+    parser.add_argument("--profile", action="store_true",
+                        help="print per-stage times in the progress bar and at the end")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="alphapose", description="Whole-body multi-person pose estimation (clean-room "
+                                      "AlphaPose). Runs offline on a CPU.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="estimate poses in images, folders, videos, webcams",
+                         description="Estimate whole-body poses and write results.")
+    _add_run_arguments(run)
+    models = sub.add_parser("models", help="list the embedded models (and fetch them)")
+    models.add_argument("--fetch", action="store_true", help="download and verify them now")
+    return parser
+
+
+def _formats(values: list[str] | None) -> list[str]:
+    chosen: list[str] = []
+    for value in values or ["alphapose"]:
+        for item in value.split(","):
+            name = FORMAT_ALIASES.get(item.strip().lower(), item.strip().lower())
+            if name not in FORMATS:
+                raise SystemExit(f"alphapose: --format {item!r} is not one of "
+                                 f"{', '.join(FORMATS)} (or 'open')")
+            if name not in chosen:
+                chosen.append(name)
+    return chosen
+
+
+def _collect_inputs(args: argparse.Namespace) -> list[str | int]:
+    inputs: list[str | int] = [*args.inputs]
+    indirs = list(args.extra_inputs)
+    if args.input_list:
+        root = indirs[0] if indirs else None
+        inputs.append(("__list__", args.input_list, root))  # type: ignore[arg-type]
+        if root:
+            indirs = indirs[1:]
+    inputs.extend(indirs)
+    if args.webcam >= 0:
+        inputs.append(args.webcam)
+    return inputs
+
+
+def _open_all(args: argparse.Namespace) -> list:
+    from alphapose.sources import open_sources
+
+    sources = []
+    for item in _collect_inputs(args):
+        if isinstance(item, tuple):
+            _, list_file, root = item
+            sources.extend(open_sources([list_file], root=root, max_pixels=args.max_pixels))
+        else:
+            sources.extend(open_sources([item], max_pixels=args.max_pixels))
+    return sources
+
+
+def _build_pipeline(args: argparse.Namespace):
+    from alphapose.pipeline import Pipeline
+
+    if args.detfile or args.detector == "file":
+        if not args.detfile:
+            raise SystemExit("alphapose: --detector file needs --detfile FILE")
+        from alphapose.detection.from_file import FileDetector
+
+        detector = FileDetector(args.detfile)
+    else:
+        from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
+
+        overrides = {"tiles": args.tiles}
+        if args.det_thresh is not None:
+            overrides["score_threshold"] = args.det_thresh
+        detector = BlazePersonDetector(BlazeDetectorConfig(**overrides),
+                                       num_threads=args.threads)
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+
+    estimator = BlazeWholeBody(BlazeWholeBodyConfig(
+        decoding=args.decoding, hands=not args.no_hands, face=not args.no_face, flip=args.flip,
+        num_threads=args.threads))
+    return Pipeline(detector, estimator, pose_nms=args.pose_nms,
+                    min_box_area=args.min_box_area, layout=args.layout)
+
+
+def _source_outdir(outdir: Path, source, many: bool) -> Path:
+    """Each video / camera source gets its own folder when several sources run together."""
+    from alphapose.sources import ImageSource
+
+    if not many or isinstance(source, ImageSource):
+        return outdir
+    stem = Path(str(source.name)).stem or "stream"
+    return outdir / "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+
+
+class _Outputs:
+    """The writers of one output folder, opened on first use."""
+
+    def __init__(self, outdir: Path, args: argparse.Namespace, formats: list[str],
+                 stack: ExitStack) -> None:
+        from alphapose import writers
+
+        outdir.mkdir(parents=True, exist_ok=True)
+        self.sinks = []
+        if "alphapose" in formats:
+            self.sinks.append(stack.enter_context(writers.AlphaPoseJsonWriter(
+                outdir / "alphapose-results.json", eval_ids=args.eval)))
+        if "coco" in formats:
+            self.sinks.append(stack.enter_context(writers.CocoResultsWriter(
+                outdir / "coco-results.json")))
+        if "openpose" in formats:
+            self.sinks.append(stack.enter_context(writers.OpenPoseWriter(outdir / "openpose")))
+        if "jsonl" in formats:
+            self.sinks.append(stack.enter_context(writers.JsonLinesWriter(
+                outdir / "alphapose-results.jsonl")))
+        self.image_dir = outdir / "vis" if args.save_img else None
+        self.outdir = outdir
+        self.video = None
+        self.stack = stack
+
+
+def run(args: argparse.Namespace) -> int:
+    """``alphapose run``: returns the process exit status."""
+    from tqdm import tqdm
+
+    from alphapose.render import draw_poses
+    from alphapose.sources import ImageSource, InputError, collect_errors
+
+    formats = _formats(args.formats)
+    sources = _open_all(args)
+    if not sources:
+        print("alphapose run: no inputs given (see alphapose run --help)", file=sys.stderr)
+        return 2
+    pipeline = _build_pipeline(args)
+    outdir = Path(args.outdir)
+    many = len(sources) > 1
+    totals = [getattr(s, "total", None) for s in sources]
+    total = sum(totals) if all(t is not None for t in totals) else None
+    frame_errors: list[InputError] = []
+    frames_done = persons = 0
+    show = args.vis
+    started = time.perf_counter()
+    bar = tqdm(total=total, unit="frame", disable=args.quiet, dynamic_ncols=True,
+               file=sys.stderr)
+    from alphapose import writers
+
+    with ExitStack() as stack:
+        outputs: dict[Path, _Outputs] = {}
+        try:
+            for source in sources:
+                target = _source_outdir(outdir, source, many)
+                if target not in outputs:
+                    outputs[target] = _Outputs(target, args, formats, stack)
+                out = outputs[target]
+                video = None
+                for frame, poses in _guarded(pipeline, source, frame_errors):
+                    for sink in out.sinks:
+                        sink.write(frame, poses)
+                    if out.image_dir is not None or args.save_video or show:
+                        rendered = draw_poses(frame.image, poses, draw_boxes=args.showbox,
+                                              draw_ids=args.showbox,
+                                              keypoint_threshold=args.kpt_thresh)
+                        if out.image_dir is not None:
+                            out.image_dir.mkdir(parents=True, exist_ok=True)
+                            name = frame.name if isinstance(source, ImageSource) else \
+                                f"{Path(str(source.name)).stem}_{frame.name}"
+                            if not _imwrite(out.image_dir / name, rendered):
+                                frame_errors.append(InputError(
+                                    str(out.image_dir / name), "could not write image"))
+                        if args.save_video and not isinstance(source, ImageSource):
+                            if video is None:
+                                video = stack.enter_context(writers.VideoWriter(
+                                    target / f"AlphaPose_{_video_name(source)}",
+                                    fps=_fps(source), frame_size=(frame.width, frame.height)))
+                            video.write_image(rendered)
+                        if show:
+                            show = _show(rendered)
+                    frames_done += 1
+                    persons += len(poses)
+                    bar.update(1)
+                    elapsed = time.perf_counter() - started
+                    postfix = {"fps": f"{frames_done / max(elapsed, 1e-9):.1f}",
+                               "people": len(poses)}
+                    if args.profile:
+                        postfix.update({k: f"{v:.0f}ms" for k, v in
+                                        pipeline.times.per_frame_ms().items()})
+                    bar.set_postfix(postfix, refresh=False)
+        except KeyboardInterrupt:
+            print("\nalphapose: interrupted; results of finished frames are on disk",
+                  file=sys.stderr)
+            bar.close()
+            return 130
+        finally:
+            bar.close()
+    elapsed = time.perf_counter() - started
+    errors = collect_errors(sources) + frame_errors
+    print(f"alphapose: {frames_done} frames, {persons} people in {elapsed:.1f} s "
+          f"({frames_done / max(elapsed, 1e-9):.2f} fps); results in {outdir}/",
+          file=sys.stderr)
+    if args.profile:
+        times = ", ".join(f"{k} {v:.1f} ms" for k, v in pipeline.times.per_frame_ms().items())
+        print(f"alphapose: per frame: {times}", file=sys.stderr)
+    if errors:
+        print(f"alphapose: {len(errors)} input problem(s):", file=sys.stderr)
+        for error in errors:
+            print(f"  - {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _guarded(pipeline, source, errors: list):
+    """``pipeline.run(source)``, turning one frame's failure into a reported error."""
+    from alphapose.pipeline import _prefetch
+    from alphapose.sources import InputError
+
+    for frame in _prefetch(source, pipeline.prefetch):
+        try:
+            poses = pipeline.predict(frame.image, frame)
+        except (ValueError, RuntimeError, MemoryError) as error:
+            label = frame.path or f"{source.name}#{frame.index}"
+            errors.append(InputError(str(label), f"pose estimation failed: {error}"))
+            LOG.warning("%s: pose estimation failed: %s", label, error)
+            continue
+        yield frame, poses
+
+
+def _imwrite(path: Path, image) -> bool:
+    import cv2
+
+    try:
+        return bool(cv2.imwrite(str(path), image))
+    except cv2.error:
+        return bool(cv2.imwrite(str(path.with_suffix(".jpg")), image))
+
+
+def _video_name(source) -> str:
+    name = Path(str(source.name)).name
+    if str(source.name).startswith("webcam") or "://" in str(source.name) or name.isdigit():
+        return f"webcam{name.split(':')[-1]}.mp4"
+    return str(Path(name).with_suffix(".mp4"))
+
+
+def _fps(source) -> float:
+    fps = getattr(source, "fps", None)
+    return float(fps) if fps and fps > 0 else 25.0
+
+
+def _show(image) -> bool:
+    """Show a frame; returns False (and warns once) when no display can be used."""
+    import cv2
+
+    if not (os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin")):
+        LOG.warning("--vis: no display available; not showing frames")
+        return False
+    try:
+        cv2.imshow("AlphaPose", image)
+        cv2.waitKey(1)
+        return True
+    except cv2.error as error:
+        LOG.warning("--vis: cannot open a window (%s); not showing frames",
+                    str(error).strip().splitlines()[-1])
+        return False
+
+
+def models(args: argparse.Namespace) -> int:
+    from alphapose.weights import MODEL_FILES, cache_dir, get_model_file
+
+    for name, entry in MODEL_FILES.items():
+        state = "cached" if (cache_dir() / entry.filename).is_file() else "not cached"
+        if args.fetch:
+            get_model_file(name)
+            state = "ok"
+        print(f"{name:24s} {entry.size / 1e6:5.1f} MB  {state:10s}  {entry.description}")
+    print(f"cache: {cache_dir()}  (set ALPHAPOSE_CACHE to move it)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="alphapose: %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return run(args)
+    return models(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,442 @@
+"""Face and hand landmarks of the embedded default whole-body estimator.
+
+Two landmark models from the ``mediapipe==0.10.14`` wheel, each run on one rotated crop per call:
+
+* the face mesh (``face_landmark.tflite``): a ``192 x 192`` RGB crop in [0, 1] gives 468 points
+  ``(x, y, z)`` in crop pixels and one face-presence logit;
+* the hand landmark model (``hand_landmark_full.tflite`` / ``hand_landmark_lite.tflite``): a
+  ``224 x 224`` RGB crop in [0, 1] gives 21 points ``(x, y, z)`` in crop pixels, a presence
+  probability (already through a sigmoid inside the model: MediaPipe's graph reads it with no
+  activation and thresholds it at 0.5), a handedness probability and 21 world points.
+
+Crops are placed from the body model's points, the way MediaPipe's holistic graph does it, and can
+be placed a second time from the first pass's own landmarks (MediaPipe's tracking rule).
+
+Coordinates: points are ``(x, y)`` image pixels with pixel centres at integers (see
+:mod:`alphapose.transforms`). The models' outputs are in crop pixels with the crop's *edges* at
+0 and the input size, so they are shifted by half a pixel before they are mapped back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from alphapose.runtime.litert import LiteRTModel
+from alphapose.transforms import RotatedRect, apply_affine, warp_crop
+from alphapose.weights import get_model_file
+
+__all__ = [
+    "FACE_MESH_TO_68",
+    "FaceResult",
+    "FaceLandmarker",
+    "face_rect_from_points",
+    "face_rect_from_mesh",
+    "HandResult",
+    "HandLandmarker",
+    "hand_rect_from_body",
+    "hand_rect_from_landmarks",
+    "HAND_VARIANTS",
+]
+
+# The 468 -> iBUG-68 correspondence published by Peizhi Yan in
+# github.com/PeizhiYan/Mediapipe_2_Dlib_Landmarks, file mediapipe2dlib/mp2dlib.py (MIT licence):
+# row i lists the face-mesh vertices whose mean is iBUG point i (0-based here; a single vertex is
+# repeated). Jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, outer lips 48-59, inner lips 60-67.
+FACE_MESH_TO_68: np.ndarray = np.array([
+    (127, 127), (234, 234), (93, 93), (132, 58), (58, 172), (136, 136), (150, 150), (176, 176),
+    (152, 152), (400, 400), (379, 379), (365, 365), (397, 288), (361, 361), (323, 323),
+    (454, 454), (356, 356),
+    (70, 70), (63, 63), (105, 105), (66, 66), (107, 107),
+    (336, 336), (296, 296), (334, 334), (293, 293), (300, 300),
+    (168, 6), (197, 195), (5, 5), (4, 4), (75, 75), (97, 97), (2, 2), (326, 326), (305, 305),
+    (33, 33), (160, 160), (158, 158), (133, 133), (153, 153), (144, 144),
+    (362, 362), (385, 385), (387, 387), (263, 263), (373, 373), (380, 380),
+    (61, 61), (39, 39), (37, 37), (0, 0), (267, 267), (269, 269), (291, 291),
+    (321, 321), (314, 314), (17, 17), (84, 84), (91, 91),
+    (78, 78), (82, 82), (13, 13), (312, 312), (308, 308),
+    (317, 317), (14, 14), (87, 87),
+], np.int64)
+
+FACE_INPUT_SIZE = 192
+HAND_INPUT_SIZE = 224
+HAND_VARIANTS = {"full": "blaze-hand-full", "lite": "blaze-hand-lite"}
+
+# Face-mesh vertices at the outer eye corners: the subject's right eye (left in a frontal image)
+# and the subject's left eye; MediaPipe rotates the face crop so that 33 -> 263 points along +x.
+_MESH_RIGHT_EYE_OUTER = 33
+_MESH_LEFT_EYE_OUTER = 263
+
+# Ratios of the face mesh's box (long side, forehead to chin) to distances between body-model face
+# points, measured on 20 faces (dlib examples and 300-W; medians 2.96, 2.64, 1.21 with the dlib
+# jaw ends standing in for the ears), and the offset of the box centre from the middle of the eyes
+# and mouth towards the forehead (0.05 of the eye-to-mouth distance).
+_FACE_PER_EYE_DISTANCE = 3.0
+_FACE_PER_EYE_MOUTH_DISTANCE = 2.6
+_FACE_PER_EAR_DISTANCE = 1.2
+_FACE_CENTRE_UP = 0.05
+
+
+def _point(value: np.ndarray | tuple[float, float], name: str) -> np.ndarray:
+    point = np.asarray(value, np.float64)
+    if point.shape != (2,):
+        raise ValueError(f"{name}: expected an (x, y) point of shape (2,), got shape {point.shape}")
+    if not np.all(np.isfinite(point)):
+        raise ValueError(f"{name}: expected finite coordinates, got {point.tolist()}")
+    return point
+
+
+def _check_image(image: np.ndarray, name: str = "image_bgr") -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        raise TypeError(f"{name}: expected a uint8 numpy array, got "
+                        f"{type(image).__name__}{getattr(image, 'dtype', '')}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{name}: expected shape (H, W, 3), got {image.shape}")
+
+
+def _check_rect(rect: RotatedRect) -> None:
+    if not isinstance(rect, RotatedRect):
+        raise TypeError(f"rect: expected a RotatedRect, got {type(rect).__name__}")
+    if not (np.isfinite([rect.cx, rect.cy, rect.width, rect.height, rect.rotation]).all()
+            and rect.width > 0 and rect.height > 0):
+        raise ValueError(f"rect: expected a finite rectangle with a positive size, got {rect}")
+
+
+def _rgb_tensor(crop_bgr: np.ndarray) -> np.ndarray:
+    """``(1, H, W, 3)`` float32 RGB in [0, 1] from a BGR uint8 crop."""
+    rgb = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2RGB)
+    return (rgb.astype(np.float32) * np.float32(1.0 / 255.0))[None]
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0))))
+
+
+def _rect_around(points: np.ndarray, rotation: float, scale: float,
+                 shift_y: float = 0.0) -> RotatedRect:
+    """Square rect of side ``scale x`` the long side of the points' box in the rotated frame.
+
+    ``shift_y`` moves the centre along the crop's y axis by that fraction of the box height
+    before squaring (negative = towards the crop's top), as MediaPipe's rect transformation does.
+    """
+    c, s = np.cos(rotation), np.sin(rotation)
+    x_axis, y_axis = np.array([c, s]), np.array([-s, c])
+    u, v = points @ x_axis, points @ y_axis
+    width, height = u.max() - u.min(), v.max() - v.min()
+    u0 = 0.5 * (u.max() + u.min())
+    v0 = 0.5 * (v.max() + v.min()) + shift_y * height
+    centre = u0 * x_axis + v0 * y_axis
+    side = max(width, height, 1e-3) * scale
+    return RotatedRect(float(centre[0]), float(centre[1]), float(side), float(side),
+                       float(rotation))
+
+
+# ----------------------------------------------------------------------------------------- face
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face.
+
+    Attributes:
+        points68: ``(68, 2)`` float32 iBUG-68 points in image pixels (300-W / COCO-WholeBody /
+            Halpe face order).
+        scores: ``(68,)`` float32 in [0, 1]. The mesh has no per-point confidence: every point
+            carries the face-presence probability.
+        presence: face-presence probability (sigmoid of the model's face flag).
+        mesh: ``(468, 2)`` float32 face-mesh points in image pixels.
+        rect: the crop the points were predicted in (the last pass's).
+    """
+
+    points68: np.ndarray
+    scores: np.ndarray
+    presence: float
+    mesh: np.ndarray
+    rect: RotatedRect
+
+
+def face_rect_from_points(left_eye: np.ndarray, right_eye: np.ndarray, nose: np.ndarray,
+                          mouth_left: np.ndarray, mouth_right: np.ndarray,
+                          left_ear: np.ndarray | None = None, right_ear: np.ndarray | None = None,
+                          *, scale: float = 1.5) -> RotatedRect:
+    """Square face crop placed from body-model face points.
+
+    The crop's x axis runs from the right eye to the left eye (the subject's sides), averaged with
+    the normal of the mouth-to-eyes line so that a turned head, whose eyes close up, still gets a
+    sensible angle. The face size (the long side of the face mesh's box, forehead to chin) is
+    estimated from three cues, each scaled by its measured ratio to that size, and the largest is
+    taken (a turned or tilted head shortens some of them): ``3.0 x`` the eye distance,
+    ``2.6 x`` the eye-to-mouth distance and ``1.2 x`` the ear distance. The crop side is
+    ``scale`` times that size (MediaPipe crops 1.5 times the mesh's box). The centre is the middle
+    of the eyes and the mouth, moved sideways opposite to the nose (the nose swings towards the
+    side a head turns to, the face's box the other way) and slightly towards the forehead.
+
+    Args:
+        left_eye: ``(2,)`` the subject's left eye centre (BlazePose point 2), image pixels.
+        right_eye: ``(2,)`` the subject's right eye centre (BlazePose point 5).
+        nose: ``(2,)`` nose tip (BlazePose point 0).
+        mouth_left: ``(2,)`` left mouth corner (BlazePose point 9).
+        mouth_right: ``(2,)`` right mouth corner (BlazePose point 10).
+        left_ear: optional ``(2,)`` left ear (BlazePose point 7).
+        right_ear: optional ``(2,)`` right ear (BlazePose point 8).
+        scale: crop side over the estimated face size.
+
+    Returns:
+        The crop rectangle for :class:`FaceLandmarker`.
+
+    Example:
+        >>> rect = face_rect_from_points((120, 100), (80, 100), (100, 120), (110, 140), (90, 140))
+        >>> round(rect.rotation, 3), rect.width == rect.height
+        (0.0, True)
+    """
+    le, re = _point(left_eye, "left_eye"), _point(right_eye, "right_eye")
+    no = _point(nose, "nose")
+    ml, mr = _point(mouth_left, "mouth_left"), _point(mouth_right, "mouth_right")
+    if scale <= 0:
+        raise ValueError(f"scale: expected a positive factor, got {scale}")
+    eye_mid, mouth_mid = 0.5 * (le + re), 0.5 * (ml + mr)
+    across = le - re
+    up = eye_mid - mouth_mid
+    # A quarter turn maps the face's "up" (0, -1) onto its +x (1, 0): (x, y) -> (-y, x).
+    direction = np.zeros(2)
+    for vec in (across, np.array([-up[1], up[0]])):
+        norm = np.linalg.norm(vec)
+        if norm > 1e-6:
+            direction += vec / norm
+    if np.linalg.norm(direction) < 1e-6:
+        direction = np.array([1.0, 0.0])
+    rotation = float(np.arctan2(direction[1], direction[0]))
+    c, s = np.cos(rotation), np.sin(rotation)
+    x_axis, y_axis = np.array([c, s]), np.array([-s, c])
+
+    eye_mouth = float(np.linalg.norm(up))
+    size = max(_FACE_PER_EYE_DISTANCE * float(np.linalg.norm(across)),
+               _FACE_PER_EYE_MOUTH_DISTANCE * eye_mouth)
+    if (left_ear is None) != (right_ear is None):
+        raise ValueError("left_ear, right_ear: give both ears or neither")
+    if left_ear is not None and right_ear is not None:
+        ear_l, ear_r = _point(left_ear, "left_ear"), _point(right_ear, "right_ear")
+        size = max(size, _FACE_PER_EAR_DISTANCE * float(np.linalg.norm(ear_l - ear_r)))
+    if size < 1e-3:
+        raise ValueError("left_eye, right_eye, mouth_left, mouth_right: the points coincide; "
+                         "no face size can be derived")
+    base = 0.5 * (eye_mid + mouth_mid)
+    sideways = float((no - base) @ x_axis)
+    centre = base - sideways * x_axis - _FACE_CENTRE_UP * eye_mouth * y_axis
+    side = scale * size
+    return RotatedRect(float(centre[0]), float(centre[1]), side, side, rotation)
+
+
+def face_rect_from_mesh(mesh: np.ndarray, *, scale: float = 1.5) -> RotatedRect:
+    """MediaPipe's face tracking crop from 468 mesh points.
+
+    Rotation from the outer eye corners (vertices 33 -> 263), then the points' box in that frame,
+    squared on its long side and enlarged by ``scale`` (1.5 in MediaPipe's graphs).
+
+    Args:
+        mesh: ``(468, 2)`` mesh points in image pixels.
+        scale: enlargement of the squared box.
+
+    Returns:
+        The crop rectangle.
+    """
+    mesh = np.asarray(mesh, np.float64)
+    if mesh.ndim != 2 or mesh.shape[0] != 468 or mesh.shape[1] < 2:
+        raise ValueError(f"mesh: expected shape (468, 2), got {mesh.shape}")
+    d = mesh[_MESH_LEFT_EYE_OUTER, :2] - mesh[_MESH_RIGHT_EYE_OUTER, :2]
+    return _rect_around(mesh[:, :2], float(np.arctan2(d[1], d[0])), scale)
+
+
+class FaceLandmarker:
+    """468-point face mesh on a rotated face crop, reported in the iBUG-68 layout too.
+
+    Args:
+        num_threads: CPU threads for the interpreter.
+        refine: run a second pass on the crop re-placed from the first pass's mesh
+            (:func:`face_rect_from_mesh`), as MediaPipe's tracking does.
+        model_path: a ``face_landmark.tflite`` file; the zoo's ``blaze-face-mesh`` if ``None``.
+
+    Example:
+        >>> face = FaceLandmarker()                                        # doctest: +SKIP
+        >>> result = face(image_bgr, face_rect_from_points(*pts))         # doctest: +SKIP
+        >>> result.points68.shape                                          # doctest: +SKIP
+        (68, 2)
+    """
+
+    def __init__(self, num_threads: int = 2, refine: bool = True,
+                 model_path: str | Path | None = None) -> None:
+        path = get_model_file("blaze-face-mesh") if model_path is None else model_path
+        self.model = LiteRTModel(path, num_threads=num_threads)
+        self.refine = refine
+
+    def _run(self, image_bgr: np.ndarray, rect: RotatedRect) -> tuple[np.ndarray, float]:
+        crop, img_from_crop = warp_crop(image_bgr, rect, FACE_INPUT_SIZE, FACE_INPUT_SIZE)
+        landmarks, flag = self.model(_rgb_tensor(crop))
+        crop_xy = landmarks.reshape(468, 3)[:, :2] - 0.5  # edges at 0 -> centres at 0
+        return apply_affine(crop_xy, img_from_crop), _sigmoid(float(flag.ravel()[0]))
+
+    def __call__(self, image_bgr: np.ndarray, rect: RotatedRect) -> FaceResult:
+        """Face landmarks in one crop.
+
+        Args:
+            image_bgr: ``(H, W, 3)`` uint8 BGR image.
+            rect: the face crop (see :func:`face_rect_from_points`).
+
+        Returns:
+            The face's points in image pixels.
+        """
+        _check_image(image_bgr)
+        _check_rect(rect)
+        mesh, presence = self._run(image_bgr, rect)
+        if self.refine:
+            rect = face_rect_from_mesh(mesh)
+            mesh, presence = self._run(image_bgr, rect)
+        points68 = mesh[FACE_MESH_TO_68].mean(axis=1).astype(np.float32)
+        scores = np.full(68, presence, np.float32)
+        return FaceResult(points68, scores, presence, mesh.astype(np.float32), rect)
+
+
+# ----------------------------------------------------------------------------------------- hand
+
+@dataclass(frozen=True)
+class HandResult:
+    """One hand.
+
+    Attributes:
+        points: ``(21, 2)`` float32 image pixels, COCO-WholeBody / Halpe hand order (wrist, then
+            thumb, index, middle, ring, pinky, four each from base to tip).
+        scores: ``(21,)`` float32 in [0, 1]. The model has no per-point confidence: every point
+            carries the hand-presence probability.
+        presence: hand-presence probability.
+        handedness: the model's raw handedness probability. MediaPipe labels it "Right" but the
+            model assumes a mirrored (selfie) image; take the side from the body instead.
+        rect: the crop the points were predicted in (the last pass's).
+    """
+
+    points: np.ndarray
+    scores: np.ndarray
+    presence: float
+    handedness: float
+    rect: RotatedRect
+
+
+def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
+                        *, scale: float = 2.7, shift: float = -0.1) -> RotatedRect:
+    """Rotation-aligned hand crop from the body model's wrist, index and pinky points.
+
+    MediaPipe's holistic rule: the middle knuckle is estimated as ``(2 index + pinky) / 3``; the
+    crop is centred there, its "up" points from the wrist to that point, its side is twice the
+    wrist-to-middle distance times ``scale``, and it is moved by ``shift`` of that side along the
+    crop's y axis (negative = towards the fingers).
+
+    Args:
+        wrist: ``(2,)`` wrist (BlazePose 15 left / 16 right), image pixels.
+        index: ``(2,)`` index knuckle (BlazePose 19 / 20).
+        pinky: ``(2,)`` pinky knuckle (BlazePose 17 / 18).
+        scale: enlargement of the ``2 x |middle - wrist|`` box.
+        shift: move along the crop's y axis, a fraction of the (unscaled) box side.
+
+    Returns:
+        The crop rectangle for :class:`HandLandmarker`.
+
+    Example:
+        >>> rect = hand_rect_from_body((100, 200), (100, 150), (110, 150))   # fingers up
+        >>> round(rect.rotation, 6)
+        0.0
+    """
+    w, i, p = _point(wrist, "wrist"), _point(index, "index"), _point(pinky, "pinky")
+    if scale <= 0:
+        raise ValueError(f"scale: expected a positive factor, got {scale}")
+    middle = (2.0 * i + p) / 3.0
+    up = middle - w
+    length = float(np.linalg.norm(up))
+    if length < 1e-6:
+        raise ValueError("wrist, index, pinky: the wrist coincides with the knuckles; "
+                         "no hand direction can be derived")
+    # The crop's -y axis (its "up") must be `up`; its y axis in the image is (-sin r, cos r).
+    rotation = float(np.arctan2(up[0], -up[1]))
+    box = 2.0 * length
+    y_axis = -up / length
+    centre = middle + shift * box * y_axis
+    side = box * scale
+    return RotatedRect(float(centre[0]), float(centre[1]), side, side, rotation)
+
+
+def hand_rect_from_landmarks(points: np.ndarray, *, scale: float = 2.0,
+                             shift: float = -0.1) -> RotatedRect:
+    """MediaPipe's hand tracking crop from 21 hand landmarks.
+
+    Rotation from the wrist (0) to the mean of the middle PIP (10) and the midpoint of the index
+    and ring PIPs (6, 14); the points' box in that frame is moved by ``shift`` of its height along
+    the crop's y axis, squared on its long side and enlarged by ``scale``.
+
+    Args:
+        points: ``(21, 2)`` hand landmarks in image pixels.
+        scale: enlargement of the squared box.
+        shift: move along the crop's y axis (negative = towards the fingers).
+
+    Returns:
+        The crop rectangle.
+    """
+    points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[0] != 21 or points.shape[1] < 2:
+        raise ValueError(f"points: expected shape (21, 2), got {points.shape}")
+    points = points[:, :2]
+    target = 0.5 * (0.5 * (points[6] + points[14]) + points[10])
+    up = target - points[0]
+    rotation = float(np.arctan2(up[0], -up[1]))
+    return _rect_around(points, rotation, scale, shift)
+
+
+class HandLandmarker:
+    """21 hand landmarks on a rotated hand crop.
+
+    Args:
+        variant: ``"full"`` or ``"lite"`` model.
+        num_threads: CPU threads for the interpreter.
+        refine: run a second pass on the crop re-placed from the first pass's landmarks
+            (:func:`hand_rect_from_landmarks`), as MediaPipe's tracking does.
+        model_path: a hand landmark ``.tflite`` file; the zoo's file for ``variant`` if ``None``.
+
+    Example:
+        >>> hands = HandLandmarker()                                               # doctest: +SKIP
+        >>> left = hands(image_bgr, hand_rect_from_body(kp[15], kp[19], kp[17]))  # doctest: +SKIP
+    """
+
+    def __init__(self, variant: str = "full", num_threads: int = 2, refine: bool = True,
+                 model_path: str | Path | None = None) -> None:
+        if variant not in HAND_VARIANTS:
+            raise ValueError(f"variant: expected one of {sorted(HAND_VARIANTS)}, got {variant!r}")
+        path = get_model_file(HAND_VARIANTS[variant]) if model_path is None else model_path
+        self.model = LiteRTModel(path, num_threads=num_threads)
+        self.variant = variant
+        self.refine = refine
+
+    def _run(self, image_bgr: np.ndarray,
+             rect: RotatedRect) -> tuple[np.ndarray, float, float]:
+        crop, img_from_crop = warp_crop(image_bgr, rect, HAND_INPUT_SIZE, HAND_INPUT_SIZE)
+        landmarks, presence, handedness, _world = self.model(_rgb_tensor(crop))
+        crop_xy = landmarks.reshape(21, 3)[:, :2] - 0.5
+        return (apply_affine(crop_xy, img_from_crop), float(presence.ravel()[0]),
+                float(handedness.ravel()[0]))
+
+    def __call__(self, image_bgr: np.ndarray, rect: RotatedRect) -> HandResult:
+        """Hand landmarks in one crop.
+
+        Args:
+            image_bgr: ``(H, W, 3)`` uint8 BGR image.
+            rect: the hand crop (see :func:`hand_rect_from_body`).
+
+        Returns:
+            The hand's points in image pixels.
+        """
+        _check_image(image_bgr)
+        _check_rect(rect)
+        points, presence, handedness = self._run(image_bgr, rect)
+        if self.refine:
+            rect = hand_rect_from_landmarks(points)
+            points, presence, handedness = self._run(image_bgr, rect)
+        scores = np.full(21, presence, np.float32)
+        return HandResult(points.astype(np.float32), scores, presence, handedness, rect)

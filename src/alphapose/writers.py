@@ -1,0 +1,883 @@
+"""Sinks that write pose results in formats people already use.
+
+Every sink is a context manager with ``write(frame, poses)``. Results stream: each frame's output
+reaches the operating system (the file is flushed) before ``write`` returns, so a crash or a kill
+keeps every finished frame. Files are created on ``open()`` (called by ``with`` and, lazily, by the
+first ``write``); ``close()`` finishes them and is called by ``with`` also when the block raises.
+
+=========================  ======================================================================
+sink                       output
+=========================  ======================================================================
+:class:`AlphaPoseJsonWriter`  the official ``alphapose-results.json`` list (read it back with
+                           :func:`load_alphapose_json`, which also reads files cut short by a crash)
+:class:`CocoResultsWriter` COCO keypoint results (``pycocotools`` ``COCO.loadRes``)
+:class:`OpenPoseWriter`    one OpenPose ``<name>_keypoints.json`` per frame (BODY_25 / COCO-18)
+:class:`JsonLinesWriter`   one JSON object per frame and line (:func:`load_json_lines`)
+:class:`ImageWriter`       rendered images, one per frame
+:class:`VideoWriter`       a rendered video
+:class:`MultiWriter`       several of the above at once (:func:`make_writers` builds one)
+=========================  ======================================================================
+
+Numbers are written as the shortest decimal that reads back to the same float32, so loading a
+file and casting to float32 gives exactly the arrays that were written.
+
+Example:
+    >>> with MultiWriter([AlphaPoseJsonWriter("out/alphapose-results.json"),
+    ...                   VideoWriter("out/result.mp4", fps=25.0)]) as sink:
+    ...     for frame, poses in pipeline.run(source):
+    ...         sink.write(frame, poses)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, TypeVar
+
+import cv2
+import numpy as np
+
+from alphapose.render import RenderOptions
+from alphapose.skeletons import Layout, convert, convert_poses, get_layout
+from alphapose.structures import Frame, Poses
+
+__all__ = [
+    "BODY_25_NAMES",
+    "COCO_18_NAMES",
+    "WRITER_FORMATS",
+    "AlphaPoseJsonWriter",
+    "CocoResultsWriter",
+    "ImageWriter",
+    "JsonLinesWriter",
+    "MultiWriter",
+    "OpenPoseWriter",
+    "Sink",
+    "VideoWriter",
+    "image_id_from_name",
+    "load_alphapose_json",
+    "load_json_lines",
+    "make_writers",
+    "openpose_people",
+]
+
+PathLike = str | os.PathLike[str]
+_SinkT = TypeVar("_SinkT", bound="Sink")
+
+#: OpenPose BODY_25 order, as canonical keypoint names (see :mod:`alphapose.skeletons`).
+BODY_25_NAMES: tuple[str, ...] = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "hip", "right_hip", "right_knee", "right_ankle", "left_hip",
+    "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe",
+    "right_heel",
+)
+#: OpenPose COCO-18 order (the official ``--format open``); ``neck`` is the shoulder midpoint.
+COCO_18_NAMES: tuple[str, ...] = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
+    "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+)
+_FOOT_NAMES = ("left_big_toe", "left_small_toe", "left_heel",
+               "right_big_toe", "right_small_toe", "right_heel")
+# iBUG-68 eye contours (face-local indices): the person's right eye, then the left eye.
+_RIGHT_EYE = slice(36, 42)
+_LEFT_EYE = slice(42, 48)
+
+
+# ------------------------------------------------------------------------------------------------
+# shared helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def image_id_from_name(name: str) -> int:
+    """The integer image id the official ``--eval`` flag files a result under.
+
+    The rule: take the file name, keep the text before its first ``.``, split it on ``_`` and
+    read the last token as an integer.
+
+    Example:
+        >>> image_id_from_name("000000000785.jpg"), image_id_from_name("COCO_val2014_000000000042.jpg")
+        (785, 42)
+
+    Raises:
+        ValueError: that token is not a non-negative integer; the message names the frame.
+    """
+    base = re.split(r"[\\/]", str(name))[-1]
+    token = base.split(".")[0].split("_")[-1]
+    if not re.fullmatch(r"[0-9]+", token):
+        raise ValueError(
+            f"frame name {name!r}: cannot read an integer image id from it (the rule takes the "
+            f"last '_'-separated token before the first '.', here {token!r}). Name the images by "
+            "their id, e.g. '000000000785.jpg' -> 785, or write string image ids "
+            "(AlphaPoseJsonWriter without eval_ids).")
+    return int(token)
+
+
+def _floats(values: np.ndarray) -> list[float]:
+    """Flat list of the shortest decimals that read back to the same float32 values."""
+    return [float(str(v)) for v in np.asarray(values, np.float32).ravel()]
+
+
+def _float(value: Any) -> float:
+    return float(str(np.float32(value)))
+
+
+def _xywh(xyxy: np.ndarray) -> np.ndarray:
+    """``(4,)`` xyxy -> ``(4,)`` ``[x1, y1, w, h]`` (float32 arithmetic)."""
+    xyxy = np.asarray(xyxy, np.float32)
+    return np.concatenate([xyxy[:2], xyxy[2:] - xyxy[:2]])
+
+
+def _check_inputs(frame: Frame, poses: Poses) -> None:
+    if not isinstance(frame, Frame):
+        raise TypeError(f"frame: expected alphapose.structures.Frame, got {type(frame).__name__}")
+    if not isinstance(poses, Poses):
+        raise TypeError(f"poses: expected alphapose.structures.Poses, got {type(poses).__name__}")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file, so readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as file:
+        file.write(text)
+    os.replace(tmp, path)
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+# ------------------------------------------------------------------------------------------------
+# base
+# ------------------------------------------------------------------------------------------------
+
+
+class Sink:
+    """Base of all writers: ``open`` / ``write`` / ``close`` and the context-manager protocol.
+
+    ``open`` is idempotent and is called by ``__enter__`` and by the first ``write``; ``close``
+    is idempotent, and a closed sink refuses further writes (reopening would overwrite the file).
+    """
+
+    _opened: bool = False
+    _closed: bool = False
+
+    def open(self: _SinkT) -> _SinkT:
+        """Create the output (idempotent). Returns ``self``."""
+        if self._closed:
+            raise ValueError(f"{self!r} is closed; create a new writer to write again")
+        if not self._opened:
+            self._open()
+            self._opened = True
+        return self
+
+    def write(self, frame: Frame, poses: Poses) -> None:
+        """Write one frame's results, flushed to the OS before returning.
+
+        Args:
+            frame: the frame the poses were found in (its ``name``, ``index``, ``image``).
+            poses: the people found in it (may be empty).
+
+        Raises:
+            TypeError: ``frame`` or ``poses`` has the wrong type.
+            ValueError: the sink is closed, or the results do not fit the format.
+        """
+        _check_inputs(frame, poses)
+        self.open()
+        self._write(frame, poses)
+
+    def close(self) -> None:
+        """Finish the output (idempotent)."""
+        if self._opened and not self._closed:
+            self._close()
+        self._closed = True
+
+    def __enter__(self: _SinkT) -> _SinkT:
+        return self.open()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    # subclasses implement these
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _write(self, frame: Frame, poses: Poses) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+
+class _JsonArraySink(Sink):
+    """A JSON list streamed entry by entry: ``[`` on open, entries as they come, ``]`` on close.
+
+    One entry per line; the file is flushed after each frame, so a killed run leaves a valid
+    prefix that :func:`load_alphapose_json` reads.
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = None
+        self._count = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def _entries(self, frame: Frame, poses: Poses) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w", encoding="utf-8")
+        self._file.write("[\n")
+        self._file.flush()
+
+    def _write(self, frame: Frame, poses: Poses) -> None:
+        assert self._file is not None  # noqa: S101 - open() ran
+        entries = self._entries(frame, poses)
+        if not entries:
+            return
+        lines = [json.dumps(entry, separators=(",", ":")) for entry in entries]
+        separator = ",\n" if self._count else ""
+        self._file.write(separator + ",\n".join(lines))
+        self._file.flush()
+        self._count += len(entries)
+
+    def _close(self) -> None:
+        assert self._file is not None  # noqa: S101 - open() ran
+        self._file.write("\n]\n" if self._count else "]\n")
+        self._file.close()
+        self._file = None
+
+    @property
+    def entries_written(self) -> int:
+        """Number of list entries (people) written so far."""
+        return self._count
+
+
+# ------------------------------------------------------------------------------------------------
+# AlphaPose and COCO JSON
+# ------------------------------------------------------------------------------------------------
+
+
+class AlphaPoseJsonWriter(_JsonArraySink):
+    """The official AlphaPose results list (``alphapose-results.json``), streamed.
+
+    One entry per person, frames in write order, people in ``poses`` order::
+
+        {"image_id": "000000000785.jpg", "category_id": 1,
+         "keypoints": [x1, y1, s1, x2, y2, s2, ...],   # 3 * K floats, image pixels
+         "score": 2.71,                                 # poses.scores (official person score)
+         "box": [x, y, w, h],                           # poses.xyxy as x, y, width, height
+         "idx": 3}                                      # see below
+
+    ``idx``: the track id (an int) when the person is tracked (``track_ids >= 0``), otherwise
+    ``[0.0]``, which is what the official untracked output holds for a pose formed from one
+    detection, so tools written for official files keep working.
+
+    Unlike the official writer (which writes the whole list at the end of the run), the list is
+    written as results arrive; a run that is killed leaves every finished frame readable by
+    :func:`load_alphapose_json`.
+
+    Args:
+        path: the ``.json`` file (parent folders are created).
+        eval_ids: write ``image_id`` as the integer the official ``--eval`` flag parses from the
+            frame name (:func:`image_id_from_name`) instead of the name itself.
+
+    Example:
+        >>> with AlphaPoseJsonWriter("res/alphapose-results.json") as sink:
+        ...     sink.write(frame, poses)
+    """
+
+    def __init__(self, path: PathLike, eval_ids: bool = False) -> None:
+        super().__init__(path)
+        self.eval_ids = bool(eval_ids)
+
+    def _entries(self, frame: Frame, poses: Poses) -> list[dict[str, Any]]:
+        image_id: int | str = image_id_from_name(frame.name) if self.eval_ids else frame.name
+        entries = []
+        for i in range(len(poses)):
+            triples = np.concatenate([poses.keypoints[i], poses.keypoint_scores[i][:, None]], 1)
+            track_id = int(poses.track_ids[i])  # type: ignore[index]
+            entries.append({
+                "image_id": image_id,
+                "category_id": 1,
+                "keypoints": _floats(triples),
+                "score": _float(poses.scores[i]),  # type: ignore[index]
+                "box": _floats(_xywh(poses.xyxy[i])),
+                "idx": track_id if track_id >= 0 else [0.0],
+            })
+        return entries
+
+
+class CocoResultsWriter(_JsonArraySink):
+    """COCO keypoint-detection results, streamed: ``[{"image_id": int, "category_id": 1,
+    "keypoints": [x, y, s, ...], "score": float}, ...]``, loadable with ``COCO.loadRes``.
+
+    Args:
+        path: the ``.json`` file.
+        layout: if given, poses are converted to this layout first
+            (:func:`alphapose.skeletons.convert_poses`), e.g. ``"coco17"`` to evaluate a
+            whole-body model against COCO keypoint annotations.
+
+    Image ids are parsed from frame names with the official ``--eval`` rule
+    (:func:`image_id_from_name`: ``000000000785.jpg`` -> 785).
+
+    Raises:
+        ValueError: from ``write``, when a frame name holds no integer id.
+    """
+
+    def __init__(self, path: PathLike, layout: str | Layout | None = None) -> None:
+        super().__init__(path)
+        self.layout = None if layout is None else get_layout(layout)
+
+    def _entries(self, frame: Frame, poses: Poses) -> list[dict[str, Any]]:
+        image_id = image_id_from_name(frame.name)
+        if self.layout is not None and len(poses):
+            poses = convert_poses(poses, self.layout)
+        entries = []
+        for i in range(len(poses)):
+            triples = np.concatenate([poses.keypoints[i], poses.keypoint_scores[i][:, None]], 1)
+            entries.append({"image_id": image_id, "category_id": 1,
+                            "keypoints": _floats(triples),
+                            "score": _float(poses.scores[i])})  # type: ignore[index]
+        return entries
+
+
+def load_alphapose_json(path: PathLike) -> list[dict[str, Any]]:
+    """Read an AlphaPose (or COCO) results list, also one cut short by a crash.
+
+    A complete file is parsed as JSON. A file that lacks its closing ``]`` or ends inside an
+    entry (as :class:`AlphaPoseJsonWriter` leaves it when the process dies) yields every complete
+    entry before the cut.
+
+    Args:
+        path: the results file.
+
+    Returns:
+        The entries (dicts as written), in file order; ``[]`` for an empty file.
+
+    Raises:
+        ValueError: the file holds something other than a JSON list (e.g. the official
+            ``--format cmu``/``open`` dicts).
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return _read_truncated_list(text, path)
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of results, got a {type(data).__name__} "
+                         "(files from the official --format cmu/open are dicts; "
+                         "read them with json.load)")
+    return data
+
+
+def _read_truncated_list(text: str, path: PathLike) -> list[dict[str, Any]]:
+    pos = _skip_space(text, 0)
+    if pos == len(text):
+        return []
+    if text[pos] != "[":
+        raise ValueError(f"{path}: expected a JSON list of results starting with '[', got "
+                         f"{text[pos:pos + 20]!r}")
+    decoder = json.JSONDecoder()
+    entries: list[dict[str, Any]] = []
+    pos += 1
+    while True:
+        pos = _skip_space(text, pos)
+        if pos >= len(text) or text[pos] == "]":
+            break
+        if entries:
+            if text[pos] != ",":
+                break
+            pos = _skip_space(text, pos + 1)
+        try:
+            entry, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            break  # the entry the crash cut in half
+        entries.append(entry)
+    return entries
+
+
+# ------------------------------------------------------------------------------------------------
+# OpenPose
+# ------------------------------------------------------------------------------------------------
+
+
+class OpenPoseWriter(Sink):
+    """One OpenPose-style JSON file per frame: ``<outdir>/<frame name without extension>_keypoints.json``.
+
+    Content (OpenPose 1.3 keys)::
+
+        {"version": 1.3, "people": [{"person_id": [-1],
+            "pose_keypoints_2d": [...], "face_keypoints_2d": [...],
+            "hand_left_keypoints_2d": [...], "hand_right_keypoints_2d": [...],
+            "pose_keypoints_3d": [], "face_keypoints_3d": [],
+            "hand_left_keypoints_3d": [], "hand_right_keypoints_3d": []}]}
+
+    * ``person_id``: ``[track id]`` when tracked, else ``[-1]`` (OpenPose's "no id").
+    * Body: layouts with foot points are written in OpenPose BODY_25 order (25 x 3 values; see
+      :data:`BODY_25_NAMES`). Halpe layouts supply neck and mid-hip directly; COCO-WholeBody is
+      converted with :func:`alphapose.skeletons.convert` (neck and mid-hip = midpoints of the
+      shoulders and hips with the lower of the two scores). COCO-17 has no feet and is written
+      as the official ``--format open`` does: COCO-18 order (:data:`COCO_18_NAMES`, 18 x 3
+      values) with neck = the mean of the shoulders (position and score averaged).
+    * Face: 70 points as OpenPose has them: the 68 iBUG landmarks, then the right pupil and the
+      left pupil, each the centroid of its iBUG eye contour (36-41 right, 42-47 left) with the
+      lowest score of the contour (there is no pupil landmark in the 68 to copy).
+    * Hands: 21 points each. Face and hand lists are empty when the layout lacks them.
+    * Every point is written with its score as given; nothing is zeroed below a threshold.
+
+    Files are replaced atomically, so a crash never leaves half a file.
+
+    Args:
+        outdir: the folder (created if missing).
+    """
+
+    version = 1.3
+
+    def __init__(self, outdir: PathLike) -> None:
+        self.outdir = Path(outdir)
+
+    def __repr__(self) -> str:
+        return f"OpenPoseWriter({str(self.outdir)!r})"
+
+    def path_for(self, frame: Frame) -> Path:
+        """The file ``write`` puts ``frame``'s results in."""
+        base = re.split(r"[\\/]", frame.name)[-1]
+        stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+        return self.outdir / f"{stem}_keypoints.json"
+
+    def _open(self) -> None:
+        self.outdir.mkdir(parents=True, exist_ok=True)
+
+    def _write(self, frame: Frame, poses: Poses) -> None:
+        document = {"version": self.version, "people": openpose_people(poses)}
+        _atomic_write_text(self.path_for(frame), json.dumps(document, separators=(",", ":")))
+
+    def _close(self) -> None:
+        pass
+
+
+def openpose_people(poses: Poses) -> list[dict[str, Any]]:
+    """The OpenPose ``people`` list for ``poses`` (see :class:`OpenPoseWriter` for the rules).
+
+    Raises:
+        ValueError: unknown layout, or ``poses.num_keypoints`` does not match it.
+    """
+    layout = get_layout(poses.layout)
+    if poses.num_keypoints != layout.num_keypoints:
+        raise ValueError(f"poses: layout {layout.name!r} has {layout.num_keypoints} keypoints but "
+                         f"poses.keypoints has {poses.num_keypoints}")
+    body_xy, body_s = _openpose_body(layout, poses.keypoints, poses.keypoint_scores)
+    face_xy, face_s = _openpose_face(layout, poses.keypoints, poses.keypoint_scores)
+    hands = [_select(layout, poses.keypoints, poses.keypoint_scores,
+                     [f"{side}_hand_{j}" for j in range(21)]) for side in ("left", "right")]
+    people = []
+    for i in range(len(poses)):
+        track_id = int(poses.track_ids[i])  # type: ignore[index]
+        people.append({
+            "person_id": [track_id if track_id >= 0 else -1],
+            "pose_keypoints_2d": _triples(body_xy[i], body_s[i]),
+            "face_keypoints_2d": _triples(face_xy[i], face_s[i]),
+            "hand_left_keypoints_2d": _triples(hands[0][0][i], hands[0][1][i]),
+            "hand_right_keypoints_2d": _triples(hands[1][0][i], hands[1][1][i]),
+            "pose_keypoints_3d": [], "face_keypoints_3d": [],
+            "hand_left_keypoints_3d": [], "hand_right_keypoints_3d": [],
+        })
+    return people
+
+
+def _triples(xy: np.ndarray, scores: np.ndarray) -> list[float]:
+    return _floats(np.concatenate([xy, scores[:, None]], 1)) if len(scores) else []
+
+
+def _select(layout: Layout, keypoints: np.ndarray, scores: np.ndarray,
+            names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, len(names), 2)`` and ``(N, len(names))`` for names the layout has, else empty."""
+    if not all(n in layout.keypoint_names for n in names):
+        return keypoints[:, :0], scores[:, :0]
+    index = [layout.index(n) for n in names]
+    return keypoints[:, index], scores[:, index]
+
+
+def _openpose_body(layout: Layout, keypoints: np.ndarray,
+                   scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if all(n in layout.keypoint_names for n in _FOOT_NAMES):
+        halpe26 = get_layout("halpe26")
+        keypoints, scores = convert(keypoints, scores, layout, halpe26)
+        return _select(halpe26, keypoints, scores, BODY_25_NAMES)
+    names = layout.keypoint_names
+    if "neck" in names:
+        return _select(layout, keypoints, scores, COCO_18_NAMES)
+    # COCO-17: append the neck as the official --format open does (x, y and score averaged).
+    missing = [n for n in COCO_18_NAMES if n != "neck" and n not in names]
+    if missing:
+        raise ValueError(f"poses: layout {layout.name!r} lacks {missing} needed for OpenPose")
+    ls, rs = layout.index("left_shoulder"), layout.index("right_shoulder")
+    neck_xy = (keypoints[:, ls] + keypoints[:, rs]) / 2
+    neck_s = (scores[:, ls] + scores[:, rs]) / 2
+    keypoints = np.concatenate([keypoints, neck_xy[:, None]], 1)
+    scores = np.concatenate([scores, neck_s[:, None]], 1)
+    index = [len(names) if n == "neck" else layout.index(n) for n in COCO_18_NAMES]
+    return keypoints[:, index], scores[:, index]
+
+
+def _openpose_face(layout: Layout, keypoints: np.ndarray,
+                   scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    face_xy, face_s = _select(layout, keypoints, scores, [f"face_{j}" for j in range(68)])
+    if face_xy.shape[1] == 0:
+        return face_xy, face_s
+    pupils_xy = [face_xy[:, eye].mean(1) for eye in (_RIGHT_EYE, _LEFT_EYE)]
+    pupils_s = [face_s[:, eye].min(1) for eye in (_RIGHT_EYE, _LEFT_EYE)]
+    return (np.concatenate([face_xy, np.stack(pupils_xy, 1)], 1),
+            np.concatenate([face_s, np.stack(pupils_s, 1)], 1))
+
+
+# ------------------------------------------------------------------------------------------------
+# JSON lines
+# ------------------------------------------------------------------------------------------------
+
+
+class JsonLinesWriter(Sink):
+    """One JSON object per frame and line, flushed as each frame is written::
+
+        {"frame": 12, "image_id": "12.jpg", "timestamp": 0.48, "layout": "halpe136",
+         "people": [{"keypoints": [[x, y, s], ...], "box": [x1, y1, x2, y2],
+                     "box_score": 0.93, "score": 2.7, "track_id": 4}]}
+
+    ``box`` is xyxy (unlike the AlphaPose JSON's xywh); ``track_id`` is ``-1`` for an untracked
+    person, as in :class:`~alphapose.structures.Poses`. Frames without people are written too.
+
+    Args:
+        path: the ``.jsonl`` file (parent folders are created).
+    """
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"JsonLinesWriter({str(self.path)!r})"
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w", encoding="utf-8")
+
+    def _write(self, frame: Frame, poses: Poses) -> None:
+        assert self._file is not None  # noqa: S101 - open() ran
+        people = []
+        for i in range(len(poses)):
+            triples = np.concatenate([poses.keypoints[i], poses.keypoint_scores[i][:, None]], 1)
+            people.append({
+                "keypoints": np.reshape(_floats(triples), (-1, 3)).tolist(),
+                "box": _floats(poses.xyxy[i]),
+                "box_score": _float(poses.box_scores[i]),
+                "score": _float(poses.scores[i]),  # type: ignore[index]
+                "track_id": int(poses.track_ids[i]),  # type: ignore[index]
+            })
+        record = {"frame": int(frame.index), "image_id": frame.name,
+                  "timestamp": float(frame.timestamp), "layout": poses.layout, "people": people}
+        self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def _close(self) -> None:
+        assert self._file is not None  # noqa: S101 - open() ran
+        self._file.close()
+        self._file = None
+
+
+def load_json_lines(path: PathLike) -> list[dict[str, Any]]:
+    """Read a :class:`JsonLinesWriter` file; a last line cut short by a crash is skipped.
+
+    Raises:
+        ValueError: a line other than the last is not valid JSON (the message gives its number).
+    """
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            if number == len(lines):
+                break
+            raise ValueError(f"{path}: line {number} is not valid JSON ({error})") from None
+    return records
+
+
+# ------------------------------------------------------------------------------------------------
+# images and video
+# ------------------------------------------------------------------------------------------------
+
+
+def _rendered(frame: Frame, poses: Poses, render: RenderOptions | None) -> np.ndarray:
+    return frame.image if render is None else render.draw(frame.image, poses)
+
+
+class ImageWriter(Sink):
+    """Rendered frames as image files: ``<outdir>/<frame name>``.
+
+    The official ``--save_img`` writes to ``<outdir>/vis/``; pass that folder as ``outdir`` to
+    match. Frame names without an extension OpenCV can write get ``.jpg`` appended. Each file is
+    written under a temporary name and then renamed, so no half-written image is left.
+
+    Args:
+        outdir: the folder (created if missing).
+        render: how to draw the poses; ``None`` writes the frames unchanged.
+
+    Raises:
+        OSError: from ``write``, when OpenCV cannot write a file.
+    """
+
+    def __init__(self, outdir: PathLike, render: RenderOptions | None = RenderOptions()) -> None:
+        if render is not None and not isinstance(render, RenderOptions):
+            raise TypeError(f"render: expected RenderOptions or None, got {type(render).__name__}")
+        self.outdir = Path(outdir)
+        self.render = render
+
+    def __repr__(self) -> str:
+        return f"ImageWriter({str(self.outdir)!r})"
+
+    def path_for(self, frame: Frame) -> Path:
+        """The file ``write`` puts ``frame``'s image in."""
+        name = re.split(r"[\\/]", frame.name)[-1] or f"{frame.index}.jpg"
+        if not cv2.haveImageWriter(name):
+            name += ".jpg"
+        return self.outdir / name
+
+    def _open(self) -> None:
+        self.outdir.mkdir(parents=True, exist_ok=True)
+
+    def _write(self, frame: Frame, poses: Poses) -> None:
+        path = self.path_for(frame)
+        tmp = path.with_name(f".tmp-{path.name}")
+        if not cv2.imwrite(str(tmp), _rendered(frame, poses, self.render)):
+            raise OSError(f"could not write image {path} (OpenCV imwrite failed)")
+        os.replace(tmp, path)
+
+    def _close(self) -> None:
+        pass
+
+
+# Codecs to try, in order, by file extension.
+_FOURCCS: dict[str, tuple[str, ...]] = {
+    ".mp4": ("mp4v", "avc1"),
+    ".m4v": ("mp4v", "avc1"),
+    ".mov": ("mp4v", "XVID"),
+    ".avi": ("MJPG", "XVID"),
+    ".mkv": ("XVID", "MJPG", "mp4v"),
+}
+
+
+class VideoWriter(Sink):
+    """Rendered frames as a video file, through ``cv2.VideoWriter``.
+
+    The codec follows the extension (``.mp4``/``.m4v``: ``mp4v``, then ``avc1``; ``.mov``:
+    ``mp4v``, then ``XVID``; ``.avi``: ``MJPG``, then ``XVID``; ``.mkv``: ``XVID``, ``MJPG``,
+    ``mp4v``); if OpenCV cannot open the file with one codec the next is tried.
+
+    Args:
+        path: the video file; its extension picks the container.
+        fps: frames per second, > 0.
+        frame_size: ``(width, height)``; ``None`` takes the size of the first frame written.
+        render: how to draw the poses; ``None`` writes the frames unchanged.
+        fourcc: a four-character codec to try before the defaults, e.g. ``"avc1"``.
+
+    Raises:
+        ValueError: unsupported extension, bad ``fps``/``frame_size``/``fourcc``; from
+            ``write``, a frame whose size differs from ``frame_size``.
+        OSError: no codec could open the file (the message names the path and the codecs tried).
+    """
+
+    def __init__(self, path: PathLike, fps: float, frame_size: tuple[int, int] | None = None,
+                 render: RenderOptions | None = RenderOptions(), fourcc: str | None = None) -> None:
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in _FOURCCS:
+            raise ValueError(f"path: unsupported video extension {suffix or '(none)'!r} in "
+                             f"{str(path)!r}; use one of {', '.join(_FOURCCS)}")
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) \
+                or fps <= 0:
+            raise ValueError(f"fps: expected a positive number, got {fps!r}")
+        if frame_size is not None:
+            if (len(frame_size) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0
+                                                for v in frame_size)):
+                raise ValueError(f"frame_size: expected (width, height) positive ints, got "
+                                 f"{frame_size!r}")
+            frame_size = (int(frame_size[0]), int(frame_size[1]))
+        if fourcc is not None and (not isinstance(fourcc, str) or len(fourcc) != 4):
+            raise ValueError(f"fourcc: expected a four-character code like 'mp4v', got {fourcc!r}")
+        if render is not None and not isinstance(render, RenderOptions):
+            raise TypeError(f"render: expected RenderOptions or None, got {type(render).__name__}")
+        self.fps = float(fps)
+        self.frame_size = frame_size
+        self.render = render
+        self.fourccs = ((fourcc,) if fourcc else ()) + tuple(
+            c for c in _FOURCCS[suffix] if c != fourcc)
+        self.fourcc: str | None = None  # the one that opened
+        self.frames_written = 0
+        self._writer: cv2.VideoWriter | None = None
+
+    def __repr__(self) -> str:
+        return f"VideoWriter({str(self.path)!r}, fps={self.fps})"
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.frame_size is not None:
+            self._open_video(self.frame_size)
+
+    def _open_video(self, frame_size: tuple[int, int]) -> None:
+        for code in self.fourccs:
+            writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*code), self.fps,
+                                     frame_size)
+            if writer.isOpened():
+                self._writer, self.fourcc, self.frame_size = writer, code, frame_size
+                return
+            writer.release()
+        raise OSError(f"could not open video file {self.path} for writing with any of the codecs "
+                      f"{', '.join(self.fourccs)} (OpenCV build without a matching encoder, or "
+                      "the folder is not writable); try another extension such as .avi")
+
+    def write_image(self, image: np.ndarray) -> None:
+        """Append one already-rendered ``(H, W, 3)`` uint8 BGR image.
+
+        Raises:
+            ValueError: wrong dtype/shape, or a size other than ``frame_size``.
+        """
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
+                or image.shape[2] != 3:
+            raise ValueError(f"image: expected a (H, W, 3) uint8 array, got "
+                             f"{getattr(image, 'shape', type(image).__name__)}")
+        self.open()
+        size = (int(image.shape[1]), int(image.shape[0]))
+        if self._writer is None:
+            self._open_video(size)
+        if size != self.frame_size:
+            raise ValueError(f"image: frame of size {size} (width, height) does not match the "
+                             f"video's frame_size {self.frame_size}; resize frames first")
+        self._writer.write(np.ascontiguousarray(image))  # type: ignore[union-attr]
+        self.frames_written += 1
+
+    def _write(self, frame: Frame, poses: Poses) -> None:
+        self.write_image(_rendered(frame, poses, self.render))
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+# ------------------------------------------------------------------------------------------------
+# combining
+# ------------------------------------------------------------------------------------------------
+
+
+class MultiWriter(Sink):
+    """Several sinks used as one: ``write`` goes to each in order.
+
+    Entering opens every sink (closing those already open if one fails); leaving closes every
+    sink, even if one of them raises (the error is re-raised after all are closed).
+
+    Args:
+        writers: the sinks (anything with ``write(frame, poses)`` and ``__enter__``/``__exit__``).
+
+    Example:
+        >>> with MultiWriter([AlphaPoseJsonWriter("a.json"), JsonLinesWriter("a.jsonl")]) as sink:
+        ...     sink.write(frame, poses)
+    """
+
+    def __init__(self, writers: Iterable[Sink]) -> None:
+        self.writers = list(writers)
+        for w in self.writers:
+            if not (callable(getattr(w, "write", None)) and hasattr(w, "__enter__")
+                    and hasattr(w, "__exit__")):
+                raise TypeError(f"writers: {w!r} is not a sink (needs write(frame, poses) and "
+                                "the context-manager methods)")
+        self._stack: ExitStack | None = None
+
+    def __repr__(self) -> str:
+        return f"MultiWriter({self.writers!r})"
+
+    def __len__(self) -> int:
+        return len(self.writers)
+
+    def _open(self) -> None:
+        with ExitStack() as stack:
+            for w in self.writers:
+                stack.enter_context(w)  # type: ignore[arg-type]
+            self._stack = stack.pop_all()
+
+    def _write(self, frame: Frame, poses: Poses) -> None:
+        for w in self.writers:
+            w.write(frame, poses)
+
+    def _close(self) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            stack.close()
+
+
+#: Format names :func:`make_writers` accepts, with the output each creates in ``outdir``.
+WRITER_FORMATS: dict[str, str] = {
+    "alphapose": "alphapose-results.json",
+    "coco": "coco-results.json",
+    "openpose": "openpose/<name>_keypoints.json",
+    "jsonl": "alphapose-results.jsonl",
+    "images": "vis/<name>",
+    "video": "<video_name>",
+}
+
+
+def make_writers(outdir: PathLike, formats: Sequence[str], *, eval_ids: bool = False,
+                 render: RenderOptions | None = RenderOptions(), fps: float = 25.0,
+                 video_name: str = "AlphaPose.mp4") -> MultiWriter:
+    """A :class:`MultiWriter` for the named formats, with the file names of :data:`WRITER_FORMATS`.
+
+    Nothing is created until the returned sink is opened (``with`` or the first ``write``).
+
+    Args:
+        outdir: the output folder.
+        formats: names from :data:`WRITER_FORMATS`, e.g. ``("alphapose", "video")``.
+        eval_ids: integer image ids in the AlphaPose JSON (the official ``--eval``).
+        render: drawing settings for ``images`` and ``video``.
+        fps: frame rate of ``video``.
+        video_name: file name of ``video`` (its extension picks the codec).
+
+    Example:
+        >>> with make_writers("res", ["alphapose", "images"]) as sink:
+        ...     sink.write(frame, poses)
+
+    Raises:
+        ValueError: an unknown or repeated format name.
+    """
+    outdir = Path(outdir)
+    if isinstance(formats, str):
+        formats = [formats]
+    unknown = [f for f in formats if f not in WRITER_FORMATS]
+    if unknown:
+        raise ValueError(f"formats: unknown {unknown}; valid: {', '.join(WRITER_FORMATS)}")
+    repeated = sorted({f for f in formats if list(formats).count(f) > 1})
+    if repeated:
+        raise ValueError(f"formats: {repeated} given more than once")
+    builders = {
+        "alphapose": lambda: AlphaPoseJsonWriter(outdir / WRITER_FORMATS["alphapose"],
+                                                 eval_ids=eval_ids),
+        "coco": lambda: CocoResultsWriter(outdir / WRITER_FORMATS["coco"]),
+        "openpose": lambda: OpenPoseWriter(outdir / "openpose"),
+        "jsonl": lambda: JsonLinesWriter(outdir / WRITER_FORMATS["jsonl"]),
+        "images": lambda: ImageWriter(outdir / "vis", render=render),
+        "video": lambda: VideoWriter(outdir / video_name, fps=fps, render=render),
+    }
+    return MultiWriter([builders[f]() for f in formats])
