@@ -171,9 +171,9 @@ def _build_pipeline(args: argparse.Namespace):
 
 def _source_outdir(outdir: Path, source, many: bool) -> Path:
     """Each video / camera source gets its own folder when several sources run together."""
-    from alphapose.sources import ImageSource
+    from alphapose.sources import VideoSource, WebcamSource
 
-    if not many or isinstance(source, ImageSource):
+    if not many or not isinstance(source, (VideoSource, WebcamSource)):
         return outdir
     stem = Path(str(source.name)).stem or "stream"
     return outdir / "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)

@@ -102,8 +102,10 @@ def image_id_from_name(name: str) -> int:
     read the last token as an integer.
 
     Example:
-        >>> image_id_from_name("000000000785.jpg"), image_id_from_name("COCO_val2014_000000000042.jpg")
-        (785, 42)
+        >>> image_id_from_name("000000000785.jpg")
+        785
+        >>> image_id_from_name("COCO_val2014_000000000042.jpg")
+        42
 
     Raises:
         ValueError: that token is not a non-negative integer; the message names the frame.
@@ -415,7 +417,7 @@ def _read_truncated_list(text: str, path: PathLike) -> list[dict[str, Any]]:
 
 
 class OpenPoseWriter(Sink):
-    """One OpenPose-style JSON file per frame: ``<outdir>/<frame name without extension>_keypoints.json``.
+    """One OpenPose-style JSON file per frame: ``<outdir>/<name without extension>_keypoints.json``.
 
     Content (OpenPose 1.3 keys)::
 

@@ -36,7 +36,8 @@ from alphapose.estimators.blaze_body import BlazeBody, BodyResult, roi_from_alig
 from alphapose.structures import Detections, Poses
 from alphapose.transforms import RotatedRect
 
-__all__ = ["BlazeWholeBodyConfig", "BlazeWholeBody", "body33_to_halpe26", "BLAZE_TO_COCO17"]
+__all__ = ["BlazeWholeBodyConfig", "BlazeWholeBody", "body33_to_halpe26", "body_box",
+           "BLAZE_TO_COCO17"]
 
 BLAZE_TO_COCO17 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 #: left/right pairs of the 33 named BlazePose points (for the flip test)
@@ -119,6 +120,19 @@ def body33_to_halpe26(points: np.ndarray, scores: np.ndarray) -> tuple[np.ndarra
         out[small] = points[heel] + 0.8 * along + 0.3 * length * perp
         out_scores[small] = 0.5 * min(scores[heel], scores[toe])
     return out, out_scores
+
+
+def body_box(points: np.ndarray, scores: np.ndarray, image_shape: tuple[int, ...],
+             min_score: float = 0.3, margin: float = 0.1) -> np.ndarray:
+    """``(4,)`` xyxy box around the confident body points, enlarged by ``margin`` of its size on
+    each side and clipped to the image (all points are used when none is confident)."""
+    confident = points[scores >= min_score] if (scores >= min_score).any() else points
+    low, high = confident.min(0), confident.max(0)
+    pad = (high - low) * margin
+    height, width = image_shape[:2]
+    low = np.clip(low - pad, [-0.5, -0.5], [width - 0.5, height - 0.5])
+    high = np.clip(high + pad, [-0.5, -0.5], [width - 0.5, height - 0.5])
+    return np.concatenate([low, high]).astype(np.float32)
 
 
 class BlazeWholeBody:
@@ -235,7 +249,10 @@ class BlazeWholeBody:
                 continue
             kept_points.append(points)
             kept_scores.append(scores)
-            kept_boxes.append(detections.xyxy[i])
+            # A detector that places crops from alignment points has no tight person box:
+            # report the body's extent instead (a given box, e.g. ground truth, is kept).
+            kept_boxes.append(detections.xyxy[i] if keypoints is None else
+                              body_box(points[:26], scores[:26], image.shape))
             kept_box_scores.append(detections.scores[i])
         if not kept_points:
             return Poses.empty(NUM_KEYPOINTS, self.layout)

@@ -7,10 +7,13 @@ Two landmark models from the ``mediapipe==0.10.14`` wheel, each run on one rotat
 * the hand landmark model (``hand_landmark_full.tflite`` / ``hand_landmark_lite.tflite``): a
   ``224 x 224`` RGB crop in [0, 1] gives 21 points ``(x, y, z)`` in crop pixels, a presence
   probability (already through a sigmoid inside the model: MediaPipe's graph reads it with no
-  activation and thresholds it at 0.5), a handedness probability and 21 world points.
+  activation and thresholds it at 0.5), a handedness probability (which assumes a mirrored selfie
+  image; unused: the body model tells left from right) and 21 world points.
 
-Crops are placed from the body model's points, the way MediaPipe's holistic graph does it, and can
-be placed a second time from the first pass's own landmarks (MediaPipe's tracking rule).
+Crops are placed from the body model's points, the way MediaPipe's holistic graph does it, and by
+default placed a second time from the first pass's own landmarks (MediaPipe's tracking rule),
+which measured better for both models. Neither model gives per-point confidences: every point
+carries its model's presence probability.
 
 Coordinates: points are ``(x, y)`` image pixels with pixel centres at integers (see
 :mod:`alphapose.transforms`). The models' outputs are in crop pixels with the crop's *edges* at
@@ -44,8 +47,9 @@ __all__ = [
 
 # The 468 -> iBUG-68 correspondence published by Peizhi Yan in
 # github.com/PeizhiYan/Mediapipe_2_Dlib_Landmarks, file mediapipe2dlib/mp2dlib.py (MIT licence):
-# row i lists the face-mesh vertices whose mean is iBUG point i (0-based here; a single vertex is
-# repeated). Jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, outer lips 48-59, inner lips 60-67.
+# row i lists the face-mesh vertices whose mean is iBUG point i (0-based; the source numbers them
+# 1-68), a single vertex repeated. Jaw 0-16, brows 17-26, nose 27-35, eyes 36-47 (the subject's
+# right eye first), outer lips 48-59, inner lips 60-67. Shape (68, 2).
 FACE_MESH_TO_68: np.ndarray = np.array([
     (127, 127), (234, 234), (93, 93), (132, 58), (58, 172), (136, 136), (150, 150), (176, 176),
     (152, 152), (400, 400), (379, 379), (365, 365), (397, 288), (361, 361), (323, 323),
@@ -171,7 +175,8 @@ def face_rect_from_points(left_eye: np.ndarray, right_eye: np.ndarray, nose: np.
     ``2.6 x`` the eye-to-mouth distance and ``1.2 x`` the ear distance. The crop side is
     ``scale`` times that size (MediaPipe crops 1.5 times the mesh's box). The centre is the middle
     of the eyes and the mouth, moved sideways opposite to the nose (the nose swings towards the
-    side a head turns to, the face's box the other way) and slightly towards the forehead.
+    side a head turns to, the face's box the other way: measured -1.09 times the nose's sideways
+    offset, used as -1) and slightly towards the forehead.
 
     Args:
         left_eye: ``(2,)`` the subject's left eye centre (BlazePose point 2), image pixels.
@@ -232,8 +237,9 @@ def face_rect_from_points(left_eye: np.ndarray, right_eye: np.ndarray, nose: np.
 def face_rect_from_mesh(mesh: np.ndarray, *, scale: float = 1.5) -> RotatedRect:
     """MediaPipe's face tracking crop from 468 mesh points.
 
-    Rotation from the outer eye corners (vertices 33 -> 263), then the points' box in that frame,
-    squared on its long side and enlarged by ``scale`` (1.5 in MediaPipe's graphs).
+    Rotation from the outer eye corners (vertices 33 -> 263), then the points' box in that frame
+    (MediaPipe takes the axis-aligned box; the rotated one keeps the crop the same for a tilted
+    head), squared on its long side and enlarged by ``scale`` (1.5 in MediaPipe's graphs).
 
     Args:
         mesh: ``(468, 2)`` mesh points in image pixels.
@@ -310,26 +316,26 @@ class HandResult:
         scores: ``(21,)`` float32 in [0, 1]. The model has no per-point confidence: every point
             carries the hand-presence probability.
         presence: hand-presence probability.
-        handedness: the model's raw handedness probability. MediaPipe labels it "Right" but the
-            model assumes a mirrored (selfie) image; take the side from the body instead.
         rect: the crop the points were predicted in (the last pass's).
     """
 
     points: np.ndarray
     scores: np.ndarray
     presence: float
-    handedness: float
     rect: RotatedRect
 
 
 def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
-                        *, scale: float = 2.7, shift: float = -0.1) -> RotatedRect:
+                        *, scale: float = 2.0, shift: float = -0.3) -> RotatedRect:
     """Rotation-aligned hand crop from the body model's wrist, index and pinky points.
 
     MediaPipe's holistic rule: the middle knuckle is estimated as ``(2 index + pinky) / 3``; the
     crop is centred there, its "up" points from the wrist to that point, its side is twice the
-    wrist-to-middle distance times ``scale``, and it is moved by ``shift`` of that side along the
-    crop's y axis (negative = towards the fingers).
+    wrist-to-middle distance times ``scale``, and it is moved by ``shift`` of that (unscaled) side
+    along the crop's y axis (negative = towards the fingers). MediaPipe enlarges by 2.7 with shift
+    -0.1 for its separate re-crop model, which we do not run; feeding the landmark model directly,
+    2.0 and -0.3 measured best (FreiHAND / OneHand10K hands seeded from their wrist and index /
+    pinky knuckles, with and without noise; hand presence on BlazePose-seeded crops).
 
     Args:
         wrist: ``(2,)`` wrist (BlazePose 15 left / 16 right), image pixels.
@@ -342,9 +348,9 @@ def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
         The crop rectangle for :class:`HandLandmarker`.
 
     Example:
-        >>> rect = hand_rect_from_body((100, 200), (100, 150), (110, 150))   # fingers up
-        >>> round(rect.rotation, 6)
-        0.0
+        >>> rect = hand_rect_from_body((100, 200), (95, 150), (110, 150))   # fingers up
+        >>> round(rect.rotation, 6), round(rect.width, 1)
+        (0.0, 200.0)
     """
     w, i, p = _point(wrist, "wrist"), _point(index, "index"), _point(pinky, "pinky")
     if scale <= 0:
@@ -415,12 +421,13 @@ class HandLandmarker:
         self.refine = refine
 
     def _run(self, image_bgr: np.ndarray,
-             rect: RotatedRect) -> tuple[np.ndarray, float, float]:
+             rect: RotatedRect) -> tuple[np.ndarray, float]:
         crop, img_from_crop = warp_crop(image_bgr, rect, HAND_INPUT_SIZE, HAND_INPUT_SIZE)
-        landmarks, presence, handedness, _world = self.model(_rgb_tensor(crop))
+        # Outputs: landmarks, presence (already a probability), handedness (assumes a mirrored
+        # selfie image: unreliable here, the body model gives the side), world landmarks.
+        landmarks, presence, _handedness, _world = self.model(_rgb_tensor(crop))
         crop_xy = landmarks.reshape(21, 3)[:, :2] - 0.5
-        return (apply_affine(crop_xy, img_from_crop), float(presence.ravel()[0]),
-                float(handedness.ravel()[0]))
+        return apply_affine(crop_xy, img_from_crop), float(presence.ravel()[0])
 
     def __call__(self, image_bgr: np.ndarray, rect: RotatedRect) -> HandResult:
         """Hand landmarks in one crop.
@@ -434,9 +441,9 @@ class HandLandmarker:
         """
         _check_image(image_bgr)
         _check_rect(rect)
-        points, presence, handedness = self._run(image_bgr, rect)
+        points, presence = self._run(image_bgr, rect)
         if self.refine:
             rect = hand_rect_from_landmarks(points)
-            points, presence, handedness = self._run(image_bgr, rect)
+            points, presence = self._run(image_bgr, rect)
         scores = np.full(21, presence, np.float32)
-        return HandResult(points.astype(np.float32), scores, presence, handedness, rect)
+        return HandResult(points.astype(np.float32), scores, presence, rect)

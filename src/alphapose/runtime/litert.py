@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,8 @@ class LiteRTModel:
         (self._input,) = self._interpreter.get_input_details()
         self._outputs = self._interpreter.get_output_details()
         self._lock = threading.Lock()  # one interpreter runs one invoke at a time
+        self.invocations = 0
+        self.invoke_seconds = 0.0
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -59,5 +62,8 @@ class LiteRTModel:
                              f"got {batch.shape}")
         with self._lock:
             self._interpreter.set_tensor(self._input["index"], batch)
+            start = time.perf_counter()
             self._interpreter.invoke()
+            self.invoke_seconds += time.perf_counter() - start
+            self.invocations += 1
             return [self._interpreter.get_tensor(o["index"]).copy() for o in self._outputs]

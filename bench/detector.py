@@ -1,0 +1,205 @@
+"""Recall, precision and speed of the embedded person detector on the labelled images we have.
+
+Data (``../shared/data`` beside the repository; absent sets are skipped):
+
+* ``coco``: 4 COCO val2017 images (<= 640 px), 14 annotated people.
+* ``posetrack``: 3 PoseTrack18 frames (1920 x 1080), 14 annotated people; unannotated people
+  are covered by the frames' ignore polygons.
+* ``mot17``: frame 1 of MOT17-02 (1920 x 1080); pedestrians at least half visible are the
+  ground truth, every other labelled box (occluded pedestrians, static people, riders, ...)
+  is an ignore region.
+
+Matching. The detector's output is a person crop built from its keypoints, not a tight box, so
+box IoU against the ground truth says little (the crop is square and 2.5x the body radius). A
+detection matches a ground-truth box when (1) its shoulder centre (keypoint 2) lies inside the
+box, (2) the box centre lies inside the detection's body circle square (hip centre +- radius,
+radius = |kp1 - kp0|) and (3) the body circle's diameter is 0.5-3x the box's long side.
+Detections are matched greedily by score, one to one. An unmatched detection whose shoulder
+centre falls in an ignore region is ignored; otherwise it is a false positive (duplicates
+included, also counted apart).
+
+Usage::
+
+    python bench/detector.py                      # tiles none and auto on every set
+    python bench/detector.py --tiles auto --datasets coco
+
+The last line sums every data set for the last ``--tiles`` mode:
+``recall=... precision=... ms_per_image=...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
+from alphapose.structures import Detections
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@dataclass
+class Sample:
+    """One labelled image: ground-truth person boxes and regions not to count against us."""
+
+    name: str
+    image: np.ndarray
+    gt_xyxy: np.ndarray                                  # (G, 4)
+    ignore_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    ignore_polygons: list[np.ndarray] = field(default_factory=list)  # each (P, 2)
+
+
+def _xywh_to_xyxy(boxes: list[list[float]]) -> np.ndarray:
+    array = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return np.concatenate([array[:, :2], array[:, :2] + array[:, 2:]], axis=1)
+
+
+def load_coco(root: Path = DATA / "mmpose" / "coco") -> list[Sample]:
+    if not (root / "test_coco.json").is_file():
+        return []
+    data = json.loads((root / "test_coco.json").read_text())
+    samples = []
+    for image in data["images"]:
+        people = [a for a in data["annotations"] if a["image_id"] == image["id"]]
+        gt = _xywh_to_xyxy([a["bbox"] for a in people if not a.get("iscrowd", 0)])
+        crowd = _xywh_to_xyxy([a["bbox"] for a in people if a.get("iscrowd", 0)])
+        samples.append(Sample(image["file_name"], cv2.imread(str(root / image["file_name"])),
+                              gt, crowd))
+    return samples
+
+
+def load_posetrack(root: Path = DATA / "mmpose" / "posetrack18") -> list[Sample]:
+    path = root / "annotations" / "test_posetrack18_val.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    samples = []
+    for image in data["images"]:
+        if not image.get("is_labeled"):
+            continue
+        people = [a for a in data["annotations"] if a["image_id"] == image["id"]]
+        polygons = [np.stack([np.asarray(xs, np.float64), np.asarray(ys, np.float64)], axis=1)
+                    for xs, ys in zip(image.get("ignore_regions_x", []),
+                                      image.get("ignore_regions_y", [])) if len(xs) >= 3]
+        samples.append(Sample(image["file_name"], cv2.imread(str(root / image["file_name"])),
+                              _xywh_to_xyxy([a["bbox"] for a in people]),
+                              ignore_polygons=polygons))
+    return samples
+
+
+def load_mot17(root: Path = DATA / "boxmot" / "MOT17-mini" / "train" / "MOT17-02-FRCNN",
+               frames: tuple[int, ...] = (1,), min_visibility: float = 0.5) -> list[Sample]:
+    if not (root / "gt" / "gt.txt").is_file():
+        return []
+    rows = np.loadtxt(root / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    samples = []
+    for frame in frames:
+        mine = rows[rows[:, 0] == frame]
+        boxes = _xywh_to_xyxy(mine[:, 2:6].tolist())
+        wanted = (mine[:, 6] == 1) & (mine[:, 7] == 1) & (mine[:, 8] >= min_visibility)
+        samples.append(Sample(f"MOT17-02/{frame:06d}.jpg",
+                              cv2.imread(str(root / "img1" / f"{frame:06d}.jpg")),
+                              boxes[wanted], boxes[~wanted]))
+    return samples
+
+
+LOADERS = {"coco": load_coco, "posetrack": load_posetrack, "mot17": load_mot17}
+
+
+def _inside(points: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``(N, M)`` whether point n lies inside box m."""
+    x, y = points[:, None, 0], points[:, None, 1]
+    return (x >= boxes[None, :, 0]) & (x <= boxes[None, :, 2]) & \
+           (y >= boxes[None, :, 1]) & (y <= boxes[None, :, 3])
+
+
+def match(detections: Detections, sample: Sample) -> dict[str, int]:
+    """Greedy one-to-one matching (see the module docstring); returns counts."""
+    gt = sample.gt_xyxy
+    kps = detections.keypoints if detections.keypoints is not None else np.zeros((0, 4, 2))
+    radius = np.linalg.norm(kps[:, 1] - kps[:, 0], axis=1)
+    circle = np.concatenate([kps[:, 0] - radius[:, None], kps[:, 0] + radius[:, None]], axis=1)
+    gt_centre = (gt[:, :2] + gt[:, 2:]) / 2
+    long_side = np.max(gt[:, 2:] - gt[:, :2], axis=1) if len(gt) else np.zeros(0)
+    ok = (_inside(kps[:, 2], gt)
+          & _inside(gt_centre, circle).T
+          & (2 * radius[:, None] >= 0.5 * long_side[None])
+          & (2 * radius[:, None] <= 3.0 * long_side[None]))
+    taken = np.zeros(len(gt), bool)
+    counts = {"tp": 0, "fp": 0, "dup": 0, "ignored": 0, "gt": len(gt)}
+    for i in np.argsort(-detections.scores, kind="stable"):
+        free = np.flatnonzero(ok[i] & ~taken)
+        if free.size:
+            distance = np.linalg.norm(gt_centre[free] - kps[i, 0], axis=1)
+            taken[free[np.argmin(distance)]] = True
+            counts["tp"] += 1
+            continue
+        shoulder = kps[i, 2]
+        in_ignore = bool(_inside(shoulder[None], sample.ignore_xyxy).any()) or any(
+            cv2.pointPolygonTest(p.astype(np.float32), (float(shoulder[0]), float(shoulder[1])),
+                                 False) >= 0 for p in sample.ignore_polygons)
+        if in_ignore:
+            counts["ignored"] += 1
+        else:
+            counts["fp"] += 1
+            counts["dup"] += int(ok[i].any())
+    return counts
+
+
+def evaluate(detector: BlazePersonDetector, samples: list[Sample]) -> dict[str, float]:
+    detector(samples[0].image)  # warm-up
+    totals = {"tp": 0, "fp": 0, "dup": 0, "ignored": 0, "gt": 0, "dets": 0}
+    seconds = 0.0
+    for sample in samples:
+        start = time.perf_counter()
+        detections = detector(sample.image)
+        seconds += time.perf_counter() - start
+        for key, value in match(detections, sample).items():
+            totals[key] += value
+        totals["dets"] += len(detections)
+    totals["ms"] = 1000 * seconds
+    totals["images"] = len(samples)
+    return totals
+
+
+def _line(totals: dict[str, float]) -> str:
+    recall = totals["tp"] / max(totals["gt"], 1)
+    precision = totals["tp"] / max(totals["tp"] + totals["fp"], 1)
+    return (f"recall={recall:.3f} precision={precision:.3f} "
+            f"ms_per_image={totals['ms'] / max(totals['images'], 1):.1f}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tiles", nargs="+", default=["none", "auto"],
+                        choices=["none", "auto", "always"])
+    parser.add_argument("--datasets", nargs="+", default=list(LOADERS), choices=list(LOADERS))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    sets = {name: LOADERS[name]() for name in args.datasets}
+    sets = {name: samples for name, samples in sets.items() if samples}
+    if not sets:
+        raise SystemExit(f"no labelled data found under {DATA}")
+    summary: dict[str, float] = {}
+    for tiles in args.tiles:
+        detector = BlazePersonDetector(BlazeDetectorConfig(tiles=tiles), num_threads=args.threads)
+        summary = {}
+        for name, samples in sets.items():
+            totals = evaluate(detector, samples)
+            print(f"tiles={tiles:<6} {name:<9} images={totals['images']} gt={totals['gt']} "
+                  f"tp={totals['tp']} fp={totals['fp']} (dup={totals['dup']}) "
+                  f"ignored={totals['ignored']} {_line(totals)}")
+            for key, value in totals.items():
+                summary[key] = summary.get(key, 0) + value
+    print(_line(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Speed of the embedded default end to end on the demo videos of ../shared/data.
+
+Runs the pipeline (detector with tiling, body, hands, face, pose NMS, JSON writing) over the
+mmpose demo video (5 frames of 960x540, looped ``--loops`` times) and, when present, the first
+``--frames`` frames of the OpenPose sample video (1280x720), and prints frames/s, persons/s and
+each model's mean invoke time.
+
+Last line: ``fps=... persons_per_s=...`` (the mmpose demo video, end to end).
+
+Usage: ``.venv/bin/python bench/speed.py [--data ../shared/data] [--threads 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from alphapose.pipeline import Pipeline
+from alphapose.sources import VideoSource
+from alphapose.writers import AlphaPoseJsonWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def models_of(pipeline: Pipeline) -> dict[str, object]:
+    est = pipeline.estimator
+    found = {"person detector": pipeline.detector.model, "body": est.body.model}
+    if est.hand is not None:
+        found["hand"] = est.hand.model
+    if est.face is not None:
+        found["face"] = est.face.model
+    return found
+
+
+def measure(pipeline: Pipeline, frames: list, out: Path) -> tuple[float, float, int]:
+    for model in models_of(pipeline).values():
+        model.invocations, model.invoke_seconds = 0, 0.0
+    persons = 0
+    start = time.perf_counter()
+    with AlphaPoseJsonWriter(out) as writer:
+        for frame, poses in pipeline.run(frames):
+            writer.write(frame, poses)
+            persons += len(poses)
+    elapsed = time.perf_counter() - start
+    return len(frames) / elapsed, persons / elapsed, persons
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--loops", type=int, default=8)
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    demo = args.data / "mmpose" / "demo" / "demo.mp4"
+    if not demo.is_file():
+        sys.exit(f"bench/speed.py: {demo} not found (pass --data PATH/TO/shared/data)")
+    pipeline = Pipeline()
+    work = Path(tempfile.mkdtemp(prefix="alphapose-speed-"))
+    demo_frames = list(VideoSource(demo))
+    pipeline.predict(demo_frames[0].image)  # warm-up
+    frames = [f for _, f in zip(range(len(demo_frames) * args.loops),
+                                itertools.cycle(demo_frames))]
+    fps, pps, persons = measure(pipeline, frames, work / "demo.json")
+    h, w = demo_frames[0].image.shape[:2]
+    print(f"demo.mp4 ({w}x{h}, {len(frames)} frames, {persons / len(frames):.1f} people/frame): "
+          f"{fps:.2f} fps, {pps:.1f} persons/s")
+    for name, model in models_of(pipeline).items():
+        calls = max(model.invocations, 1)
+        print(f"  {name:16s} {model.invoke_seconds / calls * 1000:6.2f} ms/invoke, "
+              f"{model.invocations / len(frames):5.1f} invokes/frame")
+    print("  stage ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in
+                                            pipeline.times.per_frame_ms().items()))
+    other = args.data / "openpose" / "video.avi"
+    if other.is_file():
+        clip = [f for _, f in zip(range(args.frames), VideoSource(other))]
+        o_fps, o_pps, o_persons = measure(Pipeline(pipeline.detector, pipeline.estimator),
+                                          clip, work / "video.json")
+        h, w = clip[0].image.shape[:2]
+        print(f"openpose video.avi ({w}x{h}, {len(clip)} frames, "
+              f"{o_persons / len(clip):.1f} people/frame): {o_fps:.2f} fps, {o_pps:.1f} persons/s")
+    print(f"fps={fps:.2f} persons_per_s={pps:.2f}")
+
+
+if __name__ == "__main__":
+    main()
