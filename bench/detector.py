@@ -22,6 +22,7 @@ Usage::
 
     python bench/detector.py                      # tiles none and auto on every set
     python bench/detector.py --tiles auto --datasets coco
+    python bench/detector.py --tiles auto --tile-scales 1.0 0.6   # fewer, larger tiles
 
 The last line sums every data set for the last ``--tiles`` mode:
 ``recall=... precision=... ms_per_image=...``.
@@ -32,7 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -180,6 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tiles", nargs="+", default=["none", "auto"],
                         choices=["none", "auto", "always"])
     parser.add_argument("--datasets", nargs="+", default=list(LOADERS), choices=list(LOADERS))
+    parser.add_argument("--tile-scales", nargs="+", type=float, default=None,
+                        help="tile sides as fractions of min(H, W) (default: the config's)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
 
@@ -189,7 +192,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no labelled data found under {DATA}")
     summary: dict[str, float] = {}
     for tiles in args.tiles:
-        detector = BlazePersonDetector(BlazeDetectorConfig(tiles=tiles), num_threads=args.threads)
+        config = BlazeDetectorConfig(tiles=tiles)
+        if args.tile_scales:
+            config = replace(config, tile_scales=tuple(args.tile_scales))
+        detector = BlazePersonDetector(config, num_threads=args.threads)
         summary = {}
         for name, samples in sets.items():
             totals = evaluate(detector, samples)

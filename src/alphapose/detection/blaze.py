@@ -15,9 +15,12 @@ all as offsets in input pixels from the anchor centre. Decoding follows the opti
 +-100, minimum score 0.5, weighted NMS at IoU 0.3), the person region follows
 ``pose_detection_to_roi.pbtxt`` (see :func:`person_roi`).
 
-The detector sees the whole image letterboxed to 224 x 224, so people much smaller than the image
-are tiny in its input and missed. :class:`BlazePersonDetector` therefore also runs it on square
-tiles (see :func:`plan_tiles`) and merges every detection in image pixels with weighted NMS.
+The detector sees the whole image letterboxed to 224 x 224 and finds people reliably only when
+they are at least about half as tall as its input (measured on the labelled images of
+``bench/detector.py``: 58% found at 100-130 input pixels, 20% at 60-80, none under 30). So
+:class:`BlazePersonDetector` also runs it on square tiles of larger images (:func:`plan_tiles`)
+and merges the runs' detections in image pixels (:func:`merge_people`, a weighted NMS keyed on
+the shoulder centre, since the detector's own box does not follow the person across scales).
 
 Coordinates: image points are ``(x, y)`` with pixel centres at integer coordinates. The model's
 own coordinates measure from the input's top-left pixel *edge* (anchor centres sit at
@@ -49,7 +52,11 @@ __all__ = [
     "merge_people",
     "BlazeDetectorConfig",
     "plan_tiles",
+    "decode_in_image",
+    "merge_runs",
     "BlazePersonDetector",
+    "KEYPOINT_NAMES",
+    "ROI_SCALE",
 ]
 
 #: Keypoint order of the detector.
@@ -253,6 +260,34 @@ def decode_raw(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarra
     return merged_xyxy, merged_scores, merged_points
 
 
+def decode_in_image(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
+                    transform: Letterbox, *, score_threshold: float = 0.5,
+                    iou_threshold: float = 0.3,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`decode_raw` for one run, mapped back to the image through its letterbox.
+
+    Args:
+        raw_boxes: ``(N, 12)`` regressors of the run.
+        raw_scores: ``(N, 1)`` score logits.
+        anchors: ``(N, 4)`` from :func:`ssd_anchors`.
+        transform: the :class:`~alphapose.transforms.Letterbox` that made the model input
+            (of the whole image or of a tile).
+        score_threshold: minimum score kept.
+        iou_threshold: weighted-NMS overlap (in the model input) above which boxes merge.
+
+    Returns:
+        ``(xyxy, scores, keypoints)`` as in :func:`decode_raw`, in image pixels.
+    """
+    xyxy, scores, keypoints = decode_raw(raw_boxes, raw_scores, anchors, transform.size,
+                                         score_threshold=score_threshold,
+                                         iou_threshold=iou_threshold,
+                                         coord_scale=float(transform.size))
+    # the letterbox is a scale and a shift, so box corners map to box corners
+    img_from_input = transform.img_from_input
+    corners = apply_affine(xyxy.reshape(-1, 2, 2), img_from_input).reshape(-1, 4)
+    return corners, scores, apply_affine(keypoints, img_from_input)
+
+
 def person_roi(keypoints: np.ndarray, scale: float = ROI_SCALE) -> RotatedRect:
     """The rotated square crop MediaPipe's landmark model expects for one detection.
 
@@ -333,9 +368,9 @@ def merge_people(scores: np.ndarray, keypoints: np.ndarray, max_distance: float 
     Example:
         >>> kps = np.array([[[0, 90], [0, 0], [0, 50], [0, -50]],
         ...                 [[2, 92], [2, 0], [10, 50], [10, -40]]], np.float64)
-        >>> s, k = merge_people(np.array([0.9, 0.6]), kps)
+        >>> s, k = merge_people(np.array([0.75, 0.25]), kps)
         >>> s.tolist(), k[0, 2].tolist()
-        ([0.8999999761581543], [4.0, 50.0])
+        ([0.75], [2.5, 50.0])
     """
     values = np.asarray(scores, np.float64)
     points = np.asarray(keypoints, np.float64)
@@ -492,9 +527,45 @@ def plan_tiles(height: int, width: int,
     return tiles
 
 
+def merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+               config: BlazeDetectorConfig = BlazeDetectorConfig()) -> Detections:
+    """Join the detections of the whole-image run and the tile runs into people.
+
+    Runs are merged with :func:`merge_people` when there is more than one (a single run was
+    already merged by its own NMS). Each person's box is then built from its keypoints (see
+    ``config.box_scale``), people smaller than ``config.min_person_size`` are dropped and at
+    most ``config.max_detections`` are kept.
+
+    Args:
+        runs: per run ``(xyxy (M, 4), scores (M,), keypoints (M, 4, 2))`` in image pixels, as
+            :func:`decode_in_image` returns.
+        config: merge and output options.
+
+    Returns:
+        :class:`~alphapose.structures.Detections`, best first.
+    """
+    if not runs:
+        raise ValueError("runs: expected at least one run's detections, got none")
+    scores = np.concatenate([np.asarray(r[1], np.float64).reshape(-1) for r in runs])
+    points = np.concatenate([np.asarray(r[2], np.float64).reshape(-1, _NUM_KEYPOINTS, 2)
+                             for r in runs])
+    if len(runs) > 1 and scores.shape[0] > 1:
+        merged_scores, merged_points = merge_people(scores, points, config.merge_distance,
+                                                    config.merge_weighted)
+        scores, points = merged_scores.astype(np.float64), merged_points.astype(np.float64)
+    xyxy = _roi_boxes(points, config.box_scale)
+    keep = (xyxy[:, 2] - xyxy[:, 0]) >= config.min_person_size
+    order = np.flatnonzero(keep)[np.argsort(-scores[keep], kind="stable")]
+    if config.max_detections > 0:
+        order = order[: config.max_detections]
+    return Detections(xyxy[order], scores[order], points[order])
+
+
 def _check_image(image: np.ndarray, name: str = "image") -> None:
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        kind = type(image).__name__ + (f" of {image.dtype}" if isinstance(image, np.ndarray) else "")
+        kind = type(image).__name__
+        if isinstance(image, np.ndarray):
+            kind += f" of {image.dtype}"
         raise TypeError(f"{name}: expected a uint8 BGR numpy array, got {kind}")
     if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"{name}: expected shape (H, W, 3) BGR, got {image.shape}")
@@ -558,14 +629,10 @@ class BlazePersonDetector:
             ``(M, 4)`` head-sized detector boxes, ``(M,)`` scores, ``(M, 4, 2)`` keypoints.
         """
         square, transform = letterbox(image, self.input_size, region=region)
-        outputs = self.model(self._to_tensor(square))
-        raw_boxes, raw_scores = self._split_outputs(outputs)
-        xyxy, scores, keypoints = decode_raw(raw_boxes, raw_scores, self.anchors, self.input_size,
-                                             score_threshold=self.config.score_threshold,
-                                             iou_threshold=self.config.nms_iou,
-                                             coord_scale=float(self.input_size))
-        boxes, points = _to_image(xyxy, keypoints, transform)
-        return boxes, scores, points
+        raw_boxes, raw_scores = self._split_outputs(self.model(self._to_tensor(square)))
+        return decode_in_image(raw_boxes, raw_scores, self.anchors, transform,
+                               score_threshold=self.config.score_threshold,
+                               iou_threshold=self.config.nms_iou)
 
     def __call__(self, image: np.ndarray) -> Detections:
         """Detect people in one image.
@@ -575,26 +642,21 @@ class BlazePersonDetector:
 
         Returns:
             :class:`~alphapose.structures.Detections` in image pixels, best first: ``xyxy`` is
-            the axis-aligned bounds of each person's rotated crop (:func:`person_roi`, a square
-            of side ``2 * 1.25 * |kp1 - kp0|`` around the hip centre), ``scores`` the detector
-            scores and ``keypoints`` ``(N, 4, 2)``: hip centre, body-circle point, shoulder
-            centre, upper-body circle point.
+            the axis-aligned bounds of each person's rotated crop (:func:`person_roi`: a square
+            of side ``2 * box_scale * |kp1 - kp0|`` around the hip centre; 1.25 by default),
+            ``scores`` the detector scores and ``keypoints`` ``(N, 4, 2)``: hip centre,
+            body-circle point, shoulder centre, upper-body circle point
+            (:data:`KEYPOINT_NAMES`). Pass ``keypoints`` to :func:`person_roi` for the
+            landmark model's crop.
         """
         _check_image(image)
         h, w = image.shape[:2]
-        runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        runs.append(self.run_region(image))
+        runs = [self.run_region(image)]
         if self.uses_tiles(h, w):
             for x0, y0, side in plan_tiles(h, w, self.config):
                 region = (x0 - 0.5, y0 - 0.5, x0 + side - 0.5, y0 + side - 0.5)
                 runs.append(self.run_region(image, region))
-        boxes = np.concatenate([r[0] for r in runs])
-        scores = np.concatenate([r[1] for r in runs])
-        points = np.concatenate([r[2] for r in runs])
-        if len(runs) > 1 and boxes.shape[0] > 1:
-            scores, points = merge_people(scores, points, self.config.merge_distance,
-                                          self.config.merge_weighted)
-        return self._finish(scores, points)
+        return merge_runs(runs, self.config)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """Detect people in each image.
@@ -622,21 +684,3 @@ class BlazePersonDetector:
         # the regressors are the output with 12 values per anchor, the logits the one with 1
         by_width = {o.shape[-1]: o for o in outputs}
         return by_width[_NUM_COORDS].reshape(-1, _NUM_COORDS), by_width[1].reshape(-1, 1)
-
-    def _finish(self, scores: np.ndarray, keypoints: np.ndarray) -> Detections:
-        xyxy = _roi_boxes(keypoints.astype(np.float64), self.config.box_scale)
-        keep = np.ones(len(scores), bool)
-        if self.config.min_person_size > 0:
-            keep &= (xyxy[:, 2] - xyxy[:, 0]) >= self.config.min_person_size
-        order = np.flatnonzero(keep)[np.argsort(-scores[keep], kind="stable")]
-        if self.config.max_detections > 0:
-            order = order[: self.config.max_detections]
-        return Detections(xyxy[order], scores[order], keypoints[order])
-
-
-def _to_image(xyxy: np.ndarray, keypoints: np.ndarray,
-              transform: Letterbox) -> tuple[np.ndarray, np.ndarray]:
-    """Map input-pixel boxes and keypoints back to the image (an axis-aligned scale + shift)."""
-    img_from_input = transform.img_from_input
-    corners = apply_affine(xyxy.reshape(-1, 2, 2), img_from_input).reshape(-1, 4)
-    return corners, apply_affine(keypoints, img_from_input)

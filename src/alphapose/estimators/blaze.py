@@ -62,6 +62,8 @@ class BlazeWholeBodyConfig:
         face: estimate the face.
         hand_model: ``"full"`` or ``"lite"``.
         flip: flip test on the last body pass (averages with the mirrored crop; twice the cost).
+        duplicate_oks: bodies whose COCO-17 OKS to a more probable one exceeds this are the
+            same person found twice and are dropped before hands and face (1 = keep all).
         num_threads: interpreter threads per model.
     """
 
@@ -73,6 +75,7 @@ class BlazeWholeBodyConfig:
     face: bool = True
     hand_model: str = "full"
     flip: bool = False
+    duplicate_oks: float = 0.8
     num_threads: int = 2
 
     def __post_init__(self) -> None:
@@ -206,19 +209,19 @@ class BlazeWholeBody:
                           rect=result.rect)
 
     # -- whole body ---------------------------------------------------------------------------
-    def estimate_person(self, image: np.ndarray, rect: RotatedRect
-                        ) -> tuple[np.ndarray, np.ndarray, float]:
-        """Halpe-136 ``(points (136, 2), scores (136,), pose probability)`` for one crop."""
-        body = self.estimate_body(image, rect)
+    def assemble(self, image: np.ndarray, body: BodyResult) -> tuple[np.ndarray, np.ndarray]:
+        """Halpe-136 ``(points (136, 2), scores (136,))`` from a body estimate, adding the hands
+        and face found from its landmarks."""
         points = np.zeros((NUM_KEYPOINTS, 2), np.float32)
         scores = np.zeros((NUM_KEYPOINTS,), np.float32)
         points[:26], scores[:26] = body33_to_halpe26(body.points, body.visibility)
-        p, v = body.points, body.visibility
+        p = body.points
         if self.hand is not None:
             from alphapose.estimators.face_hand import hand_rect_from_body
 
-            for target, (wrist, pinky, index) in ((LEFT_HAND, (15, 17, 19)),
-                                                  (RIGHT_HAND, (16, 18, 20))):
+            # the side comes from the body model (the hand model's handedness assumes selfies)
+            for target, (wrist, index, pinky) in ((LEFT_HAND, (15, 19, 17)),
+                                                  (RIGHT_HAND, (16, 20, 18))):
                 try:
                     hand_rect = hand_rect_from_body(p[wrist], p[index], p[pinky])
                 except ValueError:  # wrist on the knuckles: no hand direction
@@ -236,25 +239,56 @@ class BlazeWholeBody:
             if face_rect.width >= 2:
                 face = self.face(image, face_rect)
                 points[FACE], scores[FACE] = face.points68, face.scores
-        return points, np.clip(scores, 0.0, 1.0), body.pose_score
+        return points, np.clip(scores, 0.0, 1.0)
 
     def __call__(self, image: np.ndarray, detections: Detections) -> Poses:
-        """Halpe-136 poses for every detection (people the model rejects are dropped)."""
-        kept_points, kept_scores, kept_boxes, kept_box_scores = [], [], [], []
+        """Halpe-136 poses for every detection.
+
+        People the body model rejects are dropped, and so are bodies that land on a person
+        already found (two detections of one person): hands and face are estimated once.
+        """
+        bodies: list[tuple[int, BodyResult]] = []
         for i in range(len(detections)):
             keypoints = None if detections.keypoints is None else detections.keypoints[i]
-            rect = self.initial_rect(detections.xyxy[i], keypoints)
-            points, scores, pose_score = self.estimate_person(image, rect)
-            if pose_score < self.config.min_pose_score:
-                continue
+            body = self.estimate_body(image, self.initial_rect(detections.xyxy[i], keypoints))
+            if body.pose_score >= self.config.min_pose_score:
+                bodies.append((i, body))
+        kept_points, kept_scores, kept_boxes, kept_box_scores = [], [], [], []
+        for i, body in _distinct_bodies(bodies, self.config.duplicate_oks):
+            points, scores = self.assemble(image, body)
             kept_points.append(points)
             kept_scores.append(scores)
             # A detector that places crops from alignment points has no tight person box:
             # report the body's extent instead (a given box, e.g. ground truth, is kept).
-            kept_boxes.append(detections.xyxy[i] if keypoints is None else
+            kept_boxes.append(detections.xyxy[i] if detections.keypoints is None else
                               body_box(points[:26], scores[:26], image.shape))
             kept_box_scores.append(detections.scores[i])
         if not kept_points:
             return Poses.empty(NUM_KEYPOINTS, self.layout)
         return Poses(np.stack(kept_points), np.stack(kept_scores), np.stack(kept_boxes),
                      np.asarray(kept_box_scores), layout=self.layout)
+
+
+def _distinct_bodies(bodies: list[tuple[int, BodyResult]], threshold: float
+                     ) -> list[tuple[int, BodyResult]]:
+    """Greedy by pose probability: drop a body whose COCO-17 OKS to a kept one exceeds
+    ``threshold`` (the scale is the kept body's keypoint-extent area)."""
+    if threshold >= 1.0 or len(bodies) < 2:
+        return bodies
+    from alphapose.nms import oks
+    from alphapose.skeletons import get_layout
+
+    sigmas = get_layout("coco17").sigmas
+    order = sorted(bodies, key=lambda item: -item[1].pose_score)
+    coco = np.stack([b.points[BLAZE_TO_COCO17] for _, b in order])
+    kept: list[int] = []
+    for n in range(len(order)):
+        duplicate = False
+        for k in kept:
+            extent = coco[k].max(0) - coco[k].min(0)
+            if oks(coco[k], coco[n][None], sigmas, float(extent[0] * extent[1]))[0] > threshold:
+                duplicate = True
+                break
+        if not duplicate:
+            kept.append(n)
+    return [order[n] for n in sorted(kept, key=lambda n: order[n][0])]

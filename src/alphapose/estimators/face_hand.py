@@ -261,7 +261,9 @@ class FaceLandmarker:
     Args:
         num_threads: CPU threads for the interpreter.
         refine: run a second pass on the crop re-placed from the first pass's mesh
-            (:func:`face_rect_from_mesh`), as MediaPipe's tracking does.
+            (:func:`face_rect_from_mesh`), as MediaPipe's tracking does. Measured: NME 0.063 ->
+            0.057 on 300-W, unchanged on the dlib faces, and far less sensitive to a first crop
+            of the wrong size (x 1.8: 0.108 -> 0.081).
         model_path: a ``face_landmark.tflite`` file; the zoo's ``blaze-face-mesh`` if ``None``.
 
     Example:
@@ -403,7 +405,9 @@ class HandLandmarker:
         variant: ``"full"`` or ``"lite"`` model.
         num_threads: CPU threads for the interpreter.
         refine: run a second pass on the crop re-placed from the first pass's landmarks
-            (:func:`hand_rect_from_landmarks`), as MediaPipe's tracking does.
+            (:func:`hand_rect_from_landmarks`), as MediaPipe's tracking does. Measured: error
+            over hand size 0.157 -> 0.123 over noisy and upright-box first crops, and much
+            steadier presence.
         model_path: a hand landmark ``.tflite`` file; the zoo's file for ``variant`` if ``None``.
 
     Example:

@@ -1,0 +1,105 @@
+"""The ``alphapose`` command end to end, including bad inputs (real embedded models)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from alphapose.cli import build_parser, main
+from alphapose.writers import load_alphapose_json
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, astronaut_bgr, embedded_models) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("inputs")
+    good = root / "good"
+    good.mkdir()
+    cv2.imwrite(str(good / "astronaut.png"), astronaut_bgr)
+    cv2.imwrite(str(good / "empty_scene.jpg"), np.full((240, 320, 3), 200, np.uint8))
+    (good / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg" * 10)
+    (root / "empty_folder").mkdir()
+    video = root / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (256, 256))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        frame = cv2.resize(astronaut_bgr, (256, 256))
+        writer.write(np.clip(frame + rng.normal(0, 20, frame.shape), 0, 255).astype(np.uint8))
+    writer.release()
+    truncated = root / "truncated.avi"
+    data = video.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    return {"root": root, "good": good, "video": video, "truncated": truncated,
+            "empty": root / "empty_folder", "missing": root / "missing.jpg"}
+
+
+def test_bad_inputs_are_reported_and_good_ones_written(inputs, tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    status = main(["run", str(inputs["good"]), str(inputs["missing"]), str(inputs["empty"]),
+                   str(inputs["truncated"]), "-o", str(out), "--quiet", "--save-img",
+                   "--format", "alphapose,jsonl"])
+    err = capsys.readouterr().err
+    assert status == 1
+    for needle in ("corrupt.jpg", "missing.jpg", "empty_folder", "truncated.avi"):
+        assert needle in err, f"{needle} not reported in:\n{err}"
+    results = load_alphapose_json(out / "alphapose-results.json")
+    assert [r["image_id"] for r in results].count("astronaut.png") == 1
+    assert not any(r["image_id"] == "empty_scene.jpg" for r in results)  # no people: no entry
+    lines = [json.loads(x) for x in (out / "alphapose-results.jsonl").read_text().splitlines()]
+    assert {x["image_id"] for x in lines} >= {"astronaut.png", "empty_scene.jpg"}
+    assert (out / "vis" / "astronaut.png").is_file()
+    assert (out / "vis" / "empty_scene.jpg").is_file()  # frames without people are still drawn
+
+
+def test_video_with_official_aliases(inputs, tmp_path, capsys) -> None:
+    out = tmp_path / "video_out"
+    status = main(["run", "--video", str(inputs["video"]), "--outdir", str(out),
+                   "--save_video", "--format", "open", "--quiet", "--min_box_area", "10"])
+    assert status == 0, capsys.readouterr().err
+    json_files = sorted((out / "openpose").glob("*_keypoints.json"))
+    assert len(json_files) == 20
+    people = json.loads(json_files[0].read_text())["people"]
+    assert len(people) == 1 and len(people[0]["pose_keypoints_2d"]) == 25 * 3
+    capture = cv2.VideoCapture(str(out / "AlphaPose_clip.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 20
+
+
+def test_coco_format_and_layout(inputs, tmp_path) -> None:
+    image = inputs["root"] / "000000000001.png"
+    cv2.imwrite(str(image), cv2.imread(str(inputs["good"] / "astronaut.png")))
+    out = tmp_path / "coco"
+    assert main(["run", "--image", str(image), "-o", str(out), "--format", "coco",
+                 "--layout", "coco17", "--quiet"]) == 0
+    results = json.loads((out / "coco-results.json").read_text())
+    assert len(results) == 1 and results[0]["image_id"] == 1
+    assert len(results[0]["keypoints"]) == 17 * 3
+
+
+def test_huge_image_is_refused_with_a_clear_message(inputs, tmp_path, capsys) -> None:
+    status = main(["run", str(inputs["good"] / "astronaut.png"), "-o", str(tmp_path / "o"),
+                   "--max-pixels", "1000", "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 1 and "astronaut.png" in err and "too large" in err
+
+
+def test_missing_webcam_is_an_error_not_a_crash(tmp_path, capsys, embedded_models) -> None:
+    status = main(["run", "--webcam", "97", "-o", str(tmp_path / "o"), "--quiet"])
+    assert status == 1 and "97" in capsys.readouterr().err
+
+
+def test_unknown_format_is_refused() -> None:
+    with pytest.raises(SystemExit, match="not one of"):
+        main(["run", "x.jpg", "--format", "xml"])
+
+
+def test_parser_has_official_aliases() -> None:
+    args = build_parser().parse_args(["run", "--indir", "a", "--image", "b.jpg", "--list",
+                                      "l.txt", "--outdir", "o", "--save_img", "--save_video",
+                                      "--detfile", "d.json", "--showbox"])
+    assert args.extra_inputs == ["a", "b.jpg"] and args.outdir == "o"
+    assert args.save_img and args.save_video and args.showbox and args.input_list == "l.txt"
