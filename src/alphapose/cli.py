@@ -81,6 +81,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--flip", action="store_true", help="flip test (twice the body cost)")
     model.add_argument("--no-hands", action="store_true", help="skip hand landmarks")
     model.add_argument("--no-face", action="store_true", help="skip face landmarks")
+    model.add_argument("--hand-model", default="full", choices=("full", "lite"),
+                       help="hand landmark model: lite is faster, full more accurate")
     model.add_argument("--decoding", default="heatmap",
                        choices=("heatmap", "regression", "integral"),
                        help="body landmark decoding (default: %(default)s)")
@@ -164,7 +166,7 @@ def _build_pipeline(args: argparse.Namespace):
 
     estimator = BlazeWholeBody(BlazeWholeBodyConfig(
         decoding=args.decoding, hands=not args.no_hands, face=not args.no_face, flip=args.flip,
-        num_threads=args.threads))
+        hand_model=args.hand_model, num_threads=args.threads))
     return Pipeline(detector, estimator, pose_nms=args.pose_nms,
                     min_box_area=args.min_box_area, layout=args.layout)
 

@@ -20,24 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from alphapose.structures import Detections
+from alphapose.writers import image_id_from_name
 
-__all__ = ["FileDetector", "image_id_from_name"]
-
-
-def image_id_from_name(name: str) -> int:
-    """The integer image id in a file name, as the official ``--eval`` parses it:
-    the text before the first ``.``, its last ``_``-separated token.
-
-    Raises:
-        ValueError: the name holds no such integer.
-    """
-    stem = Path(name).name.split(".")[0]
-    token = stem.split("_")[-1]
-    try:
-        return int(token)
-    except ValueError:
-        raise ValueError(f"cannot parse an integer image id from {name!r}: expected a name like "
-                         f"'000000000785.jpg' or 'COCO_val2014_000000000785.jpg'") from None
+__all__ = ["FileDetector"]
 
 
 class FileDetector:

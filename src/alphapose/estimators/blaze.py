@@ -61,6 +61,8 @@ class BlazeWholeBodyConfig:
         hands: estimate hands.
         face: estimate the face.
         hand_model: ``"full"`` or ``"lite"``.
+        refine_hands: a second hand pass on a crop re-placed from the first pass's landmarks.
+        refine_face: the same for the face.
         flip: flip test on the last body pass (averages with the mirrored crop; twice the cost).
         duplicate_oks: bodies whose COCO-17 OKS to a more probable one exceeds this are the
             same person found twice and are dropped before hands and face (1 = keep all).
@@ -74,6 +76,8 @@ class BlazeWholeBodyConfig:
     hands: bool = True
     face: bool = True
     hand_model: str = "full"
+    refine_hands: bool = True
+    refine_face: bool = True
     flip: bool = False
     duplicate_oks: float = 0.8
     num_threads: int = 2
@@ -162,11 +166,13 @@ class BlazeWholeBody:
             from alphapose.estimators.face_hand import HandLandmarker
 
             self.hand = HandLandmarker(variant=self.config.hand_model,
-                                       num_threads=self.config.num_threads)
+                                       num_threads=self.config.num_threads,
+                                       refine=self.config.refine_hands)
         if self.config.face:
             from alphapose.estimators.face_hand import FaceLandmarker
 
-            self.face = FaceLandmarker(num_threads=self.config.num_threads)
+            self.face = FaceLandmarker(num_threads=self.config.num_threads,
+                                       refine=self.config.refine_face)
 
     # -- body ---------------------------------------------------------------------------------
     def initial_rect(self, box: np.ndarray, keypoints: np.ndarray | None) -> RotatedRect:
