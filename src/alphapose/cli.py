@@ -81,8 +81,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--flip", action="store_true", help="flip test (twice the body cost)")
     model.add_argument("--no-hands", action="store_true", help="skip hand landmarks")
     model.add_argument("--no-face", action="store_true", help="skip face landmarks")
-    model.add_argument("--hand-model", default="full", choices=("full", "lite"),
-                       help="hand landmark model: lite is faster, full more accurate")
+    model.add_argument("--hand-model", default="lite", choices=("full", "lite"),
+                       help="hand landmark model: lite (default) is faster, full more accurate "
+                            "on large hands")
     model.add_argument("--decoding", default="heatmap",
                        choices=("heatmap", "regression", "integral"),
                        help="body landmark decoding (default: %(default)s)")

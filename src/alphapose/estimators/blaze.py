@@ -60,7 +60,9 @@ class BlazeWholeBodyConfig:
         min_pose_score: drop people whose pose probability is below this.
         hands: estimate hands.
         face: estimate the face.
-        hand_model: ``"full"`` or ``"lite"``.
+        hand_model: ``"lite"`` (default: about 35% faster end to end, which keeps 4 people at
+            8 fps on 2 cores) or ``"full"`` (more accurate on large hands: FreiHAND PCK@0.2
+            0.88 vs 0.79; the same hand AP on the COCO-WholeBody samples).
         refine_hands: a second hand pass on a crop re-placed from the first pass's landmarks.
         refine_face: the same for the face.
         flip: flip test on the last body pass (averages with the mirrored crop; twice the cost).
@@ -75,7 +77,7 @@ class BlazeWholeBodyConfig:
     min_pose_score: float = 0.5
     hands: bool = True
     face: bool = True
-    hand_model: str = "full"
+    hand_model: str = "lite"
     refine_hands: bool = True
     refine_face: bool = True
     flip: bool = False
