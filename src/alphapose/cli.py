@@ -203,9 +203,6 @@ class _Outputs:
             self.sinks.append(stack.enter_context(writers.JsonLinesWriter(
                 outdir / "alphapose-results.jsonl")))
         self.image_dir = outdir / "vis" if args.save_img else None
-        self.outdir = outdir
-        self.video = None
-        self.stack = stack
 
 
 def run(args: argparse.Namespace) -> int:
@@ -233,6 +230,11 @@ def run(args: argparse.Namespace) -> int:
                file=sys.stderr)
     from alphapose import writers
 
+    def report(frame, error: Exception) -> None:
+        label = str(frame.path or f"{frame.source or 'input'}#{frame.index}")
+        frame_errors.append(InputError(label, f"pose estimation failed: {error}"))
+        LOG.warning("%s: pose estimation failed: %s", label, error)
+
     with ExitStack() as stack:
         outputs: dict[Path, _Outputs] = {}
         try:
@@ -242,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
                     outputs[target] = _Outputs(target, args, formats, stack)
                 out = outputs[target]
                 video = None
-                for frame, poses in _guarded(pipeline, source, frame_errors):
+                for frame, poses in pipeline.run(source, on_error=report):
                     for sink in out.sinks:
                         sink.write(frame, poses)
                     if out.image_dir is not None or args.save_video or show:
@@ -295,22 +297,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"  - {error}", file=sys.stderr)
         return 1
     return 0
-
-
-def _guarded(pipeline, source, errors: list):
-    """``pipeline.run(source)``, turning one frame's failure into a reported error."""
-    from alphapose.pipeline import _prefetch
-    from alphapose.sources import InputError
-
-    for frame in _prefetch(source, pipeline.prefetch):
-        try:
-            poses = pipeline.predict(frame.image, frame)
-        except (ValueError, RuntimeError, MemoryError) as error:
-            label = frame.path or f"{source.name}#{frame.index}"
-            errors.append(InputError(str(label), f"pose estimation failed: {error}"))
-            LOG.warning("%s: pose estimation failed: %s", label, error)
-            continue
-        yield frame, poses
 
 
 def _imwrite(path: Path, image) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -157,10 +157,33 @@ class Pipeline:
         self.times.persons += len(poses)
         return poses
 
-    def run(self, frames: Iterable[Frame]) -> Iterator[tuple[Frame, Poses]]:
-        """Yield ``(frame, poses)`` for every frame, in order, as each is finished."""
+    def run(self, frames: Iterable[Frame],
+            on_error: Callable[[Frame, Exception], None] | None = None
+            ) -> Iterator[tuple[Frame, Poses]]:
+        """Yield ``(frame, poses)`` for every frame, in order, as each is finished.
+
+        Args:
+            frames: any iterable of frames (a source).
+            on_error: called with the frame and the error when estimating one frame fails
+                (``ValueError``, ``RuntimeError``, ``MemoryError``); the frame is skipped and the
+                run goes on. Without it the error propagates.
+        """
         for frame in _prefetch(frames, self.prefetch):
-            yield frame, self.predict(frame.image, frame)
+            try:
+                poses = self.predict(frame.image, frame)
+            except (ValueError, RuntimeError, MemoryError) as error:
+                if on_error is None:
+                    raise
+                on_error(frame, error)
+                continue
+            yield frame, poses
+
+
+@dataclass
+class _Failure:
+    """Carries an exception from the reader thread to the consumer."""
+
+    error: BaseException
 
 
 _DONE = object()
@@ -183,7 +206,7 @@ def _prefetch(frames: Iterable[Frame], size: int) -> Iterator[Frame]:
                 if stop.is_set():
                     return
         except BaseException as error:  # re-raised in the consumer
-            buffer.put(("__error__", error))
+            buffer.put(_Failure(error))
             return
         buffer.put(_DONE)
 
@@ -194,8 +217,8 @@ def _prefetch(frames: Iterable[Frame], size: int) -> Iterator[Frame]:
             item = buffer.get()
             if item is _DONE:
                 return
-            if isinstance(item, tuple) and len(item) == 2 and item[0] == "__error__":
-                raise item[1]
+            if isinstance(item, _Failure):
+                raise item.error
             yield item
     finally:
         stop.set()

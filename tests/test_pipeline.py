@@ -1,0 +1,77 @@
+"""Pipeline plumbing: order, per-frame errors, reader errors (tiny in-test stages)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alphapose.pipeline import Pipeline
+from alphapose.structures import Detections, Frame, Poses
+
+
+class BoxPerBrightFrame:
+    """Detector: one box whose score is the frame's brightness / 255; refuses black frames."""
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        if image.max() == 0:
+            raise ValueError("black frame")
+        return Detections(np.array([[0, 0, 10, 10]]), np.array([image.mean() / 255]))
+
+
+class CornerPose:
+    """Estimator: a 17-keypoint pose at the box corners, scored by the box score."""
+
+    layout = "coco17"
+
+    def __call__(self, image: np.ndarray, detections: Detections) -> Poses:
+        n = len(detections)
+        keypoints = np.repeat(detections.xyxy[:, None, :2], 17, 1)
+        keypoints = keypoints + np.arange(17)[None, :, None]  # spread: no NMS merging
+        return Poses(keypoints, np.repeat(detections.scores[:, None], 17, 1), detections.xyxy,
+                     detections.scores, layout=self.layout)
+
+
+def frames(values: list[int]) -> list[Frame]:
+    return [Frame(np.full((8, 8, 3), v, np.uint8), i, f"{i}.jpg") for i, v in enumerate(values)]
+
+
+def test_run_keeps_order_and_reports_failed_frames() -> None:
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), pose_nms="none", prefetch=2)
+    values = [10 * i + 5 for i in range(20)]
+    values[7] = 0
+    failed: list[tuple[int, str]] = []
+    out = list(pipeline.run(frames(values), on_error=lambda f, e: failed.append((f.index, str(e)))))
+    assert [f.index for f, _ in out] == [i for i in range(20) if i != 7]
+    assert failed == [(7, "black frame")]
+    for frame, poses in out:
+        assert poses.box_scores[0] == pytest.approx(values[frame.index] / 255, rel=1e-6)
+
+
+def test_run_without_error_handler_raises() -> None:
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose())
+    with pytest.raises(ValueError, match="black frame"):
+        list(pipeline.run(frames([5, 0, 5])))
+
+
+def test_reader_errors_reach_the_consumer() -> None:
+    def broken():
+        yield from frames([5])
+        raise OSError("disk gone")
+
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose())
+    with pytest.raises(OSError, match="disk gone"):
+        list(pipeline.run(broken()))
+
+
+def test_person_score_over_body_parts_and_layout_conversion() -> None:
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), layout="halpe26")
+    poses = pipeline.predict(np.full((8, 8, 3), 153, np.uint8))
+    assert poses.layout == "halpe26" and poses.keypoints.shape == (1, 26, 2)
+    s = 153 / 255
+    # body + feet of coco17 = the 17 points, all scored s: mean + box + 1.25 max
+    assert poses.scores[0] == pytest.approx(s + s + 1.25 * s, rel=1e-5)
+
+
+def test_unknown_nms_method_is_refused() -> None:
+    with pytest.raises(ValueError, match="pose_nms"):
+        Pipeline(BoxPerBrightFrame(), CornerPose(), pose_nms="greedy")
