@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from alphapose.evaluate import keypoint_ap, wholebody_ap
 from alphapose.skeletons import get_layout

@@ -24,7 +24,6 @@ class CornerPose:
     layout = "coco17"
 
     def __call__(self, image: np.ndarray, detections: Detections) -> Poses:
-        n = len(detections)
         keypoints = np.repeat(detections.xyxy[:, None, :2], 17, 1)
         keypoints = keypoints + np.arange(17)[None, :, None]  # spread: no NMS merging
         return Poses(keypoints, np.repeat(detections.scores[:, None], 17, 1), detections.xyxy,
