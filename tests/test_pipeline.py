@@ -74,3 +74,58 @@ def test_person_score_over_body_parts_and_layout_conversion() -> None:
 def test_unknown_nms_method_is_refused() -> None:
     with pytest.raises(ValueError, match="pose_nms"):
         Pipeline(BoxPerBrightFrame(), CornerPose(), pose_nms="greedy")
+
+
+class TrackingCornerPose(CornerPose):
+    """CornerPose that can re-estimate tracked people (moving them 1 px right)."""
+
+    supports_tracking = True
+
+    def __call__(self, image, detections, tracked=None):
+        poses = super().__call__(image, detections)
+        if tracked is not None:
+            moved = Poses(tracked.keypoints + [1, 0], tracked.keypoint_scores, tracked.xyxy,
+                          tracked.box_scores, layout=self.layout,
+                          roi_points=tracked.roi_points + [1, 0])
+            poses = poses.concat(moved) if len(poses) else moved
+        poses.roi_points = poses.keypoints[:, :2]
+        return poses
+
+
+class CountingDetector(BoxPerBrightFrame):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, image):
+        self.calls += 1
+        return super().__call__(image)
+
+
+def video_frames(count: int, path: str = "v.mp4") -> list[Frame]:
+    return [Frame(np.full((8, 8, 3), 200, np.uint8), i, f"{i}.jpg", path=path, source=path)
+            for i in range(count)]
+
+
+@pytest.mark.parametrize("every,calls", [(1, 12), (5, 3), (4, 3)], ids=["1", "5", "4"])
+def test_detect_every_tracks_between_detection_frames(every: int, calls: int) -> None:
+    detector = CountingDetector()
+    pipeline = Pipeline(detector, TrackingCornerPose(), pose_nms="none", detect_every=every)
+    out = list(pipeline.run(video_frames(12)))
+    assert detector.calls == calls
+    for frame, poses in out:
+        assert len(poses) == 1  # tracked frames keep the person; detection frames start afresh
+        assert poses.keypoints[0, 0, 0] == pytest.approx(frame.index % every)
+
+
+def test_still_images_always_run_the_detector() -> None:
+    detector = CountingDetector()
+    pipeline = Pipeline(detector, TrackingCornerPose(), pose_nms="none", detect_every=5)
+    images = [Frame(np.full((8, 8, 3), 200, np.uint8), i, f"{i}.jpg", path=f"{i}.jpg")
+              for i in range(6)]
+    list(pipeline.run(images))
+    assert detector.calls == 6
+
+
+def test_detect_every_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="detect_every"):
+        Pipeline(BoxPerBrightFrame(), CornerPose(), detect_every=0)

@@ -72,6 +72,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                                          "--detector file")
     model.add_argument("--tiles", default="auto", choices=("auto", "none"),
                        help="embedded detector: also search image tiles for small people")
+    model.add_argument("--detect-every", type=int, default=5, metavar="N",
+                       help="video: run the detector every N frames and track people from "
+                            "their landmarks in between (1 = every frame; default: %(default)s)")
     model.add_argument("--det-thresh", type=float, default=None,
                        help="embedded detector score threshold")
     model.add_argument("--min-box-area", "--min_box_area", dest="min_box_area", type=float,
@@ -168,8 +171,11 @@ def _build_pipeline(args: argparse.Namespace):
     estimator = BlazeWholeBody(BlazeWholeBodyConfig(
         decoding=args.decoding, hands=not args.no_hands, face=not args.no_face, flip=args.flip,
         hand_model=args.hand_model, num_threads=args.threads))
+    if args.detect_every < 1:
+        raise SystemExit(f"alphapose: --detect-every must be >= 1, got {args.detect_every}")
     return Pipeline(detector, estimator, pose_nms=args.pose_nms,
-                    min_box_area=args.min_box_area, layout=args.layout)
+                    min_box_area=args.min_box_area, layout=args.layout,
+                    detect_every=args.detect_every)
 
 
 def _source_outdir(outdir: Path, source, many: bool) -> Path:

@@ -336,10 +336,10 @@ def pose_nms_with_clusters(poses: Poses, params: PoseNMSParams | None = None,
         return Poses.empty(poses.num_keypoints, poses.layout), []
     index = np.asarray(out_index, np.int64)
     merged_scores_all = np.stack(out_scores).astype(np.float32)
-    kept = Poses(np.stack(out_keypoints).astype(np.float32), merged_scores_all,
-                 poses.xyxy[index], poses.box_scores[index],
-                 official_person_scores(merged_scores_all, poses.box_scores[index]),
-                 poses.layout, poses.track_ids[index])  # type: ignore[index]
+    picked = poses[index]
+    kept = replace(picked, keypoints=np.stack(out_keypoints).astype(np.float32),
+                   keypoint_scores=merged_scores_all,
+                   scores=official_person_scores(merged_scores_all, picked.box_scores))
     return kept, out_clusters
 
 

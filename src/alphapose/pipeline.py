@@ -61,6 +61,14 @@ class Pipeline:
             The default leaves out face and hands: their scores are one presence probability
             per part, all or nothing, which made the ranking of people (and so AP) depend on
             whether their hands are visible (COCO body AP with ground-truth boxes 0.48 -> 0.55).
+        detect_every: on consecutive frames of one video, run the detector on every
+            ``detect_every``-th frame only; in between, an estimator that supports tracking
+            (``supports_tracking``) re-estimates the people of the previous frame from crops
+            placed by their own landmarks (one body pass each), as MediaPipe tracks bodies.
+            Detection frames start afresh, so people entering the frame are found, and a
+            false person lives at most until the next one. 1 = detect on every frame. Still
+            images always run the detector. Measured on 2 cores, 4 people per frame: 2-3x the
+            frame rate of detecting every frame, and steadier people counts.
         prefetch: frames to read ahead in a background thread in :meth:`run`.
 
     Example:
@@ -75,7 +83,7 @@ class Pipeline:
                  min_box_area: float = 0.0, tracker: Tracker | None = None,
                  layout: str | None = None,
                  score_parts: tuple[str, ...] | None = ("body", "foot"),
-                 prefetch: int = 8) -> None:
+                 detect_every: int = 5, prefetch: int = 8) -> None:
         from alphapose.nms import POSE_NMS_METHODS
 
         if pose_nms not in POSE_NMS_METHODS:
@@ -96,8 +104,12 @@ class Pipeline:
         self.tracker = tracker
         self.layout = layout
         self.score_parts = score_parts
+        if detect_every < 1:
+            raise ValueError(f"detect_every must be >= 1, got {detect_every}")
+        self.detect_every = int(detect_every)
         self.prefetch = max(1, int(prefetch))
         self.times = StageTimes()
+        self._previous: tuple[Frame, Poses] | None = None
 
     def _post_process(self, poses: Poses) -> Poses:
         from alphapose.nms import PoseNMSParams, apply_pose_nms
@@ -136,25 +148,47 @@ class Pipeline:
             raise ValueError(f"predict: expected an (H, W, 3) BGR uint8 image, got "
                              f"{type(image).__name__} with shape {shape}")
         t0 = time.perf_counter()
-        if getattr(self.detector, "uses_frame_name", False):
-            if frame is None:
-                raise ValueError("this detector reads detections by image name: call "
-                                 "predict(image, frame) or run(frames)")
-            detections = self.detector(image, name=frame.name)
-        else:
-            detections = self.detector(image)
+        tracked = self._tracked_people(frame)
+        detections = Detections.empty()
+        if tracked is None or len(tracked) == 0 or frame.index % self.detect_every == 0:
+            # a detection frame starts afresh: a false positive lives at most until the next
+            detections = self._detect(image, frame)
+            tracked = None
         t1 = time.perf_counter()
-        poses = self.estimator(image, detections)
+        if tracked is not None:
+            poses = self.estimator(image, detections, tracked=tracked)
+        else:
+            poses = self.estimator(image, detections)
         t2 = time.perf_counter()
         poses = self._post_process(poses)
         if self.tracker is not None:
             poses = self.tracker.update(frame or Frame(image, 0, "image"), poses)
+        self._previous = None if frame is None else (frame, poses)
         t3 = time.perf_counter()
         self.times.add("detect", t1 - t0)
         self.times.add("pose", t2 - t1)
         self.times.add("post", t3 - t2)
         self.times.frames += 1
         self.times.persons += len(poses)
+        return poses
+
+    def _detect(self, image: np.ndarray, frame: Frame | None) -> Detections:
+        if getattr(self.detector, "uses_frame_name", False):
+            if frame is None:
+                raise ValueError("this detector reads detections by image name: call "
+                                 "predict(image, frame) or run(frames)")
+            return self.detector(image, name=frame.name)
+        return self.detector(image)
+
+    def _tracked_people(self, frame: Frame | None) -> Poses | None:
+        """The previous frame's people when ``frame`` continues the same video, else None."""
+        if (self.detect_every == 1 or frame is None or self._previous is None
+                or not getattr(self.estimator, "supports_tracking", False)):
+            return None
+        previous, poses = self._previous
+        if (previous.source != frame.source or previous.path != frame.path
+                or frame.index != previous.index + 1 or poses.roi_points is None):
+            return None
         return poses
 
     def run(self, frames: Iterable[Frame],

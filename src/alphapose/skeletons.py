@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
@@ -488,7 +488,6 @@ def convert_poses(poses: Poses, dst: str | Layout) -> Poses:
     dst_layout = get_layout(dst)
     keypoints, keypoint_scores = convert(poses.keypoints, poses.keypoint_scores, poses.layout,
                                          dst_layout)
-    return Poses(keypoints, keypoint_scores, poses.xyxy.copy(), poses.box_scores.copy(),
-                 scores=None if poses.scores is None else poses.scores.copy(),
-                 layout=dst_layout.name,
-                 track_ids=None if poses.track_ids is None else poses.track_ids.copy())
+    # every other field (boxes, scores, track ids, ...) is carried over as a copy
+    return replace(poses[np.arange(len(poses))], keypoints=keypoints,
+                   keypoint_scores=keypoint_scores, layout=dst_layout.name)

@@ -136,6 +136,9 @@ class Poses(_Indexable):
             ``mean(keypoint_scores) + box_score + 1.25 * max(keypoint_scores)``.
         layout: name of the keypoint layout (see :mod:`alphapose.skeletons`).
         track_ids: ``(N,)`` int64 identities, ``-1`` where the person is not tracked.
+        roi_points: optional ``(N, P, 2)`` alignment points from which the estimator can place
+            this person's crop in the next video frame (the embedded estimator: body centre and
+            body-circle point), so video can skip the detector on most frames.
     """
 
     keypoints: np.ndarray
@@ -145,6 +148,7 @@ class Poses(_Indexable):
     scores: np.ndarray | None = None
     layout: str = "halpe136"
     track_ids: np.ndarray | None = None
+    roi_points: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.keypoints = _as_array(self.keypoints, np.float32, "Poses.keypoints", (None, None, 2))
@@ -159,6 +163,9 @@ class Poses(_Indexable):
         if self.track_ids is None:
             self.track_ids = np.full((n,), -1, np.int64)
         self.track_ids = _as_array(self.track_ids, np.int64, "Poses.track_ids", (n,))
+        if self.roi_points is not None:
+            self.roi_points = _as_array(self.roi_points, np.float32, "Poses.roi_points",
+                                        (n, None, 2))
 
     @classmethod
     def empty(cls, num_keypoints: int, layout: str) -> Poses:
@@ -181,7 +188,9 @@ class Poses(_Indexable):
                      np.concatenate([self.box_scores, other.box_scores]),
                      np.concatenate([self.scores, other.scores]),  # type: ignore[list-item]
                      self.layout,
-                     np.concatenate([self.track_ids, other.track_ids]))  # type: ignore[list-item]
+                     np.concatenate([self.track_ids, other.track_ids]),  # type: ignore[list-item]
+                     None if self.roi_points is None or other.roi_points is None
+                     else np.concatenate([self.roi_points, other.roi_points]))
 
 
 def official_person_scores(keypoint_scores: np.ndarray, box_scores: np.ndarray) -> np.ndarray:

@@ -44,6 +44,8 @@ BLAZE_TO_COCO17 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 2
 BLAZE_FLIP_PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16),
                     (17, 18), (19, 20), (21, 22), (23, 24), (25, 26), (27, 28), (29, 30), (31, 32))
 NUM_KEYPOINTS = 136
+#: BlazePose auxiliary landmarks that place the next crop: body centre and body-circle point
+AUX_CENTER, AUX_SCALE = 33, 34
 FACE = slice(26, 94)
 LEFT_HAND = slice(94, 115)
 RIGHT_HAND = slice(115, 136)
@@ -185,10 +187,12 @@ class BlazeWholeBody:
         side = max(x2 - x1, y2 - y1) * self.config.box_scale
         return RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, max(side, 1.0), max(side, 1.0), 0.0)
 
-    def estimate_body(self, image: np.ndarray, rect: RotatedRect) -> BodyResult:
-        """All body passes on one person; the last one optionally flip-tested."""
+    def estimate_body(self, image: np.ndarray, rect: RotatedRect,
+                      passes: int | None = None) -> BodyResult:
+        """All body passes on one person (``config.passes`` unless given); the last one
+        optionally flip-tested."""
         result = self.body(image, rect)
-        for _ in range(self.config.passes - 1):
+        for _ in range((self.config.passes if passes is None else passes) - 1):
             rect = self.body.next_rect(result)
             if rect.width < 2:
                 break
@@ -249,54 +253,76 @@ class BlazeWholeBody:
                 points[FACE], scores[FACE] = face.points68, face.scores
         return points, np.clip(scores, 0.0, 1.0)
 
-    def __call__(self, image: np.ndarray, detections: Detections) -> Poses:
-        """Halpe-136 poses for every detection.
+    #: the pipeline may pass ``tracked`` people (see :meth:`__call__`)
+    supports_tracking = True
+
+    def __call__(self, image: np.ndarray, detections: Detections,
+                 tracked: Poses | None = None) -> Poses:
+        """Halpe-136 poses for every detection (and every tracked person).
 
         People the body model rejects are dropped, and so are bodies that land on a person
         already found (two detections of one person): hands and face are estimated once.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 BGR.
+            detections: person boxes; with alignment keypoints (the embedded detector) the crop
+                is placed from them, else a square around the box.
+            tracked: people of the previous video frame; each is estimated again from a crop
+                placed by its ``roi_points`` with a single body pass (the previous frame's
+                landmarks already give size and rotation), as MediaPipe tracks bodies.
         """
-        bodies: list[tuple[int, BodyResult]] = []
+        bodies: list[tuple[np.ndarray, float, bool, BodyResult]] = []
         for i in range(len(detections)):
             keypoints = None if detections.keypoints is None else detections.keypoints[i]
             body = self.estimate_body(image, self.initial_rect(detections.xyxy[i], keypoints))
-            if body.pose_score >= self.config.min_pose_score:
-                bodies.append((i, body))
-        kept_points, kept_scores, kept_boxes, kept_box_scores = [], [], [], []
-        for i, body in _distinct_bodies(bodies, self.config.duplicate_oks):
+            bodies.append((detections.xyxy[i], float(detections.scores[i]),
+                           keypoints is not None, body))
+        if tracked is not None and tracked.roi_points is not None:
+            for i in range(len(tracked)):
+                rect = roi_from_alignment_points(tracked.roi_points[i][0],
+                                                 tracked.roi_points[i][1])
+                if rect.width >= 2:
+                    bodies.append((tracked.xyxy[i], float(tracked.box_scores[i]), True,
+                                   self.estimate_body(image, rect, passes=1)))
+        bodies = [b for b in bodies if b[3].pose_score >= self.config.min_pose_score]
+        kept_points, kept_scores, kept_boxes, kept_box_scores, kept_rois = [], [], [], [], []
+        for box, box_score, placed, body in _distinct_bodies(bodies, self.config.duplicate_oks):
             points, scores = self.assemble(image, body)
             kept_points.append(points)
             kept_scores.append(scores)
-            # A detector that places crops from alignment points has no tight person box:
-            # report the body's extent instead (a given box, e.g. ground truth, is kept).
-            kept_boxes.append(detections.xyxy[i] if detections.keypoints is None else
-                              body_box(points[:26], scores[:26], image.shape))
-            kept_box_scores.append(detections.scores[i])
+            # A crop placed from alignment points has no tight person box: report the body's
+            # extent instead (a given box, e.g. ground truth, is kept).
+            kept_boxes.append(body_box(points[:26], scores[:26], image.shape) if placed else box)
+            kept_box_scores.append(box_score)
+            kept_rois.append(body.points[[AUX_CENTER, AUX_SCALE]])
         if not kept_points:
             return Poses.empty(NUM_KEYPOINTS, self.layout)
         return Poses(np.stack(kept_points), np.stack(kept_scores), np.stack(kept_boxes),
-                     np.asarray(kept_box_scores), layout=self.layout)
+                     np.asarray(kept_box_scores), layout=self.layout,
+                     roi_points=np.stack(kept_rois))
 
 
-def _distinct_bodies(bodies: list[tuple[int, BodyResult]], threshold: float
-                     ) -> list[tuple[int, BodyResult]]:
+def _distinct_bodies(bodies: list[tuple], threshold: float) -> list[tuple]:
     """Greedy by pose probability: drop a body whose COCO-17 OKS to a kept one exceeds
-    ``threshold`` (the scale is the kept body's keypoint-extent area)."""
+    ``threshold`` (the scale is the kept body's keypoint-extent area). Each item ends with its
+    :class:`BodyResult`; the survivors keep their input order."""
     if threshold >= 1.0 or len(bodies) < 2:
         return bodies
     from alphapose.nms import oks
     from alphapose.skeletons import get_layout
 
     sigmas = get_layout("coco17").sigmas
-    order = sorted(bodies, key=lambda item: -item[1].pose_score)
-    coco = np.stack([b.points[BLAZE_TO_COCO17] for _, b in order])
+    order = sorted(range(len(bodies)), key=lambda n: -bodies[n][-1].pose_score)
+    coco = np.stack([bodies[n][-1].points[BLAZE_TO_COCO17] for n in order])
     kept: list[int] = []
-    for n in range(len(order)):
+    for rank in range(len(order)):
         duplicate = False
         for k in kept:
             extent = coco[k].max(0) - coco[k].min(0)
-            if oks(coco[k], coco[n][None], sigmas, float(extent[0] * extent[1]))[0] > threshold:
+            if oks(coco[k], coco[rank][None], sigmas,
+                   float(extent[0] * extent[1]))[0] > threshold:
                 duplicate = True
                 break
         if not duplicate:
-            kept.append(n)
-    return [order[n] for n in sorted(kept, key=lambda n: order[n][0])]
+            kept.append(rank)
+    return [bodies[n] for n in sorted(order[rank] for rank in kept)]
