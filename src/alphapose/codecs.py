@@ -34,7 +34,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -64,7 +64,10 @@ NORM_TYPES: tuple[str, ...] = ("sigmoid", "softmax", "divide_sum")
 class Codec(Protocol):
     """What every codec offers: a name and a numpy decoder."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Short name: ``"heatmap"``, ``"integral"`` or ``"combined"``."""
+        ...
 
     def decode(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``raw (B, K, h, w)`` -> ``(coords (B, K, 2) in heatmap pixels, scores (B, K))``."""
@@ -233,7 +236,7 @@ class HeatmapCodec:
     """
 
     sigma: float = 2.0
-    name: str = "heatmap"
+    name: ClassVar[str] = "heatmap"
 
     def decode(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Argmax decoding with the quarter-cell refinement.
@@ -329,7 +332,7 @@ class IntegralRegressionCodec:
     """
 
     norm_type: NormType = "sigmoid"
-    name: str = "integral"
+    name: ClassVar[str] = "integral"
 
     def __post_init__(self) -> None:
         _check_norm_type(self.norm_type)
@@ -401,7 +404,7 @@ class CombinedCodec:
 
     num_heatmap: int
     norm_type: NormType = "sigmoid"
-    name: str = "combined"
+    name: ClassVar[str] = "combined"
 
     def __post_init__(self) -> None:
         if self.num_heatmap < 0:
@@ -445,7 +448,7 @@ class CombinedCodec:
 
 
 def codec_from_loss(loss_type: str, num_keypoints: int,
-                    norm_type: NormType = "sigmoid") -> HeatmapCodec | IntegralRegressionCodec | CombinedCodec:
+                    norm_type: NormType = "sigmoid") -> Codec:
     """The codec the official decoder picks for a config's ``LOSS.TYPE``.
 
     Args:
