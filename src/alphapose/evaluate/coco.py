@@ -4,7 +4,10 @@
 ``wholebody_ap`` evaluates COCO-WholeBody-133 results against a COCO-WholeBody annotation file
 part by part, as xtcocotools' whole-body protocol does: for each part the ground truth and the
 results are cut to that part's keypoints, ``num_keypoints`` is recounted for the part (people with
-none are ignored for it), and the part's sigmas are used; the OKS scale is the annotated area.
+none are ignored for it), results whose part keypoints all score 0 are left out, and the part's
+sigmas are used; the OKS scale is the annotated area. The figures equal xtcocotools'
+(``keypoints_body``, ``_foot``, ``_face``, ``_lefthand``, ``_righthand``, ``_wholebody``; a test
+checks it); ``hand`` (both hands as one part) is the Halpe / halpecocotools definition.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ WHOLEBODY_PARTS: dict[str, tuple[str, ...]] = {
     "body": ("keypoints",),
     "foot": ("foot_kpts",),
     "face": ("face_kpts",),
+    "lefthand": ("lefthand_kpts",),
+    "righthand": ("righthand_kpts",),
     "hand": ("lefthand_kpts", "righthand_kpts"),
     "wholebody": ("keypoints", "foot_kpts", "face_kpts", "lefthand_kpts", "righthand_kpts"),
 }
@@ -95,6 +100,8 @@ def wholebody_ap(gt: dict, results: Sequence[dict], sigmas: np.ndarray,
             if kp.shape[0] != 133:
                 raise ValueError(f"wholebody_ap: expected 133 keypoints per result, got "
                                  f"{kp.shape[0]} (image_id {res.get('image_id')})")
+            if not (kp[index, 2] > 0).any():  # xtcocotools skips results empty for the part
+                continue
             part_results.append(dict(res, keypoints=kp[index].ravel().tolist()))
         out[part] = keypoint_ap(part_gt, part_results, sigmas[index])["AP"]
     return out

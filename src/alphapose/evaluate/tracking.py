@@ -1,0 +1,522 @@
+"""Multi-person tracking metrics (CLEAR MOT and IDF1) with py-motmetrics, on PoseTrack-style data.
+
+Two protocols:
+
+* **box level** (:func:`evaluate_boxes`): a result person matches a ground-truth person of the same
+  frame when their boxes overlap with IoU >= 0.5 (Hungarian per frame, as CLEAR MOT); MOTA, IDF1,
+  ID switches, precision and recall follow from the matches. ``motp`` here is the mean IoU of the
+  matched pairs (higher is better).
+* **per joint** (:func:`evaluate_joints`), the paper's PoseTrack protocol (poseval): every body
+  joint is tracked as its own object. A predicted joint matches a ground-truth joint when it lies
+  within ``pckh`` (0.5) head sizes (PCKh; head size = 0.6 x the diagonal of the annotated head
+  box, as poseval), again one to one per frame by the Hungarian algorithm over all people. MOTA,
+  precision, recall, IDF1 are computed per joint and averaged over joints; ID switches are summed.
+  ``motp`` is the mean over joints of ``1 - d / (pckh * head size)`` over matched joints (1 =
+  perfectly placed). poseval first matches whole people and then scores joints of matched people;
+  matching joints independently is a simplification that gives the same result whenever people
+  do not exchange joints.
+
+Data: :class:`TrackFrame` holds one frame of annotations or results (ids, xyxy boxes, optional
+keypoints in PoseTrack-17 order). :func:`load_posetrack` reads PoseTrack18 annotation files (one
+sequence per file, or several sequences in one file), :func:`load_tracking_results` reads
+AlphaPose JSON (``idx`` = track id), JSON lines and PoseTrack JSON results and converts keypoints
+of any layout to PoseTrack-17 by name (``head_bottom`` <- ``neck`` or the shoulder midpoint,
+``head_top`` <- ``head`` when the layout has it).
+
+Requires ``motmetrics`` (``pip install motmetrics``).
+
+Example:
+    >>> gt = load_posetrack("annotations/val/012834_mpii_test.json")["012834"]
+    >>> pred = align_results(gt, load_tracking_results("tracked.json"))
+    >>> print(evaluate_boxes([f for _, f in gt], pred).line())
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "JointTrackingMetrics",
+    "POSETRACK_KEYPOINTS",
+    "TrackFrame",
+    "TrackingMetrics",
+    "align_results",
+    "evaluate_boxes",
+    "evaluate_joints",
+    "load_posetrack",
+    "load_tracking_results",
+    "to_posetrack_keypoints",
+]
+
+#: PoseTrack18 keypoint order.
+POSETRACK_KEYPOINTS: tuple[str, ...] = (
+    "nose", "head_bottom", "head_top", "left_ear", "right_ear", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+)
+
+_LAYOUT_BY_K = {17: "coco17", 26: "halpe26", 136: "halpe136", 133: "coco_wholebody133"}
+
+
+@dataclass
+class TrackFrame:
+    """People of one frame with identities (ground truth or results).
+
+    Attributes:
+        ids: ``(N,)`` int64 track ids (results: ``-1`` = untracked, never matches an id).
+        xyxy: ``(N, 4)`` boxes.
+        keypoints: ``(N, 17, 2)`` PoseTrack-order keypoints, or ``None``.
+        keypoint_scores: ``(N, 17)``: visibility (ground truth, > 0 = annotated) or confidence.
+        head_xyxy: ``(N, 4)`` head boxes (ground truth, for PCKh), or ``None``.
+    """
+
+    ids: np.ndarray
+    xyxy: np.ndarray
+    keypoints: np.ndarray | None = None
+    keypoint_scores: np.ndarray | None = None
+    head_xyxy: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.ids = np.asarray(self.ids, np.int64).reshape(-1)
+        n = len(self.ids)
+        self.xyxy = np.asarray(self.xyxy, np.float64).reshape(n, 4)
+        if self.keypoints is not None:
+            self.keypoints = np.asarray(self.keypoints, np.float64)
+            if self.keypoints.ndim != 3 or self.keypoints.shape[0] != n \
+                    or self.keypoints.shape[2] != 2:
+                raise ValueError(f"TrackFrame.keypoints: expected shape ({n}, K, 2), got "
+                                 f"{self.keypoints.shape}")
+            scores = self.keypoint_scores
+            if scores is None:
+                scores = np.ones(self.keypoints.shape[:2])
+            self.keypoint_scores = np.asarray(scores, np.float64).reshape(
+                self.keypoints.shape[:2])
+        if self.head_xyxy is not None:
+            self.head_xyxy = np.asarray(self.head_xyxy, np.float64).reshape(n, 4)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def empty(cls) -> TrackFrame:
+        return cls(np.zeros(0, np.int64), np.zeros((0, 4)))
+
+
+@dataclass(frozen=True)
+class TrackingMetrics:
+    """CLEAR MOT and identity metrics of one evaluation.
+
+    Attributes:
+        mota: ``1 - (misses + false positives + switches) / ground-truth objects``.
+        motp: box level: mean IoU of matches; joints: mean ``1 - d / (pckh * head)``.
+        idf1: identity F1 (global one-to-one id assignment over the whole sequence).
+        idsw: identity switches.
+        precision: matches / result objects.
+        recall: matches / ground-truth objects.
+        num_frames, num_objects, num_matches, num_false_positives, num_misses,
+        num_fragmentations: the counts behind them.
+    """
+
+    mota: float
+    motp: float
+    idf1: float
+    idsw: int
+    precision: float
+    recall: float
+    num_frames: int
+    num_objects: int
+    num_matches: int
+    num_false_positives: int
+    num_misses: int
+    num_fragmentations: int
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+    def line(self) -> str:
+        """``mota=... motp=... idf1=... idsw=... precision=... recall=...``"""
+        return (f"mota={self.mota:.3f} motp={self.motp:.3f} idf1={self.idf1:.3f} "
+                f"idsw={self.idsw} precision={self.precision:.3f} recall={self.recall:.3f}")
+
+
+@dataclass(frozen=True)
+class JointTrackingMetrics:
+    """Per-joint protocol: the joint average and every joint's metrics.
+
+    Attributes:
+        mean: MOTA, MOTP, IDF1, precision and recall averaged over the joints that have ground
+            truth; ``idsw`` and the counts summed.
+        per_joint: joint name -> that joint's metrics.
+    """
+
+    mean: TrackingMetrics
+    per_joint: Mapping[str, TrackingMetrics]
+
+
+def _import_motmetrics() -> Any:
+    try:
+        import motmetrics
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise ImportError("tracking evaluation needs py-motmetrics: pip install motmetrics "
+                          "(or pip install alphapose[track])") from error
+    return motmetrics
+
+
+_METRIC_NAMES = ["mota", "motp", "idf1", "num_switches", "precision", "recall", "num_frames",
+                 "num_objects", "num_matches", "num_false_positives", "num_misses",
+                 "num_fragmentations"]
+
+
+def _summarise(acc: Any, motp_from_distance: Any) -> TrackingMetrics:
+    mm = _import_motmetrics()
+    row = mm.metrics.create().compute(acc, metrics=_METRIC_NAMES, name="x").iloc[0]
+
+    def num(name: str) -> float:
+        value = float(row[name])
+        return value if np.isfinite(value) else 0.0
+
+    return TrackingMetrics(
+        mota=num("mota"), motp=float(motp_from_distance(num("motp"))), idf1=num("idf1"),
+        idsw=int(num("num_switches")), precision=num("precision"), recall=num("recall"),
+        num_frames=int(num("num_frames")), num_objects=int(num("num_objects")),
+        num_matches=int(num("num_matches")), num_false_positives=int(num("num_false_positives")),
+        num_misses=int(num("num_misses")), num_fragmentations=int(num("num_fragmentations")))
+
+
+def _check_frames(gt: Sequence[TrackFrame], pred: Sequence[TrackFrame]) -> None:
+    if len(gt) != len(pred):
+        raise ValueError(f"pred: expected one result frame per ground-truth frame ({len(gt)}), "
+                         f"got {len(pred)}")
+    for name, frames in (("gt", gt), ("pred", pred)):
+        for i, f in enumerate(frames):
+            if not isinstance(f, TrackFrame):
+                raise TypeError(f"{name}[{i}]: expected TrackFrame, got {type(f).__name__}")
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), -1)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), -1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), -1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def _hyp_ids(frame: TrackFrame, offset: int) -> list[int]:
+    # untracked results (-1) get fresh ids that never repeat, so they cannot hold an identity
+    return [int(i) if i >= 0 else -(offset + k + 1) for k, i in enumerate(frame.ids)]
+
+
+def evaluate_boxes(gt: Sequence[TrackFrame], pred: Sequence[TrackFrame],
+                   iou_threshold: float = 0.5) -> TrackingMetrics:
+    """Box-level CLEAR MOT / IDF1 over one sequence.
+
+    Args:
+        gt: ground truth, one :class:`TrackFrame` per frame.
+        pred: results, one per ground-truth frame (same order).
+        iou_threshold: smallest IoU of a match.
+
+    Returns:
+        :class:`TrackingMetrics` (``motp`` = mean IoU of matches).
+    """
+    _check_frames(gt, pred)
+    if not 0 < iou_threshold <= 1:
+        raise ValueError(f"iou_threshold: expected in (0, 1], got {iou_threshold}")
+    mm = _import_motmetrics()
+    acc = mm.MOTAccumulator(auto_id=True)
+    offset = 0
+    for g, p in zip(gt, pred):
+        distance = 1.0 - _iou(g.xyxy, p.xyxy)
+        distance[distance > 1.0 - iou_threshold] = np.nan
+        acc.update([int(i) for i in g.ids], _hyp_ids(p, offset), distance)
+        offset += len(p)
+    return _summarise(acc, lambda d: 1.0 - d)
+
+
+def _head_sizes(frame: TrackFrame) -> np.ndarray:
+    if frame.head_xyxy is not None:
+        wh = frame.head_xyxy[:, 2:] - frame.head_xyxy[:, :2]
+        return 0.6 * np.linalg.norm(wh, axis=1)
+    # no head boxes: a proxy, a sixth of the box's longer side times 0.6 x sqrt(2)
+    return 0.6 * np.sqrt(2) * (frame.xyxy[:, 2:] - frame.xyxy[:, :2]).max(1) / 6.0
+
+
+def evaluate_joints(gt: Sequence[TrackFrame], pred: Sequence[TrackFrame], *, pckh: float = 0.5,
+                    score_threshold: float = 0.3,
+                    joint_names: Sequence[str] = POSETRACK_KEYPOINTS) -> JointTrackingMetrics:
+    """The paper's per-joint tracking protocol (see the module docstring).
+
+    Args:
+        gt: ground truth with ``keypoints`` (visibility in ``keypoint_scores``) and head boxes.
+        pred: results with ``keypoints`` in the same joint order and confidences.
+        pckh: match radius in head sizes.
+        score_threshold: predicted joints at or below this confidence are not output.
+        joint_names: names of the joints (for the per-joint report).
+
+    Returns:
+        :class:`JointTrackingMetrics`; joints never annotated in ``gt`` are left out.
+    """
+    _check_frames(gt, pred)
+    mm = _import_motmetrics()
+    k = len(joint_names)
+    for name, frames in (("gt", gt), ("pred", pred)):
+        for i, f in enumerate(frames):
+            if len(f) and (f.keypoints is None or f.keypoints.shape[1] != k):
+                raise ValueError(f"{name}[{i}]: expected keypoints of {k} joints, got "
+                                 f"{None if f.keypoints is None else f.keypoints.shape}")
+    per_joint: dict[str, TrackingMetrics] = {}
+    for j, joint in enumerate(joint_names):
+        acc = mm.MOTAccumulator(auto_id=True)
+        annotated = 0
+        offset = 0
+        for g, p in zip(gt, pred):
+            g_on = np.flatnonzero(g.keypoint_scores[:, j] > 0) if len(g) else np.zeros(0, int)
+            p_on = np.flatnonzero(p.keypoint_scores[:, j] > score_threshold) if len(p) \
+                else np.zeros(0, int)
+            annotated += len(g_on)
+            hyp = _hyp_ids(p, offset)
+            offset += len(p)
+            if len(g_on) and len(p_on):
+                d = np.linalg.norm(g.keypoints[g_on, None, j] - p.keypoints[None, p_on, j], axis=-1)
+                d = d / np.maximum(pckh * _head_sizes(g)[g_on, None], 1e-9)
+                d[d > 1.0] = np.nan
+            else:
+                d = np.zeros((len(g_on), len(p_on)))
+            acc.update([int(g.ids[i]) for i in g_on], [hyp[i] for i in p_on], d)
+        if annotated:
+            per_joint[joint] = _summarise(acc, lambda x: 1.0 - x)
+    if not per_joint:
+        raise ValueError("gt: no annotated joints to evaluate")
+    values = list(per_joint.values())
+
+    def mean(name: str) -> float:
+        return float(np.mean([getattr(v, name) for v in values]))
+
+    def total(name: str) -> int:
+        return int(sum(getattr(v, name) for v in values))
+
+    summary = TrackingMetrics(
+        mota=mean("mota"), motp=mean("motp"), idf1=mean("idf1"), idsw=total("idsw"),
+        precision=mean("precision"), recall=mean("recall"), num_frames=values[0].num_frames,
+        num_objects=total("num_objects"), num_matches=total("num_matches"),
+        num_false_positives=total("num_false_positives"), num_misses=total("num_misses"),
+        num_fragmentations=total("num_fragmentations"))
+    return JointTrackingMetrics(summary, per_joint)
+
+
+# ------------------------------------------------------------------------------------------------
+# files
+# ------------------------------------------------------------------------------------------------
+
+
+def _xywh_to_xyxy(box: Sequence[float]) -> list[float]:
+    x, y, w, h = (float(v) for v in box)
+    return [x, y, x + w, y + h]
+
+
+def load_posetrack(path: str | os.PathLike[str]) -> dict[str, list[tuple[str, TrackFrame]]]:
+    """Read PoseTrack18 annotations (COCO-like JSON with ``track_id``).
+
+    Args:
+        path: one annotation file, or a folder of them (every ``*.json`` inside).
+
+    Returns:
+        sequence id (``vid_id``, else the file stem) -> list of ``(file_name, TrackFrame)`` for
+        the labelled frames (``is_labeled``), in frame order. Keypoint visibility is the
+        annotation's ``v`` (> 0 = annotated).
+
+    Raises:
+        ValueError: a file is not PoseTrack-style JSON (the message names it).
+    """
+    path = Path(path)
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    sequences: dict[str, list[tuple[str, TrackFrame]]] = {}
+    for file in files:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or "images" not in data or "annotations" not in data:
+            raise ValueError(f"{file}: not a PoseTrack annotation file (expected a dict with "
+                             "'images' and 'annotations')")
+        by_image: dict[Any, list[dict]] = {}
+        for ann in data["annotations"]:
+            by_image.setdefault(ann["image_id"], []).append(ann)
+        images = sorted(data["images"], key=lambda im: (str(im.get("vid_id", file.stem)),
+                                                        int(im.get("frame_id", im["id"]))))
+        for image in images:
+            if image.get("is_labeled", True) is False:
+                continue
+            anns = [a for a in by_image.get(image["id"], []) if "track_id" in a
+                    and a.get("bbox") is not None]
+            frame = TrackFrame(
+                ids=[int(a["track_id"]) for a in anns],
+                xyxy=[_xywh_to_xyxy(a["bbox"]) for a in anns],
+                keypoints=np.array([np.reshape(a["keypoints"], (-1, 3))[:, :2] for a in anns]
+                                   ).reshape(len(anns), 17, 2),
+                keypoint_scores=np.array([np.reshape(a["keypoints"], (-1, 3))[:, 2]
+                                          for a in anns]).reshape(len(anns), 17),
+                head_xyxy=[_xywh_to_xyxy(a["bbox_head"]) if a.get("bbox_head") else
+                           _xywh_to_xyxy(a["bbox"]) for a in anns])
+            sequence = str(image.get("vid_id", file.stem))
+            sequences.setdefault(sequence, []).append((str(image["file_name"]), frame))
+    return sequences
+
+
+def to_posetrack_keypoints(keypoints: np.ndarray, scores: np.ndarray,
+                           layout: str) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints of any layout -> PoseTrack-17 order, by keypoint name.
+
+    ``head_bottom`` takes ``neck`` (Halpe) or else the shoulder midpoint (score: the lower of
+    the two); ``head_top`` takes ``head`` (Halpe) or else is missing (score 0).
+
+    Args:
+        keypoints: ``(N, K, 2)``; scores ``(N, K)``; layout: their layout name.
+
+    Returns:
+        ``(N, 17, 2)`` and ``(N, 17)``.
+    """
+    from alphapose.skeletons import get_layout
+
+    names = {n: i for i, n in enumerate(get_layout(layout).keypoint_names)}
+    keypoints = np.asarray(keypoints, np.float64)
+    scores = np.asarray(scores, np.float64)
+    n = keypoints.shape[0]
+    out = np.zeros((n, 17, 2))
+    out_s = np.zeros((n, 17))
+    for j, name in enumerate(POSETRACK_KEYPOINTS):
+        source = {"head_bottom": "neck", "head_top": "head"}.get(name, name)
+        if source in names:
+            out[:, j], out_s[:, j] = keypoints[:, names[source]], scores[:, names[source]]
+        elif name == "head_bottom" and "left_shoulder" in names and "right_shoulder" in names:
+            a, b = names["left_shoulder"], names["right_shoulder"]
+            out[:, j] = (keypoints[:, a] + keypoints[:, b]) / 2
+            out_s[:, j] = np.minimum(scores[:, a], scores[:, b])
+    return out, out_s
+
+
+def _result_frame(people: list[tuple[int, list[float], np.ndarray | None, np.ndarray | None]],
+                  layout: str | None) -> TrackFrame:
+    if not people:
+        return TrackFrame.empty()
+    ids = [p[0] for p in people]
+    boxes = [p[1] for p in people]
+    if layout is None or any(p[2] is None for p in people):
+        return TrackFrame(ids, boxes)
+    if layout == "posetrack17":
+        return TrackFrame(ids, boxes, np.stack([p[2] for p in people]),
+                          np.stack([p[3] for p in people]))
+    kp, sc = to_posetrack_keypoints(np.stack([p[2] for p in people]),
+                                    np.stack([p[3] for p in people]), layout)
+    return TrackFrame(ids, boxes, kp, sc)
+
+
+def _idx_to_id(idx: Any) -> int:
+    if isinstance(idx, bool) or idx is None:
+        return -1
+    if isinstance(idx, (int, float)):
+        return int(idx)
+    return -1   # the official untracked list form ([0.0], [[0.0], ...])
+
+
+def load_tracking_results(path: str | os.PathLike[str]) -> dict[str, TrackFrame]:
+    """Read tracked results: AlphaPose JSON (``idx``), JSON lines (``track_id``) or PoseTrack JSON.
+
+    Args:
+        path: the results file.
+
+    Returns:
+        image name (as written in the file) -> :class:`TrackFrame` with PoseTrack-17 keypoints
+        when the file has keypoints of a known layout.
+
+    Raises:
+        ValueError: the file is none of these formats.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    grouped: dict[str, list] = {}
+    layouts: dict[str, str | None] = {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None     # JSON lines (or a broken file: the line parser says which line)
+    if data is None or (isinstance(data, dict) and "people" in data):
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}: not a tracking results file ({error})") from None
+            name = str(record["image_id"])
+            people = grouped.setdefault(name, [])
+            layouts[name] = record.get("layout")
+            for person in record.get("people", []):
+                triples = np.asarray(person["keypoints"], np.float64).reshape(-1, 3)
+                people.append((int(person.get("track_id", -1)), list(person["box"]),
+                               triples[:, :2], triples[:, 2]))
+        return {n: _result_frame(p, layouts[n]) for n, p in grouped.items()}
+    if isinstance(data, dict) and "annotations" in data and "images" in data:
+        names = {im["id"]: str(im["file_name"]) for im in data["images"]}
+        for name in names.values():
+            grouped.setdefault(name, [])
+        for ann in data["annotations"]:
+            name = names.get(ann["image_id"], str(ann["image_id"]))
+            triples = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
+            scores = np.asarray(ann.get("scores") or triples[:, 2], np.float64)
+            grouped.setdefault(name, []).append(
+                (int(ann.get("track_id", -1)), _xywh_to_xyxy(ann["bbox"]), triples[:, :2],
+                 scores))
+        return {n: _result_frame(p, "posetrack17") if p else TrackFrame.empty()
+                for n, p in grouped.items()}
+    if isinstance(data, list):
+        for entry in data:
+            name = str(entry["image_id"])
+            triples = np.asarray(entry["keypoints"], np.float64).reshape(-1, 3)
+            layouts[name] = _LAYOUT_BY_K.get(len(triples))
+            box = entry.get("box")
+            if box is None:
+                x1, y1 = triples[:, :2].min(0)
+                x2, y2 = triples[:, :2].max(0)
+                box_xyxy = [x1, y1, x2, y2]
+            else:
+                box_xyxy = _xywh_to_xyxy(box)
+            grouped.setdefault(name, []).append((_idx_to_id(entry.get("idx")), box_xyxy,
+                                                 triples[:, :2], triples[:, 2]))
+        return {n: _result_frame(p, layouts[n]) for n, p in grouped.items()}
+    raise ValueError(f"{path}: not a tracking results file (expected an AlphaPose JSON list, "
+                     "JSON lines or a PoseTrack JSON dict)")
+
+
+def align_results(gt: Sequence[tuple[str, TrackFrame]],
+                  results: Mapping[str, TrackFrame]) -> list[TrackFrame]:
+    """The result frame for each ground-truth frame, matched by file name.
+
+    A ground-truth name ``images/val/<seq>/000042.jpg`` matches a result name equal to it, to
+    one of its suffixes (``<seq>/000042.jpg``, ``000042.jpg``) or to its frame number (``42.jpg``,
+    the video naming). Frames without results are empty.
+    """
+    by_name = dict(results)
+    stems: dict[str, TrackFrame] = {}
+    for name, frame in results.items():
+        stem = Path(name).stem
+        if stem.isdigit():
+            stems[str(int(stem))] = frame
+    aligned = []
+    for name, _ in gt:
+        parts = Path(name).parts
+        found = None
+        for start in range(len(parts)):
+            candidate = "/".join(parts[start:])
+            if candidate in by_name:
+                found = by_name[candidate]
+                break
+        if found is None and Path(name).stem.isdigit():
+            found = stems.get(str(int(Path(name).stem)))
+        aligned.append(found if found is not None else TrackFrame.empty())
+    return aligned
