@@ -24,7 +24,7 @@ __all__ = ["build_parser", "main"]
 
 LOG = logging.getLogger("alphapose")
 
-FORMATS = ("alphapose", "coco", "openpose", "jsonl")
+FORMATS = ("alphapose", "coco", "openpose", "jsonl", "posetrack")
 FORMAT_ALIASES = {"open": "openpose", "cmu": "openpose", "json": "alphapose",
                   "jsonlines": "jsonl"}
 
@@ -104,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="estimate poses in images, folders, videos, webcams",
                          description="Estimate whole-body poses and write results.")
     _add_run_arguments(run)
+    _add_tracking_arguments(run)
+    _add_track_commands(sub)
     models = sub.add_parser("models", help="list the embedded models (and fetch them)")
     models.add_argument("--fetch", action="store_true", help="download and verify them now")
     return parser
@@ -175,7 +177,7 @@ def _build_pipeline(args: argparse.Namespace):
         raise SystemExit(f"alphapose: --detect-every must be >= 1, got {args.detect_every}")
     return Pipeline(detector, estimator, pose_nms=args.pose_nms,
                     min_box_area=args.min_box_area, layout=args.layout,
-                    detect_every=args.detect_every)
+                    detect_every=args.detect_every, tracker=_build_tracker(args))
 
 
 def _source_outdir(outdir: Path, source, many: bool) -> Path:
@@ -208,6 +210,9 @@ class _Outputs:
         if "jsonl" in formats:
             self.sinks.append(stack.enter_context(writers.JsonLinesWriter(
                 outdir / "alphapose-results.jsonl")))
+        if "posetrack" in formats:
+            self.sinks.append(stack.enter_context(writers.PoseTrackWriter(
+                outdir / "posetrack-results.json")))
         self.image_dir = outdir / "vis" if args.save_img else None
 
 
@@ -250,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
                     outputs[target] = _Outputs(target, args, formats, stack)
                 out = outputs[target]
                 video = None
+                trails = _start_source_tracking(pipeline, args)
                 for frame, poses in pipeline.run(source, on_error=report):
                     for sink in out.sinks:
                         sink.write(frame, poses)
@@ -257,6 +263,10 @@ def run(args: argparse.Namespace) -> int:
                         rendered = draw_poses(frame.image, poses, draw_boxes=args.showbox,
                                               draw_ids=args.showbox,
                                               keypoint_threshold=args.kpt_thresh)
+                        if trails is not None:
+                            from alphapose.render import draw_trails
+
+                            rendered = draw_trails(rendered, trails.update(poses))
                         if out.image_dir is not None:
                             out.image_dir.mkdir(parents=True, exist_ok=True)
                             name = frame.name if isinstance(source, ImageSource) else \
@@ -356,11 +366,185 @@ def models(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------------------
+# tracking: `run` options, `alphapose track`, `alphapose eval-track`
+# ------------------------------------------------------------------------------------------------
+
+# (option, MSIMConfig field, type, help) of the online tracker's thresholds
+_MSIM_OPTIONS = (
+    ("--track-mu-emb", "mu_emb", float, "stage 1: largest appearance distance that links"),
+    ("--track-mu-f", "mu_f", float, "stage 2: largest (1 - IoU) + lambda_np * pose distance"),
+    ("--track-mu-f-relaxed", "mu_f_relaxed", float, "stage 3: the relaxed fusion threshold"),
+    ("--track-lambda-np", "lambda_np", float, "weight of the normalised pose distance"),
+    ("--track-max-lost", "max_lost", int, "frames a lost track is kept for re-identification"),
+    ("--track-confirm-hits", "confirm_hits", int, "matches that confirm a new track"),
+)
+
+
+def _add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
+    from alphapose.tracking.msim import MSIMConfig
+
+    defaults = MSIMConfig()
+    group = parser.add_argument_group("tracking (video: one id per person across frames)")
+    group.add_argument("--pose-track", "--pose_track", dest="pose_track", action="store_true",
+                       help="track people (same as --tracker msim; official --pose_track)")
+    group.add_argument("--tracker", default=None, choices=("msim", "poseflow", "none"),
+                       help="msim: multi-stage identity matching (Kalman, pose-guided "
+                            "appearance, box + pose shape); poseflow: online PoseFlow; "
+                            "default: none, or msim with --pose-track")
+    for option, name, kind, text in _MSIM_OPTIONS:
+        group.add_argument(option, dest=f"track_{name}", type=kind,
+                           default=getattr(defaults, name),
+                           help=f"{text} (default: %(default)s)")
+    group.add_argument("--track-stages", default="1,2,3",
+                       help="matching stages to run, e.g. 1,2,3 or 2,3 (default: %(default)s)")
+    group.add_argument("--track-regions", default=defaults.descriptor.regions,
+                       choices=("parts", "box"),
+                       help="appearance pooled in body-part regions or the whole box "
+                            "(default: %(default)s)")
+    group.add_argument("--trails", type=int, default=0, metavar="N",
+                       help="rendering: draw each tracked person's last N positions (0 = off)")
+
+
+def _msim_config(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from alphapose.tracking.msim import MSIMConfig
+    from alphapose.tracking.reid import DescriptorConfig
+
+    try:
+        stages = tuple(int(v) for v in str(args.track_stages).split(",") if v.strip())
+        overrides = {name: getattr(args, f"track_{name}") for _, name, _, _ in _MSIM_OPTIONS}
+        return replace(MSIMConfig(), stages=stages,
+                       descriptor=DescriptorConfig(regions=args.track_regions), **overrides)
+    except ValueError as error:
+        raise SystemExit(f"alphapose: tracking options: {error}") from None
+
+
+def _build_tracker(args: argparse.Namespace):
+    name = getattr(args, "tracker", None) or ("msim" if getattr(args, "pose_track", False)
+                                              else "none")
+    if name == "none":
+        return None
+    from alphapose.tracking import MSIMTracker, PoseFlowTracker
+
+    return MSIMTracker(_msim_config(args)) if name == "msim" else PoseFlowTracker()
+
+
+def _start_source_tracking(pipeline, args: argparse.Namespace):
+    """A new source starts new identities; returns its trail history (or None)."""
+    reset = getattr(pipeline.tracker, "reset", None)
+    if callable(reset):
+        reset()
+    trails = getattr(args, "trails", 0) or 0
+    if trails > 0 and pipeline.tracker is not None:
+        from alphapose.render import TrailHistory
+
+        return TrailHistory(trails)
+    return None
+
+
+def _add_track_commands(sub) -> None:
+    from alphapose.tracking.poseflow import PoseFlowConfig
+
+    pf = PoseFlowConfig()
+    track_parser = sub.add_parser(
+        "track", help="PoseFlow: add track ids (idx) to a finished AlphaPose results file",
+        description="Offline PoseFlow over an AlphaPose results JSON; writes the same list "
+                    "with an int 'idx' (track id, from 1) per person.")
+    track_parser.add_argument("results", help="alphapose-results.json")
+    track_parser.add_argument("-o", "--out", required=True, help="tracked JSON to write")
+    track_parser.add_argument("--imgdir", default=None,
+                              help="folder with the frames (adds ORB correspondences)")
+    track_parser.add_argument("--link", type=int, default=pf.link,
+                              help="frames an id can be picked up again (default: %(default)s)")
+    track_parser.add_argument("--num", type=int, default=pf.num,
+                              help="best keypoint IoUs averaged (default: %(default)s)")
+    track_parser.add_argument("--mag", type=float, default=pf.mag,
+                              help="half side of keypoint squares, px (default: %(default)s)")
+    track_parser.add_argument("--match", type=float, default=pf.match,
+                              help="smallest grade that links (default: %(default)s)")
+
+    ev = sub.add_parser(
+        "eval-track", help="MOTA, MOTP, IDF1, ID switches, precision, recall of tracked results",
+        description="Evaluate tracked results against PoseTrack-style annotations, at box level "
+                    "and per joint (PCKh-matched joints, metrics averaged over joints).")
+    ev.add_argument("annotations", help="PoseTrack annotation file or folder of them")
+    ev.add_argument("results", help="tracked results: AlphaPose JSON (idx), JSON lines or "
+                                    "PoseTrack JSON; or a folder with one <sequence>.json each")
+    ev.add_argument("--protocol", default="both", choices=("box", "joints", "both"))
+    ev.add_argument("--iou", type=float, default=0.5, help="box match IoU (default: 0.5)")
+    ev.add_argument("--pckh", type=float, default=0.5, help="joint match radius in head sizes")
+    ev.add_argument("--score-thresh", type=float, default=0.3,
+                    help="predicted joints at or below this score are not output")
+    ev.add_argument("--json", dest="json_out", default=None, help="also write the figures here")
+
+
+def track(args: argparse.Namespace) -> int:
+    """``alphapose track``: offline PoseFlow."""
+    from alphapose.tracking.poseflow import PoseFlowConfig, poseflow_track_file
+
+    try:
+        config = PoseFlowConfig(link=args.link, num=args.num, mag=args.mag, match=args.match)
+        count = poseflow_track_file(args.results, args.out, config, args.imgdir)
+    except (OSError, ValueError) as error:
+        print(f"alphapose track: {error}", file=sys.stderr)
+        return 2
+    print(f"alphapose track: {count} track ids; wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def eval_track(args: argparse.Namespace) -> int:
+    """``alphapose eval-track``: box-level and per-joint tracking metrics."""
+    import json
+
+    from alphapose.evaluate import tracking as ev
+
+    try:
+        sequences = ev.load_posetrack(args.annotations)
+        results_path = Path(args.results)
+        shared = None if results_path.is_dir() else ev.load_tracking_results(results_path)
+        pairs, report = [], {}
+        for name, frames in sequences.items():
+            if shared is None:
+                candidates = [results_path / f"{name}.json"] + sorted(
+                    results_path.glob(f"{name}*.json"))
+                found = next((c for c in candidates if c.is_file()), None)
+                results = ev.load_tracking_results(found) if found else {}
+            else:
+                results = shared
+            pairs.append(([f for _, f in frames], ev.align_results(frames, results)))
+        gt_all, pred_all = ev.concat_sequences(pairs)
+        lines = []
+        for label, (gt, pred) in [*zip(sequences, pairs), ("total", (gt_all, pred_all))]:
+            entry = {}
+            if args.protocol in ("box", "both"):
+                entry["box"] = ev.evaluate_boxes(gt, pred, args.iou).as_dict()
+                lines.append(f"{label:>24s} box    {ev.TrackingMetrics(**entry['box']).line()}")
+            if args.protocol in ("joints", "both"):
+                joints = ev.evaluate_joints(gt, pred, pckh=args.pckh,
+                                            score_threshold=args.score_thresh)
+                entry["joints"] = joints.mean.as_dict()
+                lines.append(f"{label:>24s} joints {joints.mean.line()}")
+            report[label] = entry
+    except (OSError, ValueError, KeyError) as error:
+        print(f"alphapose eval-track: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(report, indent=1), encoding="utf-8")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="alphapose: %(message)s")
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return run(args)
+    if args.command == "track":
+        return track(args)
+    if args.command == "eval-track":
+        return eval_track(args)
     return models(args)
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "RenderOptions",
     "draw_detections",
     "draw_poses",
+    "draw_trails",
+    "TrailHistory",
     "id_color",
     "part_color",
 ]
@@ -392,3 +394,79 @@ def _draw_label(canvas: np.ndarray, text: str, anchor: tuple[float, float], colo
                 cv2.LINE_AA)
     cv2.putText(canvas, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, color, thickness,
                 cv2.LINE_AA)
+
+
+# ------------------------------------------------------------------------------------------------
+# track trails
+# ------------------------------------------------------------------------------------------------
+
+
+class TrailHistory:
+    """The last positions of each tracked person, for :func:`draw_trails`.
+
+    The position of a person is the bottom centre of their box (where they stand). People who
+    are not seen for ``length`` frames are forgotten.
+
+    Args:
+        length: positions kept per track (frames).
+
+    Example:
+        >>> trails = TrailHistory(20)
+        >>> for frame, poses in results:
+        ...     canvas = draw_trails(draw_poses(frame.image, poses), trails.update(poses))
+    """
+
+    def __init__(self, length: int = 20) -> None:
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ValueError(f"length: expected a positive int, got {length!r}")
+        self.length = length
+        self._points: dict[int, list[tuple[int, float, float]]] = {}
+        self._frame = 0
+
+    def update(self, poses: Poses) -> dict[int, np.ndarray]:
+        """Add one frame's tracked people; returns ``{track_id: (M, 2) points, oldest first}``."""
+        if not isinstance(poses, Poses):
+            raise TypeError(f"poses: expected Poses, got {type(poses).__name__}")
+        self._frame += 1
+        for i in range(len(poses)):
+            track_id = int(poses.track_ids[i])  # type: ignore[index]
+            box = poses.xyxy[i]
+            if track_id < 0 or not np.isfinite(box).all():
+                continue
+            self._points.setdefault(track_id, []).append(
+                (self._frame, float(box[0] + box[2]) / 2, float(box[3])))
+        oldest = self._frame - self.length
+        self._points = {k: [p for p in v if p[0] > oldest] for k, v in self._points.items()}
+        self._points = {k: v for k, v in self._points.items() if v}
+        return {k: np.array([(x, y) for _, x, y in v], np.float32)
+                for k, v in self._points.items()}
+
+
+def draw_trails(image: np.ndarray, trails: Mapping[int, np.ndarray], *,
+                thickness: int | None = None) -> np.ndarray:
+    """Draw each track's recent path as a polyline in :func:`id_color` of its id, fading in
+    width from old (thin) to new (thick), onto a copy of ``image``.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 BGR.
+        trails: ``{track_id: (M, 2) points in image pixels, oldest first}``
+            (:meth:`TrailHistory.update` gives it).
+        thickness: width of the newest segment; default as :func:`draw_poses` edges.
+
+    Returns:
+        A new ``(H, W, 3)`` uint8 array.
+    """
+    _check_image(image, "image")
+    _, width = _sizes(image, None, thickness)
+    canvas = image.copy()
+    for track_id, points in trails.items():
+        points = np.asarray(points, np.float64).reshape(-1, 2)
+        color = id_color(int(track_id))
+        fixed = _fixed_point(points)
+        m = len(fixed)
+        for s in range(1, m):
+            if not (np.isfinite(points[s - 1]).all() and np.isfinite(points[s]).all()):
+                continue
+            w = max(1, int(round(width * s / (m - 1))))
+            cv2.line(canvas, fixed[s - 1], fixed[s], color, w, cv2.LINE_AA, _SHIFT)
+    return canvas

@@ -13,6 +13,7 @@ sink                       output
 :class:`CocoResultsWriter` COCO keypoint results (``pycocotools`` ``COCO.loadRes``)
 :class:`OpenPoseWriter`    one OpenPose ``<name>_keypoints.json`` per frame (BODY_25 / COCO-18)
 :class:`JsonLinesWriter`   one JSON object per frame and line (:func:`load_json_lines`)
+:class:`PoseTrackWriter`   PoseTrack18 JSON with track ids (``alphapose eval-track`` reads it)
 :class:`ImageWriter`       rendered images, one per frame
 :class:`VideoWriter`       a rendered video
 :class:`MultiWriter`       several of the above at once (:func:`make_writers` builds one)
@@ -57,6 +58,7 @@ __all__ = [
     "JsonLinesWriter",
     "MultiWriter",
     "OpenPoseWriter",
+    "PoseTrackWriter",
     "Sink",
     "VideoWriter",
     "image_id_from_name",
@@ -620,6 +622,90 @@ def load_json_lines(path: PathLike) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------------------------
+# PoseTrack JSON
+# ------------------------------------------------------------------------------------------------
+
+
+class PoseTrackWriter(Sink):
+    """Tracked results in the PoseTrack18 JSON layout, streamed::
+
+        {"categories": [{"id": 1, "name": "person", "keypoints": [17 PoseTrack names]}],
+         "annotations": [{"id": 0, "image_id": 12, "track_id": 4, "category_id": 1,
+                          "keypoints": [x, y, s, ...],          # 17 joints, PoseTrack order
+                          "scores": [s, ...], "bbox": [x, y, w, h]}, ...],
+         "images": [{"id": 12, "frame_id": 12, "file_name": "12.jpg", "vid_id": "clip",
+                     "is_labeled": true, "nframes": 250}, ...]}
+
+    Keypoints of any layout are converted to the PoseTrack-17 order by name
+    (:func:`alphapose.evaluate.tracking.to_posetrack_keypoints`: ``head_bottom`` from the neck
+    or the shoulder midpoint, ``head_top`` from Halpe's ``head``, else score 0). ``track_id`` is
+    the person's track id (``-1`` when untracked). Image ids are the frame indices.
+
+    Annotations are written (and flushed) as frames arrive; the image list, which is small, is
+    written on ``close``, so a killed run leaves the annotations but not a valid file.
+
+    Args:
+        path: the ``.json`` file (parent folders are created).
+        vid_id: the sequence name written into each image entry (default: the file stem).
+    """
+
+    def __init__(self, path: PathLike, vid_id: str | None = None) -> None:
+        self.path = Path(path)
+        self.vid_id = vid_id if vid_id is not None else self.path.stem
+        self._file: IO[str] | None = None
+        self._images: list[dict[str, Any]] = []
+        self._count = 0
+
+    def __repr__(self) -> str:
+        return f"PoseTrackWriter({str(self.path)!r})"
+
+    def _open(self) -> None:
+        from alphapose.evaluate.tracking import POSETRACK_KEYPOINTS
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w", encoding="utf-8")
+        category = {"id": 1, "name": "person", "supercategory": "person",
+                    "keypoints": list(POSETRACK_KEYPOINTS)}
+        self._file.write('{"categories":' + json.dumps([category], separators=(",", ":"))
+                         + ',\n"annotations":[\n')
+        self._file.flush()
+
+    def _write(self, frame: Frame, poses: Poses) -> None:
+        from alphapose.evaluate.tracking import to_posetrack_keypoints
+
+        assert self._file is not None  # noqa: S101 - open() ran
+        image_id = int(frame.index)
+        self._images.append({"id": image_id, "frame_id": image_id, "file_name": frame.name,
+                             "vid_id": self.vid_id, "is_labeled": True})
+        if not len(poses):
+            return
+        keypoints, scores = to_posetrack_keypoints(poses.keypoints, poses.keypoint_scores,
+                                                   poses.layout)
+        lines = []
+        for i in range(len(poses)):
+            triples = np.concatenate([keypoints[i], scores[i][:, None]], 1)
+            lines.append(json.dumps({
+                "id": self._count + i, "image_id": image_id,
+                "track_id": int(poses.track_ids[i]),  # type: ignore[index]
+                "category_id": 1, "keypoints": _floats(triples), "scores": _floats(scores[i]),
+                "bbox": _floats(_xywh(poses.xyxy[i])),
+                "score": _float(poses.scores[i]),  # type: ignore[index]
+            }, separators=(",", ":")))
+        self._file.write((",\n" if self._count else "") + ",\n".join(lines))
+        self._file.flush()
+        self._count += len(lines)
+
+    def _close(self) -> None:
+        assert self._file is not None  # noqa: S101 - open() ran
+        for image in self._images:
+            image["nframes"] = len(self._images)
+        self._file.write('\n],\n"images":' + json.dumps(self._images, separators=(",", ":"))
+                         + "}\n")
+        self._file.close()
+        self._file = None
+
+
+# ------------------------------------------------------------------------------------------------
 # images and video
 # ------------------------------------------------------------------------------------------------
 
@@ -837,6 +923,7 @@ WRITER_FORMATS: dict[str, str] = {
     "coco": "coco-results.json",
     "openpose": "openpose/<name>_keypoints.json",
     "jsonl": "alphapose-results.jsonl",
+    "posetrack": "posetrack-results.json",
     "images": "vis/<name>",
     "video": "<video_name>",
 }
@@ -879,6 +966,7 @@ def make_writers(outdir: PathLike, formats: Sequence[str], *, eval_ids: bool = F
         "coco": lambda: CocoResultsWriter(outdir / WRITER_FORMATS["coco"]),
         "openpose": lambda: OpenPoseWriter(outdir / "openpose"),
         "jsonl": lambda: JsonLinesWriter(outdir / WRITER_FORMATS["jsonl"]),
+        "posetrack": lambda: PoseTrackWriter(outdir / WRITER_FORMATS["posetrack"]),
         "images": lambda: ImageWriter(outdir / "vis", render=render),
         "video": lambda: VideoWriter(outdir / video_name, fps=fps, render=render),
     }

@@ -43,11 +43,12 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "JointTrackingMetrics",
     "POSETRACK_KEYPOINTS",
+    "JointTrackingMetrics",
     "TrackFrame",
     "TrackingMetrics",
     "align_results",
+    "concat_sequences",
     "evaluate_boxes",
     "evaluate_joints",
     "load_posetrack",
@@ -121,7 +122,8 @@ class TrackingMetrics:
         precision: matches / result objects.
         recall: matches / ground-truth objects.
         num_frames, num_objects, num_matches, num_false_positives, num_misses,
-        num_fragmentations: the counts behind them.
+        num_fragmentations: the counts behind them (py-motmetrics' definitions:
+        ``num_matches`` leaves out the matches that are switches).
     """
 
     mota: float
@@ -520,3 +522,22 @@ def align_results(gt: Sequence[tuple[str, TrackFrame]],
             found = stems.get(str(int(Path(name).stem)))
         aligned.append(found if found is not None else TrackFrame.empty())
     return aligned
+
+
+def concat_sequences(pairs: Sequence[tuple[Sequence[TrackFrame], Sequence[TrackFrame]]]
+                     ) -> tuple[list[TrackFrame], list[TrackFrame]]:
+    """Several ``(gt, pred)`` sequences as one, ids kept apart per sequence (for totals).
+
+    Ids of sequence ``s`` become ``s * 10**7 + id``; untracked results (``-1``) stay ``-1``.
+    """
+    gt_all: list[TrackFrame] = []
+    pred_all: list[TrackFrame] = []
+    for s, (gt, pred) in enumerate(pairs):
+        _check_frames(gt, pred)
+        offset = s * 10 ** 7
+        for g, p in zip(gt, pred):
+            gt_all.append(TrackFrame(g.ids + offset, g.xyxy, g.keypoints, g.keypoint_scores,
+                                     g.head_xyxy))
+            pred_all.append(TrackFrame(np.where(p.ids >= 0, p.ids + offset, -1), p.xyxy,
+                                       p.keypoints, p.keypoint_scores, p.head_xyxy))
+    return gt_all, pred_all

@@ -1,0 +1,205 @@
+"""A constant-velocity Kalman filter on person boxes, in numpy.
+
+State ``(cx, cy, a, h, vcx, vcy, va, vh)``: box centre (pixels), aspect ratio ``a = w / h``, box
+height (pixels) and their velocities per frame. Measurements are ``(cx, cy, a, h)``. Noise scales
+with the box height (a far-away person moves fewer pixels), with the standard deviations the
+official tracker uses (facts doc section 9.1): position ``h / 20``, velocity ``h / 160``, the
+aspect ratio a fixed ``1e-2`` (process) and ``1e-1`` (measurement).
+
+All functions are pure: they take means and covariances and return new ones, so a tracker can keep
+its tracks in plain arrays and predict all of them at once.
+
+Example:
+    >>> kf = BoxKalmanFilter()
+    >>> mean, cov = kf.initiate(xyxy_to_cxcyah(np.array([10, 20, 50, 120.0])))
+    >>> mean, cov = kf.predict(mean, cov)
+    >>> mean, cov = kf.update(mean, cov, xyxy_to_cxcyah(np.array([12, 20, 52, 120.0])))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CHI2_95_4DOF", "CHI2_99_2DOF", "BoxKalmanFilter", "KalmanParams", "cxcyah_to_xyxy", "xyxy_to_cxcyah"]
+
+#: 95 % quantile of the chi-square distribution with 4 degrees of freedom (gating threshold for
+#: the squared Mahalanobis distance of a ``(cx, cy, a, h)`` measurement).
+CHI2_95_4DOF = 9.4877
+#: 99 % quantile of the chi-square distribution with 2 degrees of freedom (centre-only gate).
+CHI2_99_2DOF = 9.2103
+
+
+def xyxy_to_cxcyah(xyxy: np.ndarray) -> np.ndarray:
+    """Boxes ``(..., 4)`` xyxy -> ``(..., 4)`` ``(cx, cy, w / h, h)`` (float64).
+
+    Degenerate heights are clamped to 1e-3 pixels so the aspect stays finite.
+    """
+    xyxy = np.asarray(xyxy, np.float64)
+    w = xyxy[..., 2] - xyxy[..., 0]
+    h = np.maximum(xyxy[..., 3] - xyxy[..., 1], 1e-3)
+    return np.stack([(xyxy[..., 0] + xyxy[..., 2]) / 2, (xyxy[..., 1] + xyxy[..., 3]) / 2,
+                     w / h, h], -1)
+
+
+def cxcyah_to_xyxy(cxcyah: np.ndarray) -> np.ndarray:
+    """``(..., >=4)`` ``(cx, cy, a, h, ...)`` -> ``(..., 4)`` xyxy (float64)."""
+    cxcyah = np.asarray(cxcyah, np.float64)
+    h = cxcyah[..., 3]
+    w = cxcyah[..., 2] * h
+    return np.stack([cxcyah[..., 0] - w / 2, cxcyah[..., 1] - h / 2,
+                     cxcyah[..., 0] + w / 2, cxcyah[..., 1] + h / 2], -1)
+
+
+@dataclass(frozen=True)
+class KalmanParams:
+    """Noise settings of :class:`BoxKalmanFilter` (defaults: the official tracker's).
+
+    Attributes:
+        std_position: position standard deviation per unit of box height.
+        std_velocity: velocity standard deviation per unit of box height.
+        std_aspect_process: process noise of the aspect ratio.
+        std_aspect_measurement: measurement noise of the aspect ratio.
+        std_aspect_velocity: process noise of the aspect ratio's velocity.
+    """
+
+    std_position: float = 1.0 / 20
+    std_velocity: float = 1.0 / 160
+    std_aspect_process: float = 1e-2
+    std_aspect_measurement: float = 1e-1
+    std_aspect_velocity: float = 1e-5
+
+
+class BoxKalmanFilter:
+    """Constant-velocity Kalman filter over ``(cx, cy, a, h)``; see the module docstring.
+
+    Args:
+        params: noise settings.
+    """
+
+    ndim = 4
+
+    def __init__(self, params: KalmanParams = KalmanParams()) -> None:
+        self.params = params
+        self._motion = np.eye(8)
+        self._motion[:4, 4:] = np.eye(4)
+        self._observe = np.eye(4, 8)
+
+    def initiate(self, measurement: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """A new track from one ``(4,)`` measurement: ``(8,)`` mean (zero velocity), ``(8, 8)``
+        covariance."""
+        z = np.asarray(measurement, np.float64)
+        if z.shape != (4,):
+            raise ValueError(f"measurement: expected shape (4,), got {z.shape}")
+        p, h = self.params, z[3]
+        mean = np.concatenate([z, np.zeros(4)])
+        std = np.array([2 * p.std_position * h, 2 * p.std_position * h, 1e-2,
+                        2 * p.std_position * h, 10 * p.std_velocity * h, 10 * p.std_velocity * h,
+                        1e-5, 10 * p.std_velocity * h])
+        return mean, np.diag(std ** 2)
+
+    def _process_noise(self, h: np.ndarray) -> np.ndarray:
+        """``(N, 8, 8)`` diagonal process noise for heights ``(N,)``."""
+        p = self.params
+        std = np.stack([p.std_position * h, p.std_position * h,
+                        np.full_like(h, p.std_aspect_process), p.std_position * h,
+                        p.std_velocity * h, p.std_velocity * h,
+                        np.full_like(h, p.std_aspect_velocity), p.std_velocity * h], -1)
+        noise = np.zeros(h.shape + (8, 8))
+        idx = np.arange(8)
+        noise[..., idx, idx] = std ** 2
+        return noise
+
+    def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step ahead for one ``(8,)`` / ``(8, 8)`` or many ``(N, 8)`` / ``(N, 8, 8)`` tracks."""
+        mean = np.asarray(mean, np.float64)
+        covariance = np.asarray(covariance, np.float64)
+        new_mean = mean @ self._motion.T
+        f = self._motion
+        new_cov = f @ covariance @ f.T + self._process_noise(mean[..., 3])
+        return new_mean, new_cov
+
+    def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Measurement-space ``(…, 4)`` mean and ``(…, 4, 4)`` covariance (with measurement
+        noise) of one or many tracks."""
+        mean = np.asarray(mean, np.float64)
+        p, h = self.params, mean[..., 3]
+        std = np.stack([p.std_position * h, p.std_position * h,
+                        np.full_like(h, p.std_aspect_measurement), p.std_position * h], -1)
+        noise = np.zeros(h.shape + (4, 4))
+        idx = np.arange(4)
+        noise[..., idx, idx] = std ** 2
+        return mean[..., :4], covariance[..., :4, :4] + noise
+
+    def update(self, mean: np.ndarray, covariance: np.ndarray, measurement: np.ndarray,
+               noise_scale: np.ndarray | float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Correct one track ``(8,)`` / ``(8, 8)`` with a ``(4,)`` measurement, or many tracks
+        ``(M, 8)`` / ``(M, 8, 8)`` with ``(M, 4)`` measurements at once.
+
+        ``noise_scale`` (scalar or ``(M,)``, >= 1 for an uncertain measurement, e.g. a person
+        of whom only part is visible) multiplies the measurement standard deviations, so such
+        a measurement moves the state less.
+        """
+        mean = np.asarray(mean, np.float64)
+        covariance = np.asarray(covariance, np.float64)
+        projected_mean, projected_cov = self.project(mean, covariance)
+        scale = np.asarray(noise_scale, np.float64)
+        if np.any(scale != 1.0):
+            measurement_cov = projected_cov - covariance[..., :4, :4]
+            projected_cov = covariance[..., :4, :4] + measurement_cov * (scale ** 2)[..., None,
+                                                                                   None]
+        cross = covariance[..., :, :4]                                   # P H^T, (..., 8, 4)
+        # K = P H^T S^-1; S is symmetric, so K^T = solve(S, (P H^T)^T)
+        gain = np.swapaxes(np.linalg.solve(projected_cov, np.swapaxes(cross, -1, -2)), -1, -2)
+        innovation = np.asarray(measurement, np.float64) - projected_mean
+        new_mean = mean + np.einsum("...ij,...j->...i", gain, innovation)
+        new_cov = covariance - gain @ projected_cov @ np.swapaxes(gain, -1, -2)
+        return new_mean, (new_cov + np.swapaxes(new_cov, -1, -2)) / 2
+
+    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray,
+                        measurements: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distances between tracks and ``(cx, cy, a, h)`` measurements.
+
+        Args:
+            mean: ``(T, 8)`` track means.
+            covariance: ``(T, 8, 8)`` track covariances.
+            measurements: ``(D, 4)`` ``(cx, cy, a, h)``.
+
+        Returns:
+            ``(T, D)`` squared distances; compare with :data:`CHI2_95_4DOF`.
+        """
+        projected_mean, projected_cov = self.project(mean, covariance)
+        diff = np.asarray(measurements, np.float64)[None, :, :] - projected_mean[:, None, :]
+        chol = np.linalg.cholesky(projected_cov)                        # (T, 4, 4)
+        z = np.linalg.solve(chol[:, None, :, :], diff[..., None])[..., 0]  # (T, D, 4)
+        return np.sum(z * z, axis=-1)
+
+    def centre_gating_distance(self, mean: np.ndarray, covariance: np.ndarray,
+                               centres: np.ndarray, extra_variance: np.ndarray | float = 0.0
+                               ) -> np.ndarray:
+        """Squared Mahalanobis distances between predicted and measured box centres only.
+
+        A person's visible box changes shape and height when limbs are hidden, so gating on
+        ``(a, h)`` rejects the right person exactly when they re-appear; the centre moves less,
+        and ``extra_variance`` widens the gate for such measurements.
+
+        Args:
+            mean: ``(T, 8)`` track means.
+            covariance: ``(T, 8, 8)`` track covariances.
+            centres: ``(D, 2)`` measured box centres.
+            extra_variance: ``(T, D)`` (or scalar) variance in square pixels added to both
+                position axes of each pair.
+
+        Returns:
+            ``(T, D)`` squared distances; compare with :data:`CHI2_99_2DOF`.
+        """
+        projected_mean, projected_cov = self.project(mean, covariance)
+        diff = np.asarray(centres, np.float64)[None, :, :2] - projected_mean[:, None, :2]
+        extra = np.broadcast_to(np.asarray(extra_variance, np.float64), diff.shape[:2])
+        a = projected_cov[:, None, 0, 0] + extra
+        b = projected_cov[:, None, 0, 1]
+        c = projected_cov[:, None, 1, 1] + extra
+        det = a * c - b * b
+        dx, dy = diff[..., 0], diff[..., 1]
+        return (c * dx * dx - 2 * b * dx * dy + a * dy * dy) / np.maximum(det, 1e-12)

@@ -1,0 +1,498 @@
+"""Multi-stage identity matching (MSIM, paper Sec. 4.2): an online pose tracker.
+
+Per frame, :meth:`MSIMTracker.update`:
+
+1. predicts every track one frame ahead with a constant-velocity Kalman filter on the box
+   (:mod:`alphapose.tracking.kalman`);
+2. **stage 1, appearance**: the appearance distance (:mod:`alphapose.tracking.reid`) between each
+   detection and each track (tentative, confirmed or lost); a detection is linked to a track when
+   the distance is at most ``mu_emb`` (0.7) and the detection's box centre lies inside the
+   track's motion gate (squared Mahalanobis distance <= ``gate_chi2``). The paper links each detection to its row
+   minimum; the Hungarian algorithm used here gives the same links when no two detections share
+   a row minimum, and resolves the conflicts when they do;
+3. **stage 2, position and shape**, for the rest: the fusion matrix ``(1 - IoU) + lambda_np *
+   dist_np`` between the detections' boxes and the tracks' predicted boxes, where ``dist_np`` is
+   the normalised pose distance (:func:`normalized_pose_distance`: poses centred on their box
+   centre and scaled to one box size, compared with Eq. 19's soft keypoint match and spatial
+   similarity), linked below ``mu_f`` (0.5);
+4. **stage 3**: stage 2 again with the relaxed threshold ``mu_f_relaxed``;
+5. the detections left start new tracks.
+
+Track lifecycle: a new track is *tentative*; after ``confirm_hits`` consecutive matches it is
+*confirmed*; a tentative track that misses a frame is *removed*; a confirmed track that misses a
+frame is *lost* and is kept ``max_lost`` frames for re-identification (stage 1 can revive it with
+its old id), then *removed*.
+
+Every number is in :class:`MSIMConfig`. The tracker works with any keypoint layout; the pose
+distance uses the layout's body keypoints.
+
+Example:
+    >>> tracker = MSIMTracker()
+    >>> for frame, poses in pipeline.run(source):      # or Pipeline(..., tracker=tracker)
+    ...     poses = tracker.update(frame, poses)
+    ...     print(poses.track_ids)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from alphapose.skeletons import get_layout
+from alphapose.structures import Frame, Poses
+from alphapose.tracking.kalman import (
+    CHI2_99_2DOF,
+    BoxKalmanFilter,
+    cxcyah_to_xyxy,
+    xyxy_to_cxcyah,
+)
+from alphapose.tracking.reid import (
+    AppearanceModel,
+    DescriptorConfig,
+    Embeddings,
+    PoseGuidedDescriptor,
+    appearance_distance,
+)
+
+__all__ = [
+    "MSIMConfig",
+    "MSIMTracker",
+    "TrackState",
+    "box_iou_matrix",
+    "normalized_pose_distance",
+]
+
+
+class TrackState(Enum):
+    TENTATIVE = "tentative"
+    CONFIRMED = "confirmed"
+    LOST = "lost"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True)
+class MSIMConfig:
+    """Every threshold of :class:`MSIMTracker` (exposed on the command line).
+
+    Attributes:
+        mu_emb: stage 1: largest appearance distance that links (paper: 0.7).
+        mu_f: stage 2: largest fusion distance ``(1 - IoU) + lambda_np * dist_np`` that links
+            (paper: 0.5).
+        mu_f_relaxed: stage 3: the lowered (more permissive) fusion threshold.
+        lambda_np: weight of the normalised pose distance in the fusion matrix.
+        gate_chi2: stage 1 motion gate on the squared Mahalanobis distance between a detection's
+            box centre and a track's predicted centre (99 % chi-square, 2 dof); ``inf`` disables
+            it. Only the centre is gated: a person's box changes shape when limbs are hidden.
+        gate_extra_std: position standard deviation added to the Kalman prediction for the gate,
+            as a fraction of the box height, divided by the square root of the share of the body
+            keypoints that are visible (partial occlusion moves the visible box's centre).
+        visibility_threshold: a keypoint above this score counts as visible. The share of
+            visible body keypoints also scales the Kalman measurement noise (``1 / share``), so
+            the box of a half-hidden person moves a track less.
+        motion_weight: stage 1 cost = ``(1 - w) * appearance + w * mahalanobis / gate_chi2``.
+        appearance_veto: stages 2 and 3 refuse a link whose appearance distance is above this
+            (a box overlap cannot override clearly different clothes); ``None`` disables.
+        stages: which stages run (ablation), a tuple from ``(1, 2, 3)``.
+        confirm_hits: consecutive matches that confirm a new track (1 = confirmed at once).
+        max_lost: frames a lost track is kept for re-identification.
+        ema: appearance memory: ``track = ema * track + (1 - ema) * detection`` per part.
+        min_keypoint_score: keypoints at or below this do not count in the pose distance.
+        pose_sigma1: Eq. 17 score softness: ``tanh(score / sigma1)``.
+        pose_sigma2: Eq. 18 spatial softness ``exp(-d^2 / sigma2)``, in squared units of the
+            normalised box size (0.01: a keypoint 0.1 box sizes off scores ``e^-1``).
+        pose_lambda: Eq. 19 weight of the spatial term.
+        pose_match_box: Eq. 17: a keypoint counts as matching when within a box of this fraction
+            of the box size (1/10 in the paper) around the other.
+        descriptor: settings of the default appearance model.
+        use_appearance: compute appearance (False: stage 1 and the veto are skipped).
+    """
+
+    mu_emb: float = 0.7
+    mu_f: float = 0.5
+    mu_f_relaxed: float = 0.8
+    lambda_np: float = 0.5
+    gate_chi2: float = CHI2_99_2DOF
+    gate_extra_std: float = 0.25
+    visibility_threshold: float = 0.3
+    motion_weight: float = 0.02
+    appearance_veto: float | None = 0.75
+    stages: tuple[int, ...] = (1, 2, 3)
+    confirm_hits: int = 2
+    max_lost: int = 90
+    ema: float = 0.9
+    min_keypoint_score: float = 0.05
+    pose_sigma1: float = 0.3
+    pose_sigma2: float = 0.01
+    pose_lambda: float = 1.0
+    pose_match_box: float = 0.1
+    descriptor: DescriptorConfig = field(default_factory=DescriptorConfig)
+    use_appearance: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("mu_emb", "mu_f", "mu_f_relaxed", "lambda_np", "gate_chi2", "pose_sigma1",
+                     "pose_sigma2", "pose_match_box"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"MSIMConfig.{name}: expected a positive number, got {value!r}")
+        if not 0.0 <= self.motion_weight <= 1.0:
+            raise ValueError(f"MSIMConfig.motion_weight: expected in [0, 1], got "
+                             f"{self.motion_weight}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"MSIMConfig.ema: expected in [0, 1), got {self.ema}")
+        if not self.stages or any(s not in (1, 2, 3) for s in self.stages):
+            raise ValueError(f"MSIMConfig.stages: expected a non-empty subset of (1, 2, 3), got "
+                             f"{self.stages!r}")
+        if self.confirm_hits < 1 or self.max_lost < 0:
+            raise ValueError(f"MSIMConfig: confirm_hits must be >= 1 and max_lost >= 0, got "
+                             f"{self.confirm_hits} and {self.max_lost}")
+
+
+# ------------------------------------------------------------------------------------------------
+# distances
+# ------------------------------------------------------------------------------------------------
+
+
+def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(N, M)`` IoU between xyxy boxes ``a`` ``(N, 4)`` and ``b`` ``(M, 4)`` (continuous
+    coordinates, no +1)."""
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), -1)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), -1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), -1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def _normalise_poses(keypoints: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+    """Keypoints relative to their box centre, in units of the box's longer side."""
+    centre = (xyxy[:, None, :2] + xyxy[:, None, 2:]) / 2
+    size = np.maximum((xyxy[:, 2:] - xyxy[:, :2]).max(1), 1e-6)[:, None, None]
+    return (keypoints - centre) / size
+
+
+def normalized_pose_distance(keypoints_a: np.ndarray, scores_a: np.ndarray, xyxy_a: np.ndarray,
+                             keypoints_b: np.ndarray, scores_b: np.ndarray, xyxy_b: np.ndarray,
+                             *, sigma1: float = 0.3, sigma2: float = 0.01, lam: float = 1.0,
+                             match_box: float = 0.1, min_score: float = 0.05) -> np.ndarray:
+    """Shape distance between two sets of poses, independent of where the people stand.
+
+    Each pose is centred on its box centre and divided by its box's longer side. Then, per pair,
+    with ``k`` the keypoints confident in both poses, Eq. 17 counts soft matches
+    ``KSim = sum tanh(s_a / sigma1) tanh(s_b / sigma1) [|dx|, |dy| <= match_box / 2]`` and Eq. 18
+    adds the spatial similarity ``HSim = sum exp(-|d|^2 / sigma2)``; their Eq. 19 combination is
+    normalised by its largest possible value and turned into a distance::
+
+        dist_np = 1 - (KSim + lam * HSim) / (sum tanh(s_a / sigma1) tanh(s_b / sigma1) + lam * k)
+
+    Args:
+        keypoints_a: ``(N, K, 2)``; scores_a ``(N, K)``; xyxy_a ``(N, 4)``.
+        keypoints_b: ``(M, K, 2)``; scores_b ``(M, K)``; xyxy_b ``(M, 4)``.
+
+    Returns:
+        ``(N, M)`` distances in [0, 1]; 1 where two poses share no confident keypoint.
+    """
+    na, nb = len(keypoints_a), len(keypoints_b)
+    if na == 0 or nb == 0:
+        return np.ones((na, nb))
+    pa = _normalise_poses(np.asarray(keypoints_a, np.float64), np.asarray(xyxy_a, np.float64))
+    pb = _normalise_poses(np.asarray(keypoints_b, np.float64), np.asarray(xyxy_b, np.float64))
+    sa, sb = np.asarray(scores_a, np.float64), np.asarray(scores_b, np.float64)
+    valid = (sa[:, None, :] > min_score) & (sb[None, :, :] > min_score)          # (N, M, K)
+    valid &= np.isfinite(pa).all(-1)[:, None, :] & np.isfinite(pb).all(-1)[None, :, :]
+    diff = np.nan_to_num(pa[:, None] - pb[None, :])                            # (N, M, K, 2)
+    conf = np.tanh(sa / sigma1)[:, None, :] * np.tanh(sb / sigma1)[None, :, :]
+    conf = np.where(valid, conf, 0.0)
+    within = (np.abs(diff) <= match_box / 2).all(-1)
+    ksim = (conf * within).sum(-1)
+    hsim = np.where(valid, np.exp(-(diff ** 2).sum(-1) / sigma2), 0.0).sum(-1)
+    top = conf.sum(-1) + lam * valid.sum(-1)
+    return np.where(top > 1e-9, 1.0 - (ksim + lam * hsim) / np.maximum(top, 1e-12), 1.0)
+
+
+def _assign(cost: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Minimum-cost one-to-one links with cost <= threshold (rows, cols)."""
+    if cost.size == 0:
+        return []
+    finite = np.where(np.isfinite(cost), cost, threshold + 1e4)
+    capped = np.minimum(finite, threshold + 1e-4)   # links above the threshold cost the same
+    rows, cols = linear_sum_assignment(capped)
+    return [(int(r), int(c)) for r, c in zip(rows, cols) if finite[r, c] <= threshold]
+
+
+# ------------------------------------------------------------------------------------------------
+# tracker
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Track:
+    track_id: int
+    mean: np.ndarray
+    covariance: np.ndarray
+    keypoints: np.ndarray
+    keypoint_scores: np.ndarray
+    xyxy: np.ndarray
+    appearance: np.ndarray | None
+    appearance_weights: np.ndarray | None
+    state: TrackState = TrackState.TENTATIVE
+    hits: int = 1
+    age: int = 1
+    missed: int = 0
+
+
+class MSIMTracker:
+    """Online multi-stage identity matching; see the module docstring.
+
+    Args:
+        config: thresholds and settings.
+        appearance: the appearance model; default :class:`PoseGuidedDescriptor` with
+            ``config.descriptor`` (pass e.g. :class:`alphapose.tracking.reid_torch.PGAEmbedder`
+            for learned embeddings).
+
+    Attributes:
+        tracks: the live tracks (tentative, confirmed and lost).
+        frame_count: frames seen.
+        stage_links: how many links each stage made so far (``{1: .., 2: .., 3: .., "new": ..}``).
+    """
+
+    def __init__(self, config: MSIMConfig = MSIMConfig(),
+                 appearance: AppearanceModel | None = None) -> None:
+        if not isinstance(config, MSIMConfig):
+            raise TypeError(f"config: expected MSIMConfig, got {type(config).__name__}")
+        self.config = config
+        self.appearance = appearance if appearance is not None else \
+            PoseGuidedDescriptor(config.descriptor)
+        self.kalman = BoxKalmanFilter()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track (a new video); ids start again at 0."""
+        self.tracks: list[_Track] = []
+        self.frame_count = 0
+        self._next_id = 0
+        self._body_index: dict[str, np.ndarray] = {}
+        self.stage_links: dict[int | str, int] = {1: 0, 2: 0, 3: 0, "new": 0}
+
+    def _body(self, layout: str, k: int) -> np.ndarray:
+        if layout not in self._body_index:
+            try:
+                index = np.asarray(get_layout(layout).parts["body"], np.int64)
+            except ValueError:
+                index = np.arange(k)
+            self._body_index[layout] = index if len(index) else np.arange(k)
+        return self._body_index[layout]
+
+    def update(self, frame: Frame | None, poses: Poses) -> Poses:
+        """Give every person of one frame an identity.
+
+        Args:
+            frame: the frame the poses were found in (its image feeds the appearance cue;
+                ``None`` = no appearance this frame).
+            poses: the people of this frame, after pose NMS.
+
+        Returns:
+            A copy of ``poses`` whose ``track_ids`` hold the identities (>= 0), in input order.
+        """
+        if not isinstance(poses, Poses):
+            raise TypeError(f"poses: expected Poses, got {type(poses).__name__}")
+        if frame is not None and not isinstance(frame, Frame):
+            raise TypeError(f"frame: expected Frame or None, got {type(frame).__name__}")
+        cfg = self.config
+        self.frame_count += 1
+        n = len(poses)
+        boxes = poses.xyxy.astype(np.float64)
+        boxes = np.where(np.isfinite(boxes), boxes, 0.0)
+        measurements = xyxy_to_cxcyah(boxes) if n else np.zeros((0, 4))
+
+        # 1. predict
+        if self.tracks:
+            means = np.stack([t.mean for t in self.tracks])
+            covs = np.stack([t.covariance for t in self.tracks])
+            means, covs = self.kalman.predict(means, covs)
+            for t, m, c in zip(self.tracks, means, covs):
+                if t.mean[3] + m[7] <= 1.0:     # never let the predicted height collapse
+                    m[7] = 0.0
+                t.mean, t.covariance = m, c
+                t.age += 1
+
+        visibility = self._visibility(poses)
+        embeddings: Embeddings | None = None
+        if cfg.use_appearance and frame is not None and n:
+            embeddings = self.appearance.embed(frame.image, poses)
+
+        assigned = np.full(n, -1, np.int64)
+        det_left = list(range(n))
+        track_left = list(range(len(self.tracks)))
+        app = None
+        if embeddings is not None and self.tracks:
+            track_emb = self._track_embeddings(embeddings)
+            app = appearance_distance(embeddings, track_emb)               # (N, T)
+
+        # 2. stage 1: appearance, within the motion gate
+        if 1 in cfg.stages and app is not None and det_left:
+            pool = [j for j in track_left if self.tracks[j].appearance is not None]
+            if pool:
+                pool_means = np.stack([self.tracks[j].mean for j in pool])
+                # a partly visible person's box centre can sit anywhere within the full body:
+                # widen the gate by a share of the larger of the two heights, more for people
+                # of whom less is visible
+                heights = np.maximum(pool_means[:, None, 3], measurements[None, det_left, 3])
+                extra = (cfg.gate_extra_std * heights
+                         / np.sqrt(np.maximum(visibility[None, det_left], 0.1))) ** 2
+                gate = self.kalman.centre_gating_distance(
+                    pool_means, np.stack([self.tracks[j].covariance for j in pool]),
+                    measurements[det_left, :2], extra).T                    # (D, T)
+                cost = app[np.ix_(det_left, pool)]
+                cost = (1 - cfg.motion_weight) * cost + cfg.motion_weight * gate / cfg.gate_chi2
+                cost = np.where(gate > cfg.gate_chi2, np.inf, cost)
+                for r, c in _assign(cost, cfg.mu_emb):
+                    assigned[det_left[r]] = pool[c]
+                self.stage_links[1] += int((assigned >= 0).sum())
+                det_left = [i for i in det_left if assigned[i] < 0]
+                track_left = [j for j in track_left if j not in set(assigned[assigned >= 0])]
+
+        # 3. stages 2 and 3: box overlap + pose shape, over the tracks left
+        for stage, threshold in ((2, cfg.mu_f), (3, cfg.mu_f_relaxed)):
+            if stage not in cfg.stages or not det_left or not track_left:
+                continue
+            cost = self._fusion_cost(poses, det_left, track_left)
+            if app is not None and cfg.appearance_veto is not None:
+                cost = np.where(app[np.ix_(det_left, track_left)] > cfg.appearance_veto,
+                                np.inf, cost)
+            links = _assign(cost, threshold)
+            for r, c in links:
+                assigned[det_left[r]] = track_left[c]
+            self.stage_links[stage] += len(links)
+            used = {track_left[c] for _, c in links}
+            det_left = [i for i in det_left if assigned[i] < 0]
+            track_left = [j for j in track_left if j not in used]
+
+        # 4. update matched tracks, age the others, start new ones
+        matched_dets = np.flatnonzero(assigned >= 0)
+        matched = {int(assigned[i]) for i in matched_dets}
+        if len(matched_dets):
+            # one batched Kalman correction for every matched track
+            rows = [int(assigned[i]) for i in matched_dets]
+            means, covs = self.kalman.update(np.stack([self.tracks[j].mean for j in rows]),
+                                             np.stack([self.tracks[j].covariance for j in rows]),
+                                             measurements[matched_dets],
+                                             1.0 / np.maximum(visibility[matched_dets], 0.1))
+            for i, j, m, c in zip(matched_dets, rows, means, covs):
+                self.tracks[j].mean, self.tracks[j].covariance = m, c
+                self._update_track(self.tracks[j], poses, int(i), embeddings)
+        for j, t in enumerate(self.tracks):
+            if j in matched:
+                continue
+            t.missed += 1
+            if t.state == TrackState.TENTATIVE or t.missed > cfg.max_lost:
+                t.state = TrackState.REMOVED
+            else:
+                t.state = TrackState.LOST
+        ids = np.full(n, -1, np.int64)
+        for i in range(n):
+            if assigned[i] >= 0:
+                ids[i] = self.tracks[int(assigned[i])].track_id
+        new_tracks = []
+        for i in det_left:
+            track = self._new_track(poses, i, measurements[i], embeddings)
+            new_tracks.append(track)
+            ids[i] = track.track_id
+        self.stage_links["new"] += len(new_tracks)
+        self.tracks = [t for t in self.tracks if t.state != TrackState.REMOVED] + new_tracks
+        return replace(poses, track_ids=ids)
+
+    # --------------------------------------------------------------------------------------------
+
+    def _visibility(self, poses: Poses) -> np.ndarray:
+        """``(N,)`` share of each person's body keypoints scored above the threshold."""
+        if len(poses) == 0:
+            return np.zeros(0)
+        body = self._body(poses.layout, poses.num_keypoints)
+        seen = poses.keypoint_scores[:, body] > self.config.visibility_threshold
+        return seen.mean(1).astype(np.float64)
+
+    def _track_embeddings(self, like: Embeddings) -> Embeddings:
+        p, d = like.vectors.shape[1:]
+        vectors = np.zeros((len(self.tracks), p, d), np.float32)
+        weights = np.zeros((len(self.tracks), p), np.float32)
+        for j, t in enumerate(self.tracks):
+            if t.appearance is not None and t.appearance.shape == (p, d):
+                vectors[j], weights[j] = t.appearance, t.appearance_weights
+        return Embeddings(vectors, weights, like.metric)
+
+    def _fusion_cost(self, poses: Poses, det_left: list[int], track_left: list[int]) -> np.ndarray:
+        cfg = self.config
+        tracks = [self.tracks[j] for j in track_left]
+        predicted = cxcyah_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
+        det_boxes = poses.xyxy[det_left].astype(np.float64)
+        iou = box_iou_matrix(det_boxes, predicted)
+        body = self._body(poses.layout, poses.num_keypoints)
+        same_k = all(t.keypoints.shape[0] == poses.num_keypoints for t in tracks)
+        if same_k and cfg.lambda_np > 0:
+            dist = normalized_pose_distance(
+                poses.keypoints[det_left][:, body], poses.keypoint_scores[det_left][:, body],
+                det_boxes,
+                np.stack([t.keypoints[body] for t in tracks]),
+                np.stack([t.keypoint_scores[body] for t in tracks]),
+                np.stack([t.xyxy for t in tracks]),
+                sigma1=cfg.pose_sigma1, sigma2=cfg.pose_sigma2, lam=cfg.pose_lambda,
+                match_box=cfg.pose_match_box, min_score=cfg.min_keypoint_score)
+        else:
+            dist = np.zeros_like(iou)
+        cost = (1.0 - iou) + cfg.lambda_np * dist
+        return np.where(iou > 0, cost, np.inf)
+
+    def _update_track(self, track: _Track, poses: Poses, i: int,
+                      embeddings: Embeddings | None) -> None:
+        cfg = self.config
+        track.keypoints = poses.keypoints[i].copy()
+        track.keypoint_scores = poses.keypoint_scores[i].copy()
+        track.xyxy = poses.xyxy[i].astype(np.float64)
+        track.hits += 1
+        track.missed = 0
+        if track.state == TrackState.TENTATIVE:
+            if track.hits >= cfg.confirm_hits:
+                track.state = TrackState.CONFIRMED
+        else:
+            track.state = TrackState.CONFIRMED
+        if embeddings is None:
+            return
+        vec, w = embeddings.vectors[i], embeddings.weights[i]
+        if track.appearance is None or track.appearance.shape != vec.shape:
+            track.appearance, track.appearance_weights = vec.copy(), w.copy()
+            return
+        # per part: blend where the detection saw the part, keep memory where it did not
+        alpha = np.where(w > 0, cfg.ema + (1 - cfg.ema) * (1 - w), 1.0)[:, None]
+        alpha = np.where(track.appearance_weights[:, None] > 0, alpha, 0.0)
+        blended = alpha * track.appearance + (1 - alpha) * vec
+        norm = np.linalg.norm(blended, axis=1, keepdims=True)
+        track.appearance = np.where(norm > 1e-9, blended / np.maximum(norm, 1e-12), 0.0
+                                    ).astype(np.float32)
+        track.appearance_weights = np.maximum(track.appearance_weights, w).astype(np.float32)
+
+    def _new_track(self, poses: Poses, i: int, measurement: np.ndarray,
+                   embeddings: Embeddings | None) -> _Track:
+        mean, cov = self.kalman.initiate(measurement)
+        first = self.frame_count == 1
+        track = _Track(
+            track_id=self._next_id, mean=mean, covariance=cov,
+            keypoints=poses.keypoints[i].copy(), keypoint_scores=poses.keypoint_scores[i].copy(),
+            xyxy=poses.xyxy[i].astype(np.float64),
+            appearance=None if embeddings is None else embeddings.vectors[i].copy(),
+            appearance_weights=None if embeddings is None else embeddings.weights[i].copy(),
+            state=(TrackState.CONFIRMED if first or self.config.confirm_hits <= 1
+                   else TrackState.TENTATIVE))
+        self._next_id += 1
+        return track
+
+    @property
+    def active_ids(self) -> list[int]:
+        """Ids of the tracks that are not lost (tentative and confirmed)."""
+        return [t.track_id for t in self.tracks if t.state in (TrackState.TENTATIVE,
+                                                              TrackState.CONFIRMED)]
