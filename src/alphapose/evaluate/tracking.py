@@ -167,7 +167,7 @@ def _import_motmetrics() -> Any:
         import motmetrics
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError("tracking evaluation needs py-motmetrics: pip install motmetrics "
-                          "(or pip install alphapose[track])") from error
+                          "(or pip install alphapose[eval])") from error
     return motmetrics
 
 
