@@ -66,7 +66,7 @@ class AmplitudeSymmetricIntegral(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, marginal: torch.Tensor, amplitude: float) -> torch.Tensor:  # noqa: ANN001
+    def forward(ctx, marginal: torch.Tensor, amplitude: float) -> torch.Tensor:
         positions = torch.arange(marginal.shape[-1], dtype=marginal.dtype,
                                  device=marginal.device)
         mu_hat = (marginal * positions).sum(-1)
@@ -75,7 +75,7 @@ class AmplitudeSymmetricIntegral(torch.autograd.Function):
         return mu_hat
 
     @staticmethod
-    def backward(ctx, grad_mu_hat: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: ANN001
+    def backward(ctx, grad_mu_hat: torch.Tensor) -> tuple[torch.Tensor, None]:
         positions, mu_hat = ctx.saved_tensors
         sign = torch.where(positions >= mu_hat[..., None], 1.0, -1.0).to(grad_mu_hat.dtype)
         return grad_mu_hat[..., None] * ctx.amplitude * sign, None
@@ -120,7 +120,7 @@ def integral_decode(raw: torch.Tensor, norm_type: str = "sigmoid",
         sigmoid maps, or ones for the other norm types (official).
     """
     c = normalize_maps(raw, norm_type)
-    b, k, h, w = raw.shape
+    h, w = raw.shape[2], raw.shape[3]
     flat = c.flatten(2)
     if norm_type == "sigmoid":
         scores = flat.amax(-1)
