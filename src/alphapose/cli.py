@@ -25,6 +25,8 @@ __all__ = ["build_parser", "main"]
 LOG = logging.getLogger("alphapose")
 
 FORMATS = ("alphapose", "coco", "openpose", "jsonl", "posetrack")
+DETECTORS = ("blaze", "file", "yolox", "yolox-nano", "yolox-tiny", "yolox-s", "yolox-m",
+             "yolox-l", "yolox-x", "yolo", "yolov3")
 FORMAT_ALIASES = {"open": "openpose", "cmu": "openpose", "json": "alphapose",
                   "jsonlines": "jsonl"}
 
@@ -66,8 +68,22 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                      help="rendering: hide keypoints below this score (default: %(default)s)")
 
     model = parser.add_argument_group("models")
-    model.add_argument("--detector", default="blaze", choices=("blaze", "file"),
-                       help="person detector (default: the embedded one)")
+    model.add_argument("--detector", default="blaze", choices=DETECTORS,
+                       help="person detector: the embedded one (default), precomputed boxes "
+                            "(file), or the official YOLOX / YOLOv3-SPP with their weights")
+    model.add_argument("--detector-weights", metavar="FILE",
+                       help="YOLOX .pth or YOLOv3-SPP darknet .weights file")
+    model.add_argument("--detector-cfg", metavar="FILE",
+                       help="YOLOv3-SPP darknet .cfg file (from the official checkout)")
+    model.add_argument("--pose", "--cfg", dest="pose", metavar="NAME|CFG.yaml",
+                       help="an official pose network instead of the embedded default: a zoo "
+                            "name (alphapose models), an official config name or YAML file; "
+                            "needs --checkpoint")
+    model.add_argument("--checkpoint", metavar="FILE", help="the pose network's .pth file")
+    model.add_argument("--backend", default="torch", choices=("torch", "onnx"),
+                       help="runtime of --pose networks (default: %(default)s)")
+    model.add_argument("--posebatch", type=int, default=8,
+                       help="crops per pose-network call (default: %(default)s)")
     model.add_argument("--detfile", help="precomputed detections (COCO-style JSON); implies "
                                          "--detector file")
     model.add_argument("--tiles", default="auto", choices=("auto", "none"),
@@ -154,30 +170,64 @@ def _open_all(args: argparse.Namespace) -> list:
 def _build_pipeline(args: argparse.Namespace):
     from alphapose.pipeline import Pipeline
 
-    if args.detfile or args.detector == "file":
-        if not args.detfile:
-            raise SystemExit("alphapose: --detector file needs --detfile FILE")
-        from alphapose.detection.from_file import FileDetector
+    detector = _build_detector(args)
+    if args.pose:
+        if not args.checkpoint:
+            raise SystemExit("alphapose: --pose needs --checkpoint FILE (the official .pth)")
+        from alphapose.zoo import build_network_estimator
 
-        detector = FileDetector(args.detfile)
+        try:
+            estimator = build_network_estimator(
+                args.pose, args.checkpoint, backend=args.backend, flip=args.flip,
+                batch_size=args.posebatch, num_threads=args.threads)
+        except (ValueError, FileNotFoundError) as error:
+            raise SystemExit(f"alphapose: {error}") from None
     else:
-        from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
+        from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
 
-        overrides = {"tiles": args.tiles}
-        if args.det_thresh is not None:
-            overrides["score_threshold"] = args.det_thresh
-        detector = BlazePersonDetector(BlazeDetectorConfig(**overrides),
-                                       num_threads=args.threads)
-    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
-
-    estimator = BlazeWholeBody(BlazeWholeBodyConfig(
-        decoding=args.decoding, hands=not args.no_hands, face=not args.no_face, flip=args.flip,
-        hand_model=args.hand_model, num_threads=args.threads))
+        estimator = BlazeWholeBody(BlazeWholeBodyConfig(
+            decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
+            flip=args.flip, hand_model=args.hand_model, num_threads=args.threads))
     if args.detect_every < 1:
         raise SystemExit(f"alphapose: --detect-every must be >= 1, got {args.detect_every}")
     return Pipeline(detector, estimator, pose_nms=args.pose_nms,
                     min_box_area=args.min_box_area, layout=args.layout,
                     detect_every=args.detect_every, tracker=_build_tracker(args))
+
+
+def _build_detector(args: argparse.Namespace):
+    """The person detector the arguments ask for (torch-based ones are imported only here)."""
+    if args.detfile or args.detector == "file":
+        if not args.detfile:
+            raise SystemExit("alphapose: --detector file needs --detfile FILE")
+        from alphapose.detection.from_file import FileDetector
+
+        return FileDetector(args.detfile)
+    if args.detector.startswith("yolox"):
+        if not args.detector_weights:
+            raise SystemExit(f"alphapose: --detector {args.detector} needs --detector-weights "
+                             f"FILE (the official yolox_*.pth)")
+        from alphapose.detection.yolox import YOLOXConfig, YOLOXDetector
+
+        variant = "yolox-x" if args.detector == "yolox" else args.detector
+        config = YOLOXConfig() if args.det_thresh is None else \
+            YOLOXConfig(conf_threshold=args.det_thresh)
+        return YOLOXDetector(variant, args.detector_weights, config)
+    if args.detector in ("yolo", "yolov3"):
+        if not (args.detector_weights and args.detector_cfg):
+            raise SystemExit("alphapose: --detector yolov3 needs --detector-cfg yolov3-spp.cfg "
+                             "and --detector-weights yolov3-spp.weights")
+        from alphapose.detection.yolov3 import YOLOv3Config, YOLOv3Detector
+
+        config = YOLOv3Config() if args.det_thresh is None else \
+            YOLOv3Config(conf_threshold=args.det_thresh)
+        return YOLOv3Detector(args.detector_cfg, args.detector_weights, config)
+    from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
+
+    overrides: dict = {"tiles": args.tiles}
+    if args.det_thresh is not None:
+        overrides["score_threshold"] = args.det_thresh
+    return BlazePersonDetector(BlazeDetectorConfig(**overrides), num_threads=args.threads)
 
 
 def _source_outdir(outdir: Path, source, many: bool) -> Path:
@@ -363,6 +413,11 @@ def models(args: argparse.Namespace) -> int:
             state = "ok"
         print(f"{name:24s} {entry.size / 1e6:5.1f} MB  {state:10s}  {entry.description}")
     print(f"cache: {cache_dir()}  (set ALPHAPOSE_CACHE to move it)")
+    from alphapose.zoo import POSE_MODELS
+
+    print("\nofficial pose networks (alphapose run --pose NAME --checkpoint FILE):")
+    for name, pose in POSE_MODELS.items():
+        print(f"  {name:44s} {pose.filename}\n  {'':44s} {pose.description}")
     return 0
 
 

@@ -116,8 +116,10 @@ class Pipeline:
 
         params = self.nms_params
         if params is None and self.pose_nms == "pnms":
-            # The embedded estimator's scores are probabilities like the regression models'.
-            params = PoseNMSParams.for_layout(poses.layout, regression=True)
+            # The official choice by loss type; the embedded estimator's scores are
+            # probabilities like the regression models'.
+            regression = bool(getattr(self.estimator, "regression", True))
+            params = PoseNMSParams.for_layout(poses.layout, regression=regression)
         poses = apply_pose_nms(poses, self.pose_nms, params=params,
                                min_box_area=self.min_box_area)
         if self.score_parts is not None and len(poses):
