@@ -121,9 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Estimate whole-body poses and write results.")
     _add_run_arguments(run)
     _add_tracking_arguments(run)
+    run.set_defaults(func=globals()["run"])
     _add_track_commands(sub)
     models = sub.add_parser("models", help="list the embedded models (and fetch them)")
     models.add_argument("--fetch", action="store_true", help="download and verify them now")
+    models.set_defaults(func=globals()["models"])
+    # Subcommands living in their own modules register here: each module has
+    # add_commands(subparsers), which sets func= on its parsers.
     return parser
 
 
@@ -533,6 +537,8 @@ def _add_track_commands(sub) -> None:
     ev.add_argument("--score-thresh", type=float, default=0.3,
                     help="predicted joints at or below this score are not output")
     ev.add_argument("--json", dest="json_out", default=None, help="also write the figures here")
+    track_parser.set_defaults(func=lambda args: track(args))
+    ev.set_defaults(func=lambda args: eval_track(args))
 
 
 def track(args: argparse.Namespace) -> int:
@@ -594,13 +600,7 @@ def eval_track(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="alphapose: %(message)s")
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        return run(args)
-    if args.command == "track":
-        return track(args)
-    if args.command == "eval-track":
-        return eval_track(args)
-    return models(args)
+    return int(args.func(args))
 
 
 if __name__ == "__main__":  # pragma: no cover
