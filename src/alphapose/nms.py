@@ -205,9 +205,11 @@ def _wholebody_duplicates(dist: np.ndarray, pick_scores: np.ndarray, scores: np.
     Same arguments as :func:`_body_duplicates`. Body, face and hands are compared with their own
     distance scales and averaged per part, so the 110 face and hand points do not swamp the body.
     """
-    # The official code hard-codes Halpe-136 slices (first 26 body+feet, next 68 face, last 42
-    # hands) and applies them to 133-keypoint COCO-WholeBody models too, shifting every part by
-    # three keypoints there. We deliberately use the layout's own part indices instead.
+    # The official similarity slices from the end ([:-110], [-110:-42], [-42:]), which is right
+    # for 133 and 136 keypoints alike, but its match count hard-codes Halpe-136 slices
+    # ([:26], [26:94], [94:]), three keypoints off for 133-keypoint COCO-WholeBody models. We
+    # use the layout's own part indices in both, so only the match count deviates there
+    # (checked against the official code: identical results once its slices are patched in).
     num_keypoints = dist.shape[1]
     # Candidate keypoints below the score threshold are masked. Official behaviour, kept for
     # parity: the KSim term is counted only on *masked* keypoints (so it is at most
