@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml Makefile
 	# torch first, pinned to the CPU build this machine keeps on disk: left to a range, pip
 	# would fetch a multi-GB CUDA build. The package itself only asks for torch>=2.1.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[dev,torch,onnx]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,torch,onnx,ray]"
 	# xtcocotools' wheels break with numpy 2: build it from source (tests that compare with it
 	# skip when it is missing).
 	$(BIN)/python -m pip install --quiet cython

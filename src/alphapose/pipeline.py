@@ -1,13 +1,22 @@
 """The top-down pipeline: frames -> person detection -> pose estimation -> pose NMS -> (tracking).
 
 ``Pipeline.predict(image)`` handles one image; ``Pipeline.run(frames)`` is a generator that yields
-``(frame, poses)`` per frame as soon as it is done and never accumulates results. Frames are read
-ahead in a background thread (a bounded queue) so decoding overlaps the models.
+``(frame, poses)`` per frame as soon as it is done and never accumulates results.
+
+:meth:`Pipeline.run` runs its stages concurrently, each in its own thread, joined by bounded
+queues of ``qsize`` items (see :mod:`alphapose.concurrent`)::
+
+    reader (decode) -> detector (frames that will need it) -> estimator + pose NMS + tracker
+        -> the caller's loop (writing / rendering)
+
+so detection of frame t+1, estimation of frame t and writing of frame t-1 overlap. Frames are
+never estimated two at a time: with ``detect_every > 1`` frame t is estimated from the people of
+frame t-1. ``sp=True`` runs everything in the calling thread (debugging, and the baseline of
+``alphapose bench``). Both give the same results, in input order.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -36,9 +45,11 @@ class StageTimes:
     seconds: dict[str, float] = field(default_factory=dict)
     frames: int = 0
     persons: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, stage: str, seconds: float) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+        with self._lock:  # stages add from their own threads
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
 
     def per_frame_ms(self) -> dict[str, float]:
         return {k: 1000.0 * v / max(self.frames, 1) for k, v in self.seconds.items()}
@@ -69,7 +80,10 @@ class Pipeline:
             false person lives at most until the next one. 1 = detect on every frame. Still
             images always run the detector. Measured on 2 cores, 4 people per frame: 2-3x the
             frame rate of detecting every frame, and steadier people counts.
-        prefetch: frames to read ahead in a background thread in :meth:`run`.
+        prefetch: frames to read ahead in a background thread in :meth:`run` (the capacity of
+            every queue between stages; ``qsize`` is the same setting).
+        sp: run :meth:`run` in a single thread: no reader thread, no stage threads.
+        qsize: when given, overrides ``prefetch``.
 
     Example:
         >>> pipeline = Pipeline()                                   # doctest: +SKIP
@@ -83,7 +97,8 @@ class Pipeline:
                  min_box_area: float = 0.0, tracker: Tracker | None = None,
                  layout: str | None = None,
                  score_parts: tuple[str, ...] | None = ("body", "foot"),
-                 detect_every: int = 5, prefetch: int = 8) -> None:
+                 detect_every: int = 5, prefetch: int = 8, sp: bool = False,
+                 qsize: int | None = None) -> None:
         from alphapose.nms import POSE_NMS_METHODS
 
         if pose_nms not in POSE_NMS_METHODS:
@@ -107,7 +122,12 @@ class Pipeline:
         if detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")
         self.detect_every = int(detect_every)
+        if qsize is not None:
+            if int(qsize) < 1:
+                raise ValueError(f"qsize must be >= 1, got {qsize}")
+            prefetch = qsize
         self.prefetch = max(1, int(prefetch))
+        self.sp = bool(sp)
         self.times = StageTimes()
         self._previous: tuple[Frame, Poses] | None = None
 
@@ -145,16 +165,34 @@ class Pipeline:
         Returns:
             Poses in :attr:`layout` (or the estimator's layout).
         """
-        if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-            shape = getattr(image, "shape", None)
-            raise ValueError(f"predict: expected an (H, W, 3) BGR uint8 image, got "
-                             f"{type(image).__name__} with shape {shape}")
+        check_image(image)
+        return self._predict(image, frame, None)
+
+    def needs_detection(self, frame: Frame, previous: Frame | None) -> bool:
+        """Whether ``frame`` surely runs the detector, knowing only the frame read before it.
+
+        The concurrent run detects such frames ahead. A frame for which this is False may still
+        need the detector (when the previous frame failed or had nobody); it then runs in line.
+        """
+        if (self.detect_every == 1 or previous is None
+                or not getattr(self.estimator, "supports_tracking", False)):
+            return True
+        return (frame.index % self.detect_every == 0 or previous.source != frame.source
+                or previous.path != frame.path or frame.index != previous.index + 1)
+
+    def _predict(self, image: np.ndarray, frame: Frame | None,
+                 detections_ahead: Detections | None) -> Poses:
+        """:meth:`predict` with optionally precomputed detections of this image."""
         t0 = time.perf_counter()
         tracked = self._tracked_people(frame)
         detections = Detections.empty()
         if tracked is None or len(tracked) == 0 or frame.index % self.detect_every == 0:
             # a detection frame starts afresh: a false positive lives at most until the next
-            detections = self._detect(image, frame)
+            if detections_ahead is not None:
+                detections = detections_ahead
+            else:
+                detections = self._detect(image, frame)
+                self.times.add("detect", time.perf_counter() - t0)
             tracked = None
         t1 = time.perf_counter()
         if tracked is not None:
@@ -167,11 +205,11 @@ class Pipeline:
             poses = self.tracker.update(frame or Frame(image, 0, "image"), poses)
         self._previous = None if frame is None else (frame, poses)
         t3 = time.perf_counter()
-        self.times.add("detect", t1 - t0)
         self.times.add("pose", t2 - t1)
         self.times.add("post", t3 - t2)
-        self.times.frames += 1
-        self.times.persons += len(poses)
+        with self.times._lock:
+            self.times.frames += 1
+            self.times.persons += len(poses)
         return poses
 
     def _detect(self, image: np.ndarray, frame: Frame | None) -> Detections:
@@ -204,7 +242,22 @@ class Pipeline:
                 (``ValueError``, ``RuntimeError``, ``MemoryError``); the frame is skipped and the
                 run goes on. Without it the error propagates.
         """
-        for frame in _prefetch(frames, self.prefetch):
+        if self.sp:
+            return self._run_sp(frames, on_error)
+        from alphapose.concurrent import run_concurrent
+
+        return run_concurrent(self, frames, on_error)
+
+    def _run_sp(self, frames: Iterable[Frame],
+                on_error: Callable[[Frame, Exception], None] | None
+                ) -> Iterator[tuple[Frame, Poses]]:
+        iterator = iter(frames)
+        while True:
+            t0 = time.perf_counter()
+            frame = next(iterator, None)
+            if frame is None:
+                return
+            self.times.add("read", time.perf_counter() - t0)
             try:
                 poses = self.predict(frame.image, frame)
             except (ValueError, RuntimeError, MemoryError) as error:
@@ -215,47 +268,9 @@ class Pipeline:
             yield frame, poses
 
 
-@dataclass
-class _Failure:
-    """Carries an exception from the reader thread to the consumer."""
-
-    error: BaseException
-
-
-_DONE = object()
-
-
-def _prefetch(frames: Iterable[Frame], size: int) -> Iterator[Frame]:
-    """Iterate ``frames`` from a background thread through a bounded queue."""
-    buffer: queue.Queue[Any] = queue.Queue(maxsize=size)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for item in frames:
-                while not stop.is_set():
-                    try:
-                        buffer.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-        except BaseException as error:  # re-raised in the consumer
-            buffer.put(_Failure(error))
-            return
-        buffer.put(_DONE)
-
-    thread = threading.Thread(target=produce, name="alphapose-reader", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = buffer.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failure):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        thread.join(timeout=1.0)
+def check_image(image: Any) -> None:
+    """Raise ValueError unless ``image`` is an ``(H, W, 3)`` array."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, "shape", None)
+        raise ValueError(f"predict: expected an (H, W, 3) BGR uint8 image, got "
+                         f"{type(image).__name__} with shape {shape}")

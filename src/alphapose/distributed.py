@@ -1,0 +1,193 @@
+"""Many videos on a Ray cluster: ``alphapose run --ray [ADDRESS] videos/ -o OUT``.
+
+Each video is one Ray task that runs the ordinary ``alphapose run VIDEO -o OUT/<video stem>``
+with the same options, so its results are exactly a local run's. A task that fails is retried
+once; videos that still fail are reported at the end (exit status 1). Without an address Ray
+starts a local cluster with ``--ray-cpus`` CPUs (default: all); with one it joins that cluster
+(``auto``, ``host:port`` or ``ray://host:port``; the workers need alphapose installed).
+
+Ray is an optional extra (``pip install 'alphapose[ray]'``); importing this module does not
+import Ray.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["require_ray", "VideoJob", "VideoOutcome", "video_jobs", "run_videos", "run_cli",
+           "RAY_HINT"]
+
+RAY_HINT = "pip install 'alphapose[ray]'"
+LOCAL = "local"
+
+
+def require_ray() -> Any:
+    """The ``ray`` module, or ImportError with the install hint."""
+    try:
+        import ray
+    except ImportError as error:
+        raise ImportError(f"--ray needs Ray, an optional extra: {RAY_HINT}") from error
+    return ray
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """One video and the folder its results go to."""
+
+    video: Path
+    outdir: Path
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    """How one video went: ``attempts`` tasks ran; ``error`` is None on success."""
+
+    job: VideoJob
+    attempts: int
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def video_jobs(inputs: list[str], outdir: str | Path) -> list[VideoJob]:
+    """Videos of ``inputs`` (video files, or folders searched for them, not recursively), each
+    with its own output folder ``outdir/<stem>`` (``<stem>_2``... when stems repeat).
+
+    Raises:
+        ValueError: an input is neither a video file nor a folder, or no video was found.
+    """
+    from alphapose.sources import VIDEO_EXTENSIONS
+
+    videos: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            videos.extend(sorted(p for p in path.iterdir()
+                                 if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS))
+        elif path.is_file() and path.suffix.lower() in VIDEO_EXTENSIONS:
+            videos.append(path)
+        else:
+            raise ValueError(f"--ray input {item!r}: not a video file or a folder of videos "
+                             f"({', '.join(sorted(VIDEO_EXTENSIONS))})")
+    if not videos:
+        raise ValueError(f"--ray: no videos found in {inputs}")
+    jobs, used = [], set()
+    for video in videos:
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in video.stem) or "video"
+        name, n = stem, 1
+        while name in used:
+            n += 1
+            name = f"{stem}_{n}"
+        used.add(name)
+        jobs.append(VideoJob(video, Path(outdir) / name))
+    return jobs
+
+
+def _run_one(args: argparse.Namespace, video: str, outdir: str) -> int:
+    """The Ray task: ``alphapose run`` on one video (raises when it does not succeed)."""
+    from alphapose.cli import run
+
+    task_args = copy.copy(args)
+    task_args.inputs, task_args.extra_inputs = [video], []
+    task_args.input_list, task_args.webcam = None, -1
+    task_args.outdir, task_args.ray, task_args.quiet, task_args.vis = outdir, None, True, False
+    status = run(task_args)
+    if status != 0:
+        raise RuntimeError(f"alphapose run exited with status {status}")
+    return status
+
+
+def run_videos(args: argparse.Namespace, jobs: list[VideoJob], address: str | None = None,
+               num_cpus: int | None = None, retries: int = 1,
+               progress: bool = True) -> list[VideoOutcome]:
+    """Run ``alphapose run`` (options ``args``) on every job as a Ray task.
+
+    Args:
+        args: parsed ``alphapose run`` options applied to every video.
+        jobs: the videos and their output folders (:func:`video_jobs`).
+        address: Ray cluster address; None starts a local cluster (Ray already initialised in
+            this process is used as it is).
+        num_cpus: CPUs of the local cluster (None = all).
+        retries: times a failed video is tried again.
+        progress: a progress bar over videos (stderr).
+
+    Returns:
+        One outcome per job, in job order.
+    """
+    ray = require_ray()
+    from tqdm import tqdm
+
+    started_here = False
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        started_here = True
+    try:
+        task = ray.remote(num_cpus=1, max_retries=0)(_run_one)
+        attempts = [0] * len(jobs)
+        errors: list[str | None] = [None] * len(jobs)
+
+        def submit(i: int) -> Any:
+            attempts[i] += 1
+            return task.remote(args, str(jobs[i].video), str(jobs[i].outdir))
+
+        pending = {submit(i): i for i in range(len(jobs))}
+        bar = tqdm(total=len(jobs), unit="video", disable=not progress, file=sys.stderr,
+                   dynamic_ncols=True)
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                i = pending.pop(done[0])
+                try:
+                    ray.get(done[0])
+                    errors[i] = None
+                except Exception as error:  # noqa: BLE001 - any task failure is reported
+                    errors[i] = _short(error)
+                    if attempts[i] <= retries:
+                        print(f"alphapose: {jobs[i].video}: failed ({errors[i]}); retrying",
+                              file=sys.stderr)
+                        pending[submit(i)] = i
+                        continue
+                bar.update(1)
+        finally:
+            bar.close()
+        return [VideoOutcome(job, attempts[i], errors[i]) for i, job in enumerate(jobs)]
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _short(error: BaseException) -> str:
+    cause = getattr(error, "cause", None)
+    text = str(cause if cause is not None else error).strip().splitlines()
+    return text[-1] if text else type(error).__name__
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """``alphapose run --ray``: returns the exit status (1 when a video failed twice)."""
+    inputs = [*args.inputs, *getattr(args, "extra_inputs", [])]
+    try:
+        jobs = video_jobs(inputs, args.outdir)
+        ray_address = None if args.ray in (None, LOCAL) else args.ray
+        outcomes = run_videos(args, jobs, address=ray_address,
+                              num_cpus=getattr(args, "ray_cpus", None),
+                              progress=not args.quiet)
+    except (ImportError, ValueError) as error:
+        print(f"alphapose run: {error}", file=sys.stderr)
+        return 2
+    failed = [o for o in outcomes if not o.ok]
+    print(f"alphapose: {len(outcomes) - len(failed)} of {len(outcomes)} videos done; results "
+          f"in {args.outdir}/<video>/", file=sys.stderr)
+    for outcome in failed:
+        print(f"  - {outcome.job.video}: failed {outcome.attempts} times: {outcome.error}",
+              file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,233 @@
+"""The concurrent run: same results as ``sp``, order, overlap, errors and clean stops."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from alphapose.concurrent import PersonParallel
+from alphapose.pipeline import Pipeline
+from alphapose.structures import Detections, Frame, Poses
+
+
+class ShiftDetector:
+    """One box per frame at x = the frame's brightness; refuses black frames; can sleep."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.calls: list[int] = []
+        self.threads: set[int] = set()
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        self.threads.add(threading.get_ident())
+        time.sleep(self.delay)
+        if image.max() == 0:
+            raise ValueError("black frame")
+        self.calls.append(int(image[0, 0, 0]))
+        x = float(image[0, 0, 0])
+        return Detections(np.array([[x, 0, x + 10, 10]]), np.array([0.9]))
+
+
+class TrackingPose:
+    """Estimator: 17 keypoints spread from the box corner; tracked people move 1 px right per
+    frame; fails with ``error`` on frames whose first pixel equals ``fail_on``."""
+
+    layout = "coco17"
+    supports_tracking = True
+
+    def __init__(self, delay: float = 0.0, fail_on: int | None = None,
+                 error: type[Exception] = RuntimeError) -> None:
+        self.delay, self.fail_on, self.error = delay, fail_on, error
+        self.threads: set[int] = set()
+
+    def __call__(self, image, detections, tracked=None):
+        self.threads.add(threading.get_ident())
+        time.sleep(self.delay)
+        if self.fail_on is not None and int(image[0, 0, 0]) == self.fail_on:
+            raise self.error(f"cannot estimate {self.fail_on}")
+        keypoints = np.repeat(detections.xyxy[:, None, :2], 17, 1) + np.arange(17)[None, :, None]
+        poses = Poses(keypoints.astype(np.float32), np.full((len(detections), 17), 0.8),
+                      detections.xyxy, detections.scores, layout=self.layout)
+        if tracked is not None:
+            moved = Poses(tracked.keypoints + [1, 0], tracked.keypoint_scores, tracked.xyxy + 1,
+                          tracked.box_scores, layout=self.layout)
+            poses = poses.concat(moved) if len(poses) else moved
+        poses.roi_points = poses.keypoints[:, :2]
+        return poses
+
+
+class CountingTracker:
+    """Numbers people by order of appearance within a video (runs in the estimator stage)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def update(self, frame: Frame, poses: Poses) -> Poses:
+        poses.track_ids = np.arange(self.seen, self.seen + len(poses), dtype=np.int64)
+        self.seen += len(poses)
+        return poses
+
+
+def video(values: list[int], path: str = "a.mp4", start: int = 0) -> list[Frame]:
+    return [Frame(np.full((16, 16, 3), v, np.uint8), start + i, f"{start + i}.jpg", path=path,
+                  source=path) for i, v in enumerate(values)]
+
+
+def collect(pipeline: Pipeline, frames, errors: list) -> list[tuple]:
+    out = []
+    for frame, poses in pipeline.run(frames, on_error=lambda f, e: errors.append(
+            (f.path, f.index, str(e)))):
+        out.append((frame.path, frame.index, poses.keypoints.copy(), poses.track_ids.copy()))
+    return out
+
+
+def stage_threads() -> list[str]:
+    return [t.name for t in threading.enumerate()
+            if t.name.startswith("alphapose-") and not t.name.startswith("alphapose-person")]
+
+
+@pytest.mark.parametrize("every", [1, 3, 5], ids=["every1", "every3", "every5"])
+def test_concurrent_equals_single_thread(every: int) -> None:
+    # two videos, a frame whose detection fails (black), a frame whose estimation fails (77),
+    # a gap in the indices of the second video: every rule of when to detect is exercised
+    values = [10 * i + 5 for i in range(12)]
+    values[4], values[8] = 0, 77
+    frames = video(values) + video([20, 30, 40, 50], "b.mp4") + video([60, 70], "b.mp4", 9)
+    results = {}
+    for sp in (True, False):
+        errors: list = []
+        detector = ShiftDetector()
+        pipeline = Pipeline(detector, TrackingPose(fail_on=77), pose_nms="none",
+                            detect_every=every, tracker=CountingTracker(), sp=sp, qsize=2)
+        results[sp] = (collect(pipeline, frames, errors), errors, detector.calls)
+    (single, single_errors, single_calls), (multi, multi_errors, multi_calls) = \
+        results[True], results[False]
+    # the black frame fails only where it is detected (tracked frames skip the detector)
+    expected = [("a.mp4", 4, "black frame")] if 4 % every == 0 else []
+    assert multi_errors == single_errors == expected + [("a.mp4", 8, "cannot estimate 77")]
+    assert sorted(multi_calls) == sorted(single_calls)  # no extra detector work (the order
+    # differs: detection frames are detected ahead of frames detected in line)
+    assert [(p, i) for p, i, _, _ in multi] == [(p, i) for p, i, _, _ in single]
+    for (_, _, k1, t1), (_, _, k2, t2) in zip(single, multi):
+        np.testing.assert_array_equal(k1, k2)
+        np.testing.assert_array_equal(t1, t2)
+
+
+def test_sp_runs_in_the_calling_thread() -> None:
+    detector, estimator = ShiftDetector(), TrackingPose()
+    read_in: set[int] = set()
+
+    def frames():
+        for frame in video([5, 6, 7]):
+            read_in.add(threading.get_ident())
+            yield frame
+
+    list(Pipeline(detector, estimator, pose_nms="none", sp=True).run(frames()))
+    assert read_in == detector.threads == estimator.threads == {threading.get_ident()}
+
+
+def test_stages_overlap_and_order_is_kept() -> None:
+    # sleeping releases the GIL like the interpreters do: with the stages overlapping, the
+    # wall time approaches the slowest stage's instead of the sum of all three
+    delay, count = 0.01, 16
+    timings = {}
+    for sp in (True, False):
+        pipeline = Pipeline(ShiftDetector(delay), TrackingPose(delay), pose_nms="none",
+                            detect_every=1, sp=sp)
+        start = time.perf_counter()
+        order = []
+        for frame, _ in pipeline.run(video(list(range(1, count + 1)))):
+            time.sleep(delay)  # the caller's writing
+            order.append(frame.index)
+        timings[sp] = time.perf_counter() - start
+        assert order == list(range(count))
+    assert timings[True] >= 3 * count * delay
+    assert timings[False] < 0.7 * timings[True], timings
+
+
+def test_unexpected_error_stops_every_stage() -> None:
+    pipeline = Pipeline(ShiftDetector(), TrackingPose(fail_on=35, error=KeyError),
+                        pose_nms="none")
+    seen = []
+    with pytest.raises(KeyError, match="35"):
+        for frame, _ in pipeline.run(video([10 * i + 5 for i in range(10)]),
+                                     on_error=lambda f, e: None):
+            seen.append(frame.index)
+    assert seen == [0, 1, 2]  # the frames before the failing one, all of them
+    time.sleep(0.3)
+    assert stage_threads() == []
+
+
+def test_leaving_the_loop_stops_reading() -> None:
+    read = itertools.count()
+
+    def endless():
+        for i in read:
+            yield Frame(np.full((16, 16, 3), 9, np.uint8), i, f"{i}.jpg", path="cam", source="cam")
+
+    pipeline = Pipeline(ShiftDetector(), TrackingPose(), pose_nms="none", qsize=2)
+    results = pipeline.run(endless())
+    done = [next(results)[0].index for _ in range(3)]
+    results.close()  # what a `break` or Ctrl-C (KeyboardInterrupt in the loop) does
+    time.sleep(0.3)
+    assert done == [0, 1, 2]
+    assert stage_threads() == []
+    # three queues of two frames between reader and caller, plus one in each stage's hands
+    assert next(read) <= 3 + 3 * 2 + 4
+
+
+def test_interrupt_in_the_loop_keeps_finished_frames() -> None:
+    pipeline = Pipeline(ShiftDetector(0.002), TrackingPose(0.002), pose_nms="none")
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+        for frame, poses in pipeline.run(video(list(range(1, 40)))):
+            finished.append((frame.index, len(poses)))
+            if frame.index == 5:
+                raise KeyboardInterrupt
+    time.sleep(0.3)
+    assert finished == [(i, 1) for i in range(6)]
+    assert stage_threads() == []
+
+
+def test_bad_queue_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="qsize"):
+        Pipeline(ShiftDetector(), TrackingPose(), qsize=0)
+
+
+@pytest.mark.models
+def test_embedded_default_concurrent_equals_single_thread(embedded_models, astronaut_bgr) -> None:
+    from alphapose.detection.blaze import BlazePersonDetector
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+
+    image = np.ascontiguousarray(astronaut_bgr[:, :400])
+    frames = [Frame(np.roll(image, 3 * i, axis=1), i, f"{i}.jpg", path="v.mp4", source="v.mp4")
+              for i in range(6)]
+    out = {}
+    # a second person (the mirrored astronaut) so that the workers share a frame's people
+    frames = [Frame(np.concatenate([f.image, f.image[:, ::-1]], 1), f.index, f.name,
+                    path=f.path, source=f.source) for f in frames]
+    for mode in ("sp", "concurrent", "persons"):
+        estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1))
+        if mode == "persons":
+            estimator = PersonParallel(estimator, workers=2, threads=1)
+        pipeline = Pipeline(BlazePersonDetector(num_threads=1), estimator, detect_every=3,
+                            sp=mode == "sp")
+        out[mode] = [(f.index, p.keypoints.copy(), p.keypoint_scores.copy(), p.xyxy.copy())
+                     for f, p in pipeline.run(frames)]
+        if mode == "persons":
+            estimator.close()
+    assert [len(k) for _, k, _, _ in out["sp"]] == [2] * 6  # both astronauts on every frame
+    for mode in ("concurrent", "persons"):
+        for expected, got in zip(out["sp"], out[mode], strict=True):
+            assert expected[0] == got[0]
+            for a, b in zip(expected[1:], got[1:]):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_person_parallel_refuses_other_estimators() -> None:
+    with pytest.raises(TypeError, match="BlazeWholeBody"):
+        PersonParallel(TrackingPose())
