@@ -129,3 +129,28 @@ def test_still_images_always_run_the_detector() -> None:
 def test_detect_every_must_be_positive() -> None:
     with pytest.raises(ValueError, match="detect_every"):
         Pipeline(BoxPerBrightFrame(), CornerPose(), detect_every=0)
+
+
+class HandsOffPose(CornerPose):
+    """Halpe-26 poses whose feet score 0 (like hands the embedded estimator could not find)."""
+
+    layout = "halpe26"
+
+    def __call__(self, image, detections):
+        n = len(detections)
+        keypoints = np.repeat(detections.xyxy[:, None, :2], 26, 1) + np.arange(26)[None, :, None]
+        scores = np.full((n, 26), 0.8, np.float32)
+        scores[:, 20:] = 0.0  # the six foot points
+        return Poses(keypoints, scores, detections.xyxy, detections.scores, layout=self.layout)
+
+
+@pytest.mark.parametrize("parts,expected", [(None, 20 * 0.8 / 26 + 0.6 + 1.25 * 0.8),
+                                            (("body",), 0.8 + 0.6 + 1.25 * 0.8)],
+                         ids=["official-all-keypoints", "estimator-body-only"])
+def test_person_score_parts_follow_the_estimator(parts, expected) -> None:
+    estimator = HandsOffPose()
+    if parts is not None:
+        estimator.person_score_parts = parts
+    pipeline = Pipeline(BoxPerBrightFrame(), estimator, pose_nms="none")
+    poses = pipeline.predict(np.full((8, 8, 3), 153, np.uint8))
+    assert poses.scores[0] == pytest.approx(expected, rel=1e-5)

@@ -69,9 +69,11 @@ class Pipeline:
         layout: output keypoint layout (converted from the estimator's when different).
         score_parts: the person score is the official formula (mean + box score + 1.25 max)
             over the keypoints of these parts; ``None`` = all keypoints as the official code.
-            The default leaves out face and hands: their scores are one presence probability
-            per part, all or nothing, which made the ranking of people (and so AP) depend on
-            whether their hands are visible (COCO body AP with ground-truth boxes 0.48 -> 0.55).
+            ``"auto"`` (default) takes the estimator's ``person_score_parts`` (official networks:
+            all keypoints). The embedded estimator leaves out face and hands: their scores are
+            one presence probability per part, all or nothing, which made the ranking of people
+            (and so AP) depend on whether their hands are visible (COCO body AP with
+            ground-truth boxes 0.48 -> 0.55).
         detect_every: on consecutive frames of one video, run the detector on every
             ``detect_every``-th frame only; in between, an estimator that supports tracking
             (``supports_tracking``) re-estimates the people of the previous frame from crops
@@ -96,7 +98,7 @@ class Pipeline:
                  pose_nms: str = "pnms", nms_params: Any | None = None,
                  min_box_area: float = 0.0, tracker: Tracker | None = None,
                  layout: str | None = None,
-                 score_parts: tuple[str, ...] | None = ("body", "foot"),
+                 score_parts: tuple[str, ...] | None | str = "auto",
                  detect_every: int = 5, prefetch: int = 8, sp: bool = False,
                  qsize: int | None = None) -> None:
         from alphapose.nms import POSE_NMS_METHODS
@@ -118,6 +120,8 @@ class Pipeline:
         self.min_box_area = float(min_box_area)
         self.tracker = tracker
         self.layout = layout
+        if score_parts == "auto":
+            score_parts = getattr(estimator, "person_score_parts", None)
         self.score_parts = score_parts
         if detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")

@@ -255,6 +255,9 @@ class BlazeWholeBody:
 
     #: the pipeline may pass ``tracked`` people (see :meth:`__call__`)
     supports_tracking = True
+    #: the person score uses body and feet only: face and hand scores are one presence
+    #: probability per part, all or nothing (see :class:`alphapose.pipeline.Pipeline`)
+    person_score_parts = ("body", "foot")
 
     def __call__(self, image: np.ndarray, detections: Detections,
                  tracked: Poses | None = None) -> Poses:
