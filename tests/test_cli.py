@@ -103,3 +103,16 @@ def test_parser_has_official_aliases() -> None:
                                       "--detfile", "d.json", "--showbox"])
     assert args.extra_inputs == ["a", "b.jpg"] and args.outdir == "o"
     assert args.save_img and args.save_video and args.showbox and args.input_list == "l.txt"
+
+
+def test_tuned_nms_parameters_are_used(inputs, tmp_path) -> None:
+    from alphapose.evaluate.nms_search import load_nms_params
+    from alphapose.nms import PoseNMSParams
+
+    params = tmp_path / "nms.json"
+    params.write_text(json.dumps({"gamma": 3.0, "mu": 6.0}))
+    assert load_nms_params(params) == PoseNMSParams(gamma=3.0, mu=6.0)
+    status = main(["run", str(inputs["good"] / "astronaut.png"), "-o", str(tmp_path / "o"),
+                   "--nms-params", str(params), "--quiet"])
+    assert status == 0
+    assert len(load_alphapose_json(tmp_path / "o" / "alphapose-results.json")) == 1

@@ -83,7 +83,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--backend", default="torch", choices=("torch", "onnx"),
                        help="runtime of --pose networks (default: %(default)s)")
     model.add_argument("--posebatch", type=int, default=8,
-                       help="crops per pose-network call (default: %(default)s)")
+                       help="crops per pose-network call, across the people of a frame "
+                            "(--pose networks; the embedded models take one crop per call) "
+                            "(default: %(default)s)")
     model.add_argument("--detfile", help="precomputed detections (COCO-style JSON); implies "
                                          "--detector file")
     model.add_argument("--tiles", default="auto", choices=("auto", "none"),
@@ -97,6 +99,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        default=0.0, help="drop people whose pose covers less (px^2)")
     model.add_argument("--pose-nms", default="pnms", choices=("pnms", "oks", "none"),
                        help="pose NMS (default: parametric pose NMS)")
+    model.add_argument("--nms-params", metavar="FILE",
+                       help="P-NMS parameters from `alphapose tune-nms` (YAML/JSON)")
     model.add_argument("--flip", action="store_true", help="flip test (twice the body cost)")
     model.add_argument("--no-hands", action="store_true", help="skip hand landmarks")
     model.add_argument("--no-face", action="store_true", help="skip face landmarks")
@@ -107,6 +111,17 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        choices=("heatmap", "regression", "integral"),
                        help="body landmark decoding (default: %(default)s)")
     model.add_argument("--threads", type=int, default=2, help="threads per model")
+    speed = parser.add_argument_group("throughput")
+    speed.add_argument("--sp", action="store_true",
+                       help="single process, single thread: no stage threads (debugging)")
+    speed.add_argument("--qsize", type=int, default=8, metavar="N",
+                       help="frames queued between concurrent stages (default: %(default)s)")
+    speed.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                       help="run each video as a Ray task: on the cluster at ADDRESS, or a "
+                            "local one without; one output folder per video "
+                            "(pip install 'alphapose[ray]')")
+    speed.add_argument("--ray-cpus", type=int, default=None, metavar="N",
+                       help="CPUs of the local Ray cluster (default: all)")
     parser.add_argument("--profile", action="store_true",
                         help="print per-stage times in the progress bar and at the end")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -128,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=globals()["models"])
     # Subcommands living in their own modules register here: each module has
     # add_commands(subparsers), which sets func= on its parsers.
+    from alphapose import train as train_cli  # train
+    train_cli.add_commands(sub)
+    from alphapose.evaluate import cli as evaluate_cli  # eval, tune-nms
+    evaluate_cli.add_commands(sub)
+    from alphapose import benchmark  # bench
+    benchmark.add_commands(sub)
     return parser
 
 
@@ -194,9 +215,15 @@ def _build_pipeline(args: argparse.Namespace):
             flip=args.flip, hand_model=args.hand_model, num_threads=args.threads))
     if args.detect_every < 1:
         raise SystemExit(f"alphapose: --detect-every must be >= 1, got {args.detect_every}")
-    return Pipeline(detector, estimator, pose_nms=args.pose_nms,
+    nms_params = None
+    if args.nms_params:
+        from alphapose.evaluate.nms_search import load_nms_params
+
+        nms_params = load_nms_params(args.nms_params)
+    return Pipeline(detector, estimator, pose_nms=args.pose_nms, nms_params=nms_params,
                     min_box_area=args.min_box_area, layout=args.layout,
-                    detect_every=args.detect_every, tracker=_build_tracker(args))
+                    detect_every=args.detect_every, tracker=_build_tracker(args),
+                    sp=getattr(args, "sp", False), qsize=getattr(args, "qsize", 8))
 
 
 def _build_detector(args: argparse.Namespace):
@@ -277,6 +304,12 @@ def run(args: argparse.Namespace) -> int:
     from alphapose.render import draw_poses
     from alphapose.sources import ImageSource, InputError, collect_errors
 
+    if getattr(args, "ray", None) is not None:
+        if args.ray != "local" and Path(args.ray).exists():  # `--ray videos/`: an input
+            args.inputs, args.ray = [args.ray, *args.inputs], "local"
+        from alphapose.distributed import run_cli
+
+        return run_cli(args)
     formats = _formats(args.formats)
     sources = _open_all(args)
     if not sources:
