@@ -35,12 +35,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 
+from alphapose.detection.batched import BatchedTorchDetector
 from alphapose.detection.nms import nms
 from alphapose.structures import Detections
 
@@ -665,7 +667,7 @@ def _check_image(image: np.ndarray, name: str = "image") -> None:
 # -- detector --------------------------------------------------------------------------------
 
 
-class YOLOv3Detector:
+class YOLOv3Detector(BatchedTorchDetector):
     """Person detector with a darknet YOLOv3(-SPP) cfg and weights, AlphaPose's settings.
 
     Args:
@@ -699,38 +701,10 @@ class YOLOv3Detector:
             raise ValueError("model: expected a network with yolo_layers")
         self.model = net.to(self.device).eval()
 
-    def __call__(self, image: np.ndarray) -> Detections:
-        """Detect people in one image.
+    def _preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Any]:
+        return preprocess(image, self.config.input_size)
 
-        Args:
-            image: ``(H, W, 3)`` uint8 BGR.
-
-        Returns:
-            :class:`~alphapose.structures.Detections`: ``xyxy`` in image pixels, ``scores`` the
-            objectness, best first.
-        """
-        return self.detect([image])[0]
-
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """Detect people in a batch of images (one network call; sizes may differ).
-
-        Args:
-            images: ``(H, W, 3)`` uint8 BGR images.
-
-        Returns:
-            One :class:`~alphapose.structures.Detections` per image.
-        """
-        if isinstance(images, np.ndarray) and images.ndim == 3:
-            raise TypeError("images: expected a list of images, got one image array; call "
-                            "the detector on it directly")
-        if len(images) == 0:
-            return []
-        size = self.config.input_size
-        prepared = [preprocess(image, size) for image in images]
-        batch = torch.from_numpy(np.stack([tensor for tensor, _ in prepared]))
-        with torch.inference_mode():
-            maps = self.model(batch.to(self.device))
-        decoded = decode_outputs([m.float().cpu().numpy() for m in maps],
-                                 self.model.yolo_layers, size)
+    def _postprocess(self, maps: list[np.ndarray], prepared: list) -> list[Detections]:
+        decoded = decode_outputs(maps, self.model.yolo_layers, self.config.input_size)
         return [postprocess(rows, box, self.config)
                 for rows, (_, box) in zip(decoded, prepared)]

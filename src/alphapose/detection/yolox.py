@@ -35,12 +35,14 @@ import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 
+from alphapose.detection.batched import BatchedTorchDetector
 from alphapose.detection.nms import nms
 from alphapose.structures import Detections
 
@@ -641,7 +643,7 @@ def _check_image(image: np.ndarray, name: str = "image") -> None:
 # -- detector --------------------------------------------------------------------------------
 
 
-class YOLOXDetector:
+class YOLOXDetector(BatchedTorchDetector):
     """Person detector with an official YOLOX checkpoint, AlphaPose's settings by default.
 
     Args:
@@ -673,37 +675,9 @@ class YOLOXDetector:
             load_yolox_weights(net, weights_path)
         self.model = net.to(self.device).eval()
 
-    def __call__(self, image: np.ndarray) -> Detections:
-        """Detect people in one image.
+    def _preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Any]:
+        return preprocess(image, self.config.input_size)
 
-        Args:
-            image: ``(H, W, 3)`` uint8 BGR.
-
-        Returns:
-            :class:`~alphapose.structures.Detections`: ``xyxy`` in image pixels, ``scores`` the
-            objectness, best first.
-        """
-        return self.detect([image])[0]
-
-    def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
-        """Detect people in a batch of images (one network call; sizes may differ).
-
-        Args:
-            images: ``(H, W, 3)`` uint8 BGR images.
-
-        Returns:
-            One :class:`~alphapose.structures.Detections` per image.
-        """
-        if isinstance(images, np.ndarray) and images.ndim == 3:
-            raise TypeError("images: expected a list of images, got one image array; call "
-                            "the detector on it directly")
-        if len(images) == 0:
-            return []
-        prepared = [preprocess(image, self.config.input_size) for image in images]
-        batch = torch.from_numpy(np.stack([tensor for tensor, _ in prepared]))
-        with torch.inference_mode():
-            levels = self.model(batch.to(self.device))
-        decoded = decode_outputs([level.float().cpu().numpy() for level in levels])
+    def _postprocess(self, maps: list[np.ndarray], prepared: list) -> list[Detections]:
         return [postprocess(rows, box, self.config)
-                for rows, (_, box) in zip(decoded, prepared)]
-
+                for rows, (_, box) in zip(decode_outputs(maps), prepared)]
