@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from alphapose.codecs import IntegralRegressionCodec
 from alphapose.runtime.litert import LiteRTModel
 from alphapose.transforms import RotatedRect, apply_affine, normalize_angle, warp_crop
 from alphapose.weights import get_model_file
@@ -125,13 +126,9 @@ def integral_decode(heatmap_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         ``(points (K, 2) in [0, 1] crop units, confidence (K,) = max sigmoid)``.
     """
     size = heatmap_logits.shape[0]
-    prob = sigmoid(heatmap_logits.astype(np.float64))
-    total = prob.sum((0, 1))
-    norm = prob / np.maximum(total, 1e-12)
-    grid = np.arange(size, dtype=np.float64)
-    x = (norm.sum(0) * grid[:, None]).sum(0) / size
-    y = (norm.sum(1) * grid[:, None]).sum(0) / size
-    return np.stack([x, y], 1), prob.max((0, 1))
+    coords, confidence = IntegralRegressionCodec("sigmoid").decode(
+        np.transpose(heatmap_logits, (2, 0, 1))[None])
+    return coords[0].astype(np.float64) / size, confidence[0]
 
 
 class BlazeBody:
