@@ -279,21 +279,9 @@ class _Outputs:
         from alphapose import writers
 
         outdir.mkdir(parents=True, exist_ok=True)
-        self.sinks = []
-        if "alphapose" in formats:
-            self.sinks.append(stack.enter_context(writers.AlphaPoseJsonWriter(
-                outdir / "alphapose-results.json", eval_ids=args.eval)))
-        if "coco" in formats:
-            self.sinks.append(stack.enter_context(writers.CocoResultsWriter(
-                outdir / "coco-results.json")))
-        if "openpose" in formats:
-            self.sinks.append(stack.enter_context(writers.OpenPoseWriter(outdir / "openpose")))
-        if "jsonl" in formats:
-            self.sinks.append(stack.enter_context(writers.JsonLinesWriter(
-                outdir / "alphapose-results.jsonl")))
-        if "posetrack" in formats:
-            self.sinks.append(stack.enter_context(writers.PoseTrackWriter(
-                outdir / "posetrack-results.json")))
+        # the result files; images and video are rendered by `run` (names depend on the source)
+        self.results = stack.enter_context(writers.make_writers(outdir, formats,
+                                                                eval_ids=args.eval))
         self.image_dir = outdir / "vis" if args.save_img else None
 
 
@@ -344,8 +332,7 @@ def run(args: argparse.Namespace) -> int:
                 video = None
                 trails = _start_source_tracking(pipeline, args)
                 for frame, poses in pipeline.run(source, on_error=report):
-                    for sink in out.sinks:
-                        sink.write(frame, poses)
+                    out.results.write(frame, poses)
                     if out.image_dir is not None or args.save_video or show:
                         rendered = draw_poses(frame.image, poses, draw_boxes=args.showbox,
                                               draw_ids=args.showbox,
