@@ -14,8 +14,7 @@ time over the wall time, parallelism accounted):
    tiles' ground-truth boxes (the embedded detector would not find all 20 small people, which would measure
    detection misses, not cost), ``detect_every=1``: every person gets the full estimation every
    frame (2 body passes, 2 hands x 2 passes, face x 2). Per-person time = wall / people given.
-   Run with --sp, concurrent, and concurrent with the people of a frame on ``--workers``
-   estimator workers (:class:`alphapose.concurrent.PersonParallel`);
+   Run with --sp, and concurrent with 1 and with ``--workers`` estimator workers;
 3. **memory**: (a) 30 minutes of a 25 fps stream = 45000 generated 320x240 frames with 3 moving
    people through the full concurrent pipeline (reader, detector, estimator, pose NMS, the MSIM
    tracker with its appearance descriptors, AlphaPose JSON writing) with a cheap synthetic
@@ -46,7 +45,6 @@ from alphapose.benchmark import (
     RssSampler,
     calibrate,
     compare,
-    find_models,
     machine_load,
     measure,
     video_loops,
@@ -113,19 +111,18 @@ class GivenBoxes:
 
 
 def cost_per_person(data: Path, frames: int, threads: int, sp: bool,
-                    workers: int = 1) -> dict[int, tuple]:
-    from alphapose.concurrent import PersonParallel
+                    workers: int | None = 1) -> dict[int, tuple]:
+    from alphapose.benchmark import pipeline_models
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
 
     crops = person_crops(data)
     estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=threads))
-    if workers > 1:
-        estimator = PersonParallel(estimator, workers, threads)
-    costs = calibrate(find_models(estimator))
+    costs = None
     out = {}
     for people in (1, 5, 20):
         image, boxes = tiled_frame(crops, people)
-        pipeline = Pipeline(GivenBoxes(boxes), estimator, detect_every=1, sp=sp)
+        pipeline = Pipeline(GivenBoxes(boxes), estimator, detect_every=1, sp=sp, workers=workers)
+        costs = costs or calibrate(pipeline_models(pipeline))
         video = [Frame(image, i, f"{i}.jpg", path="tiles", source="tiles") for i in range(frames)]
         stats = measure(pipeline, video, f"{people:2d} people/frame", None, costs, threads)
         per_person_ms = 1000 * stats.wall / (frames * people)
@@ -275,8 +272,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--loops", type=int, default=20, help="demo video loops (5 frames)")
     parser.add_argument("--threads", type=int, default=1, help="interpreter threads per model")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="estimator workers of the PersonParallel runs")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="estimator workers of the concurrent runs (default: the "
+                             "pipeline's, one per core)")
     parser.add_argument("--person-frames", type=int, default=8)
     parser.add_argument("--minutes", type=int, default=30)
     parser.add_argument("--real-loops", type=int, default=3)
@@ -311,16 +309,17 @@ def main() -> None:
             def frames(path=path, loops=loops):
                 return video_loops(path, loops, limit)
 
-            single, multi, persons = compare(frames, label, args.threads, out_dir=Path(tmp),
-                                             workers=(1, args.workers))
-            print(f"  {single.line()}\n  {multi.line()}\n  {persons.line()}")
-            print(f"  -> speedup {multi.fps / single.fps:.2f}x ({persons.fps / single.fps:.2f}x "
-                  f"with {args.workers} workers); invocations {multi.invocations}", flush=True)
+            single, multi, one = compare(frames, label, args.threads, out_dir=Path(tmp),
+                                         workers=(args.workers, 1))
+            print(f"  {single.line()}\n  {multi.line()}\n  {one.line()}")
+            print(f"  -> speedup {multi.fps / single.fps:.2f}x ({one.fps / single.fps:.2f}x "
+                  f"with 1 worker)", flush=True)
             headline = (multi, single)
 
         print("\n== cost per person (GT boxes of tiled COCO people, detect_every=1) ==")
         for sp, workers in ((True, 1), (False, 1), (False, args.workers)):
-            print(f" {'--sp' if sp else 'concurrent'}, {workers} estimator worker(s):")
+            print(f" {'--sp' if sp else 'concurrent'}, {workers or 'default'} estimator "
+                  f"worker(s):")
             costs = cost_per_person(args.data, args.person_frames, args.threads, sp, workers)
             base = costs[1][0]
             print("  per-person time / 1-person figure: " + ", ".join(

@@ -97,6 +97,12 @@ def test_unknown_format_is_refused() -> None:
         main(["run", "x.jpg", "--format", "xml"])
 
 
+@pytest.mark.parametrize("workers", ["0", "-2"], ids=["zero", "negative"])
+def test_bad_worker_count_is_refused(workers) -> None:
+    with pytest.raises(SystemExit, match="--workers must be >= 1"):
+        main(["run", "x.jpg", "--workers", workers])
+
+
 def test_parser_has_official_aliases() -> None:
     args = build_parser().parse_args(["run", "--indir", "a", "--image", "b.jpg", "--list",
                                       "l.txt", "--outdir", "o", "--save_img", "--save_video",

@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 
-from alphapose.concurrent import PersonParallel
 from alphapose.pipeline import Pipeline
 from alphapose.structures import Detections, Frame, Poses
 
@@ -206,28 +205,37 @@ def test_embedded_default_concurrent_equals_single_thread(embedded_models, astro
     image = np.ascontiguousarray(astronaut_bgr[:, :400])
     frames = [Frame(np.roll(image, 3 * i, axis=1), i, f"{i}.jpg", path="v.mp4", source="v.mp4")
               for i in range(6)]
-    out = {}
     # a second person (the mirrored astronaut) so that the workers share a frame's people
     frames = [Frame(np.concatenate([f.image, f.image[:, ::-1]], 1), f.index, f.name,
                     path=f.path, source=f.source) for f in frames]
-    for mode in ("sp", "concurrent", "persons"):
-        estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1))
-        if mode == "persons":
-            estimator = PersonParallel(estimator, workers=2, threads=1)
+    out, pipelines = {}, {}
+    for mode, workers in (("sp", 1), ("one worker", 1), ("two workers", 2)):
+        estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=2))
         pipeline = Pipeline(BlazePersonDetector(num_threads=1), estimator, detect_every=3,
-                            sp=mode == "sp")
+                            sp=mode == "sp", workers=workers)
         out[mode] = [(f.index, p.keypoints.copy(), p.keypoint_scores.copy(), p.xyxy.copy())
                      for f, p in pipeline.run(frames)]
-        if mode == "persons":
-            estimator.close()
+        pipelines[mode] = pipeline
     assert [len(k) for _, k, _, _ in out["sp"]] == [2] * 6  # both astronauts on every frame
-    for mode in ("concurrent", "persons"):
+    for mode in ("one worker", "two workers"):
         for expected, got in zip(out["sp"], out[mode], strict=True):
             assert expected[0] == got[0]
             for a, b in zip(expected[1:], got[1:]):
                 np.testing.assert_array_equal(a, b)
+    # the two-worker run ran its tasks on two single-threaded copies of the models, both used
+    replicas = pipelines["two workers"].worker_models()
+    assert len(replicas) == 2 and all(r.config.num_threads == 1 for r in replicas)
+    assert replicas[0] is not replicas[1]
+    assert all(r.body.model.invocations > 0 for r in replicas)
+    assert pipelines["one worker"].worker_models() == []
 
 
-def test_person_parallel_refuses_other_estimators() -> None:
-    with pytest.raises(TypeError, match="BlazeWholeBody"):
-        PersonParallel(TrackingPose())
+def test_estimators_without_tasks_run_in_the_estimator_stage() -> None:
+    estimator = TrackingPose()
+    pipeline = Pipeline(ShiftDetector(), estimator, workers=2, detect_every=2)
+    assert not pipeline.staged and pipeline.worker_models() == []
+    frames = [Frame(np.full((20, 40, 3), 5 + i, np.uint8), i, f"{i}.jpg", path="v", source="v")
+              for i in range(4)]
+    results = list(pipeline.run(frames))
+    assert [f.index for f, _ in results] == [0, 1, 2, 3]
+    assert len(estimator.threads) == 1 and threading.get_ident() not in estimator.threads

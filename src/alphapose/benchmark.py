@@ -152,6 +152,7 @@ class RunStats:
     stage_ms: dict[str, float]
     invocations: dict[str, int]
     invoke_seconds: dict[str, float]
+    invoke_cpu_seconds: dict[str, float]
     model_seconds: float  # sum_m n_m * c_m
     slots: int  # S
     peak_rss_mb: float
@@ -175,11 +176,17 @@ class RunStats:
     def raw_invoke_share(self) -> float:
         return sum(self.invoke_seconds.values()) / max(self.wall, 1e-9)
 
+    @property
+    def invoke_cpu_share(self) -> float:
+        """CPU seconds the invoking threads spent inside invokes / wall seconds."""
+        return sum(self.invoke_cpu_seconds.values()) / max(self.wall, 1e-9)
+
     def line(self) -> str:
         stages = " ".join(f"{k}={v:.1f}" for k, v in self.stage_ms.items())
         return (f"{self.label:28s} frames={self.frames} fps={self.fps:.2f} "
                 f"persons/s={self.persons_per_s:.1f} efficiency={self.efficiency:.2f} "
-                f"(S={self.slots}, raw invoke share {self.raw_invoke_share:.2f}) "
+                f"(S={self.slots}, invoke share: wall {self.raw_invoke_share:.2f} "
+                f"cpu {self.invoke_cpu_share:.2f}) "
                 f"peak_rss={self.peak_rss_mb:.0f}MB cores_used={self.cores_used:.2f} | ms/frame {stages} | {self.load}")
 
 
@@ -189,11 +196,11 @@ def measure(pipeline: Pipeline, frames: Iterable[Frame], label: str, out: Path |
     from alphapose.pipeline import StageTimes
     from alphapose.writers import AlphaPoseJsonWriter
 
-    models = {**find_models(pipeline.detector), **find_models(pipeline.estimator)}
+    models = pipeline_models(pipeline)
     if costs is None:
         costs = calibrate(models)
     for model in models.values():
-        model.invocations, model.invoke_seconds = 0, 0.0
+        model.invocations, model.invoke_seconds, model.invoke_cpu_seconds = 0, 0.0, 0.0
     pipeline.times = StageTimes()
     pipeline._previous = None
     writer = AlphaPoseJsonWriter(out) if out is not None else None
@@ -218,56 +225,62 @@ def measure(pipeline: Pipeline, frames: Iterable[Frame], label: str, out: Path |
         cpu = time.process_time() - cpu_start
     pipeline.times.add("write", write_seconds)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    stage_threads = 1 if pipeline.sp else 1 + getattr(pipeline.estimator, "workers", 1)
+    stage_threads = 1 if pipeline.sp else 1 + max(1, len(pipeline.worker_models()))
     slots = max(1, min(stage_threads, (cores or 1) // max(threads_per_model, 1)))
     return RunStats(
         label=label, frames=count, persons=persons, wall=wall,
         stage_ms=pipeline.times.per_frame_ms(),
         invocations={k: m.invocations for k, m in models.items()},
         invoke_seconds={k: m.invoke_seconds for k, m in models.items()},
+        invoke_cpu_seconds={k: m.invoke_cpu_seconds for k, m in models.items()},
         model_seconds=sum(m.invocations * costs.get(k, 0.0) for k, m in models.items()),
         slots=slots, peak_rss_mb=rss.peak, cores_used=cpu / max(wall, 1e-9),
         load=machine_load())
 
 
 def build_default(threads: int = 1, sp: bool = False, qsize: int = 8,
-                  detect_every: int = 5, tracker: Any = None, workers: int = 1) -> Pipeline:
-    """The embedded default with ``threads`` interpreter threads per model; ``workers > 1``
-    estimates the people of a frame in parallel (:class:`~alphapose.concurrent.PersonParallel`).
-    """
+                  detect_every: int = 5, tracker: Any = None,
+                  workers: int | None = None) -> Pipeline:
+    """The embedded default with ``threads`` interpreter threads per model and ``workers``
+    estimator workers (default: :class:`~alphapose.pipeline.Pipeline`'s)."""
     from alphapose.detection.blaze import BlazePersonDetector
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
 
-    estimator: Any = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=threads))
-    if workers > 1:
-        from alphapose.concurrent import PersonParallel
+    estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=threads))
+    return Pipeline(BlazePersonDetector(num_threads=threads), estimator, sp=sp, qsize=qsize,
+                    detect_every=detect_every, tracker=tracker, workers=workers)
 
-        estimator = PersonParallel(estimator, workers=workers, threads=threads)
-    return Pipeline(BlazePersonDetector(num_threads=threads), estimator,
-                    sp=sp, qsize=qsize, detect_every=detect_every, tracker=tracker)
+
+def pipeline_models(pipeline: Pipeline) -> dict[str, Any]:
+    """The LiteRT models of ``pipeline``'s detector, estimator and estimator workers."""
+    found = {**find_models(pipeline.detector), **find_models(pipeline.estimator)}
+    known = {id(model) for model in found.values()}
+    for n, replica in enumerate(pipeline.worker_models()):
+        for name, model in find_models(replica).items():
+            if id(model) not in known:
+                known.add(id(model))
+                found[f"{name}@worker{n}"] = model
+    return found
 
 
 def compare(frames: Sequence[Frame] | Callable[[], Iterable[Frame]], label: str,
             threads: int = 1, qsize: int = 8,
             out_dir: Path | None = None, detect_every: int = 5,
-            workers: Sequence[int] = (1,)) -> list[RunStats]:
-    """The ``sp`` run, then a concurrent run per entry of ``workers`` (estimator workers),
-    of the embedded default on the same frames (``frames`` may be a function returning a
-    fresh iterable per run, e.g. re-reading a video, so decoding is part of the run)."""
+            workers: Sequence[int | None] = (None,)) -> list[RunStats]:
+    """The ``sp`` run, then a concurrent run per entry of ``workers`` (estimator workers; None
+    = the default), of the embedded default on the same frames (``frames`` may be a function
+    returning a fresh iterable per run, e.g. re-reading a video, so decoding is part of the
+    run)."""
     results = []
     for sp, count in [(True, 1), *((False, w) for w in workers)]:
         pipeline = build_default(threads, sp=sp, qsize=qsize, detect_every=detect_every,
                                  workers=count)
-        name = "--sp" if sp else "concurrent" if count == 1 else f"concurrent, {count} workers"
-        out = None if out_dir is None else out_dir / f"{label}-{sp}-{count}.json"
-        costs = calibrate({**find_models(pipeline.detector),
-                           **find_models(pipeline.estimator)})
+        name = "--sp" if sp else f"concurrent, {pipeline.workers} worker(s)"
+        out = None if out_dir is None else out_dir / f"{label}-{sp}-{pipeline.workers}.json"
+        costs = calibrate(pipeline_models(pipeline))
         run_frames = frames() if callable(frames) else frames
         results.append(measure(pipeline, run_frames, f"{label} {name}", out, costs,
                                threads_per_model=threads))
-        close = getattr(pipeline.estimator, "close", None)
-        if callable(close):
-            close()
     return results
 
 
@@ -289,8 +302,11 @@ def add_commands(subparsers: Any) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per model")
     parser.add_argument("--qsize", type=int, default=8, help="queue size between stages")
     parser.add_argument("--detect-every", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=1,
-                        help="also run with the people of a frame on N estimator workers")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="estimator workers of the concurrent run (default: one per core, "
+                             "at most 4)")
+    parser.add_argument("--compare-workers", type=int, nargs="*", default=[],
+                        help="also run concurrent with each of these worker counts")
     parser.set_defaults(func=bench_command)
 
 
@@ -317,7 +333,7 @@ def bench_command(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         single, multi, *others = compare(
             frames, Path(args.video).stem, args.threads, args.qsize, Path(tmp),
-            args.detect_every, (1,) if args.workers <= 1 else (1, args.workers))
+            args.detect_every, (args.workers, *args.compare_workers))
     for stats in (single, multi, *others):
         print(stats.line())
     print(f"fps={multi.fps:.2f} efficiency={multi.efficiency:.2f} "

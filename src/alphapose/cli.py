@@ -116,6 +116,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="single process, single thread: no stage threads (debugging)")
     speed.add_argument("--qsize", type=int, default=8, metavar="N",
                        help="frames queued between concurrent stages (default: %(default)s)")
+    speed.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="threads that estimate bodies, hands and faces in parallel, each "
+                            "with its own copy of the embedded models at 1 thread per model "
+                            "(default: one per core, at most 4)")
     speed.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                        help="run each video as a Ray task: on the cluster at ADDRESS, or a "
                             "local one without; one output folder per video "
@@ -195,6 +199,8 @@ def _open_all(args: argparse.Namespace) -> list:
 def _build_pipeline(args: argparse.Namespace):
     from alphapose.pipeline import Pipeline
 
+    if getattr(args, "workers", None) is not None and args.workers < 1:
+        raise SystemExit(f"alphapose: --workers must be >= 1, got {args.workers}")
     detector = _build_detector(args)
     if args.pose:
         if not args.checkpoint:
@@ -209,10 +215,14 @@ def _build_pipeline(args: argparse.Namespace):
             raise SystemExit(f"alphapose: {error}") from None
     else:
         from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+        from alphapose.pipeline import available_cores
 
+        workers = getattr(args, "workers", None) or min(available_cores(), 4)
+        # with workers the models run on 1-thread copies: make this one the first of them
+        threads = 1 if workers > 1 and not getattr(args, "sp", False) else args.threads
         estimator = BlazeWholeBody(BlazeWholeBodyConfig(
             decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
-            flip=args.flip, hand_model=args.hand_model, num_threads=args.threads))
+            flip=args.flip, hand_model=args.hand_model, num_threads=threads))
     if args.detect_every < 1:
         raise SystemExit(f"alphapose: --detect-every must be >= 1, got {args.detect_every}")
     nms_params = None
@@ -223,7 +233,8 @@ def _build_pipeline(args: argparse.Namespace):
     return Pipeline(detector, estimator, pose_nms=args.pose_nms, nms_params=nms_params,
                     min_box_area=args.min_box_area, layout=args.layout,
                     detect_every=args.detect_every, tracker=_build_tracker(args),
-                    sp=getattr(args, "sp", False), qsize=getattr(args, "qsize", 8))
+                    sp=getattr(args, "sp", False), qsize=getattr(args, "qsize", 8),
+                    workers=getattr(args, "workers", None))
 
 
 def _build_detector(args: argparse.Namespace):

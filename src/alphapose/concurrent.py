@@ -1,34 +1,38 @@
-"""The concurrent run of :class:`alphapose.pipeline.Pipeline`: one thread per stage, bounded queues.
+"""The concurrent run of :class:`alphapose.pipeline.Pipeline`: stage threads, bounded queues, and
+worker threads for the estimator's tasks.
 
-Stages and threads::
+Threads::
 
-    reader    decodes frames                      -> queue (qsize)
-    detector  runs the detector on the frames that surely need it (detection frames, the
-              first frame of a video, still images), ahead of the estimator
-                                                  -> queue (qsize)
-    estimator body / hands / face, pose NMS, person scores, tracker (in frame order)
-                                                  -> queue (qsize)
-    caller    the ``for frame, poses in pipeline.run(...)`` loop: writing, rendering
+    reader     decodes frames                                  -> queue (qsize)
+    detector   runs the detector on the frames that surely need it (detection frames, the
+               first frame of a video, still images), ahead   -> queue (qsize)
+    estimator  per frame: the people (bodies) the next frame depends on; queues their hands and
+               face                                            -> queue (qsize)
+    finisher   per frame: waits for its hands and face, pose NMS, person scores, tracker
+                                                               -> queue (qsize)
+    workers    (``Pipeline.workers``, the embedded default: one per core) run the estimator's
+               tasks, bodies first (see :mod:`alphapose.tasks`), each on its own copy of the
+               models
+    caller     the ``for frame, poses in pipeline.run(...)`` loop: writing, rendering
 
-Why this split (measured on the 2-vCPU machine of the benchmarks, see ``bench/e2e.py``):
+Why this shape (measured on the 2-core machine of the benchmarks, see ``bench/e2e.py``):
 
-* with ``detect_every > 1`` frame t is estimated from frame t-1's people, so estimation is a
-  chain: two frames are never estimated at once. What can overlap is decoding and detecting
-  frame t+1 and writing / rendering frame t-1 with estimating frame t;
-* the interpreters (LiteRT / XNNPACK) and OpenCV release the GIL while they run (a pure-Python
-  loop in another thread keeps running during an invoke), so threads suffice; processes would
-  copy every frame and every model;
-* the embedded models are batch-1, so batching is moot; the people of one frame are
-  independent, and :class:`PersonParallel` spreads them over worker threads, each with its own
-  interpreters (opt-in: on the shared benchmark machine the process never got more than ~1.1
-  cores, so no gain could be shown, and each worker adds a copy of the models). The network
-  estimator batches its crops across the people of a frame itself (``--posebatch``).
+* with ``detect_every > 1`` frame t is estimated from frame t-1's people, so the bodies form a
+  chain from frame to frame. Hands and face hang off that chain: the next frame needs only this
+  frame's bodies, so the workers estimate the hands and faces of frame t while the bodies of
+  frame t+1 run, and no core waits for the slowest person of a frame;
+* the embedded models take one crop per invoke, so the parallelism is across crops: one task
+  per body, hand and face, on workers with one interpreter thread each (intra-op threads on
+  crops this small scale worse than separate crops in parallel);
+* LiteRT (XNNPACK) and OpenCV release the GIL while they run, so threads suffice; processes
+  would copy every frame and every model.
 
 Order is kept because every stage is one thread reading one FIFO queue. A frame whose stage
 fails with ``ValueError`` / ``RuntimeError`` / ``MemoryError`` travels on as an error marker and
 reaches ``on_error`` (or is raised) in order; any other error stops all stages and is raised in
 the caller. Closing the generator (``break``, Ctrl-C, an exception in the caller) stops every stage
-within ~0.1 s; frames already yielded are the finished ones (the writers flush them on close).
+within ~0.1 s and cancels the queued tasks; frames already yielded are the finished ones (the
+writers flush them on close).
 """
 
 from __future__ import annotations
@@ -40,14 +44,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from alphapose.structures import Detections, Frame, Poses
 
 if TYPE_CHECKING:  # pragma: no cover
     from alphapose.pipeline import Pipeline
 
-__all__ = ["run_concurrent", "PersonParallel", "FRAME_ERRORS"]
+__all__ = ["run_concurrent", "FRAME_ERRORS"]
 
 #: errors that concern one frame: reported through ``on_error``, the run goes on
 FRAME_ERRORS = (ValueError, RuntimeError, MemoryError)
@@ -98,8 +100,9 @@ def _get(q: queue.Queue, stop: threading.Event) -> Any:
 
 
 def _stage(name: str, body: Callable[[], None], out: queue.Queue,
-           stop: threading.Event) -> threading.Thread:
-    """A daemon thread running ``body``; an unexpected error goes downstream as a failure."""
+           stop: threading.Event, cpu: Callable[[str, float], None]) -> threading.Thread:
+    """A daemon thread running ``body``; an unexpected error goes downstream as a failure;
+    the thread's CPU seconds go to ``cpu(name, seconds)`` when it ends."""
 
     def target() -> None:
         try:
@@ -111,6 +114,8 @@ def _stage(name: str, body: Callable[[], None], out: queue.Queue,
                 _put(out, _Failure(error), stop)
             except _Stopped:
                 return
+        finally:
+            cpu(name, time.thread_time())
 
     thread = threading.Thread(target=target, name=f"alphapose-{name}", daemon=True)
     thread.start()
@@ -124,7 +129,8 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
 
     Args:
         pipeline: the pipeline whose detector, estimator, post-processing and tracker run; its
-            ``prefetch`` (``qsize``) bounds every queue.
+            ``prefetch`` (``qsize``) bounds every queue, its ``workers`` run a staged
+            estimator's tasks.
         frames: the frames (any iterable; iterated in the reader thread).
         on_error: see :meth:`alphapose.pipeline.Pipeline.run`.
 
@@ -132,13 +138,19 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
         A generator; results are the same as the single-threaded run's.
     """
     from alphapose.pipeline import check_image
+    from alphapose.tasks import WorkerPool
 
     size = pipeline.prefetch
     stop = threading.Event()
     read_q: queue.Queue = queue.Queue(maxsize=size)
     detect_q: queue.Queue = queue.Queue(maxsize=size)
+    finish_q: queue.Queue = queue.Queue(maxsize=size)
     out_q: queue.Queue = queue.Queue(maxsize=size)
     times = pipeline.times
+    models = pipeline.worker_models()
+    pool = WorkerPool(models, name="alphapose-worker",
+                      on_exit=lambda seconds: times.add("cpu:workers", seconds)
+                      ) if models else None
 
     def read() -> None:
         iterator = iter(frames)
@@ -174,24 +186,48 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
             previous = frame
             _put(detect_q, (frame, detections), stop)
 
+    def _forward(item: Any, out: queue.Queue) -> bool:
+        """Pass on a marker; True when the stage is done."""
+        _put(out, item, stop)
+        return item is _DONE or isinstance(item, _Failure)
+
     def estimate() -> None:
         while True:
             item = _get(detect_q, stop)
             if item is _DONE or isinstance(item, (_Failure, _FrameError)):
-                _put(out_q, item, stop)
-                if item is _DONE or isinstance(item, _Failure):
+                if _forward(item, finish_q):
                     return
                 continue
             frame, detections = item
             try:
-                poses = pipeline._predict(frame.image, frame, detections)
+                finish = pipeline._begin(frame.image, frame, detections, pool)
+            except FRAME_ERRORS as error:
+                _put(finish_q, _FrameError(frame, error), stop)
+                continue
+            _put(finish_q, (frame, finish), stop)
+
+    def finish_frames() -> None:
+        while True:
+            item = _get(finish_q, stop)
+            if item is _DONE or isinstance(item, (_Failure, _FrameError)):
+                if _forward(item, out_q):
+                    return
+                continue
+            frame, finish = item
+            try:
+                poses = finish()
             except FRAME_ERRORS as error:
                 _put(out_q, _FrameError(frame, error), stop)
                 continue
             _put(out_q, (frame, poses), stop)
 
-    threads = [_stage("reader", read, read_q, stop), _stage("detector", detect, detect_q, stop),
-               _stage("estimator", estimate, out_q, stop)]
+    def cpu(name: str, seconds: float) -> None:
+        times.add(f"cpu:{name}", seconds)
+
+    threads = [_stage("reader", read, read_q, stop, cpu),
+               _stage("detector", detect, detect_q, stop, cpu),
+               _stage("estimator", estimate, finish_q, stop, cpu),
+               _stage("finisher", finish_frames, out_q, stop, cpu)]
 
     def results() -> Iterator[tuple[Frame, Poses]]:
         try:
@@ -209,117 +245,11 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
                 yield item
         finally:
             stop.set()
+            if pool is not None:
+                pool.close(wait=False)  # queued tasks cancelled: waiting stages wake up
             for thread in threads:
                 thread.join(timeout=2.0)
+            if pool is not None:
+                pool.close(wait=True)
 
     return results()
-
-
-# ------------------------------------------------------------------------------------------------
-# people of one frame in parallel (the embedded default)
-# ------------------------------------------------------------------------------------------------
-
-
-class PersonParallel:
-    """The embedded whole-body estimator with the people of a frame spread over worker threads.
-
-    Frames stay a chain (frame t needs frame t-1's people), but within a frame every person's
-    body passes are independent, and so are the hands and face of every kept body. Each worker
-    owns a replica of the estimator (its own interpreters, ``threads`` each), so invokes run in
-    parallel; the steps between (dropping improbable and duplicate bodies, assembling the
-    result) are the estimator's, in the same order, so the poses equal the plain estimator's
-    with the same thread count.
-
-    Args:
-        estimator: a :class:`~alphapose.estimators.blaze.BlazeWholeBody`; its settings are
-            copied to the replicas (with ``num_threads=threads``).
-        workers: worker threads (and replicas).
-        threads: interpreter threads per model in each replica.
-
-    Example:
-        >>> parallel = PersonParallel(BlazeWholeBody(), workers=2)   # doctest: +SKIP
-        >>> pipeline = Pipeline(estimator=parallel)                   # doctest: +SKIP
-    """
-
-    supports_tracking = True
-
-    def __init__(self, estimator: Any, workers: int = 2, threads: int = 1) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-        from dataclasses import replace
-
-        from alphapose.estimators.blaze import BlazeWholeBody
-
-        if not isinstance(estimator, BlazeWholeBody):
-            raise TypeError(f"PersonParallel: expected a BlazeWholeBody estimator, got "
-                            f"{type(estimator).__name__}")
-        if workers < 1 or threads < 1:
-            raise ValueError(f"PersonParallel: workers and threads must be >= 1, got "
-                             f"{workers} and {threads}")
-        config = replace(estimator.config, num_threads=threads)
-        self.config = config
-        self.layout = estimator.layout
-        self.replicas = [estimator if estimator.config == config else BlazeWholeBody(config)]
-        self.replicas += [BlazeWholeBody(config) for _ in range(workers - 1)]
-        self._free: queue.Queue = queue.Queue()
-        for replica in self.replicas:
-            self._free.put(replica)
-        self._pool = ThreadPoolExecutor(max_workers=workers,
-                                        thread_name_prefix="alphapose-person")
-
-    @property
-    def workers(self) -> int:
-        return len(self.replicas)
-
-    def close(self) -> None:
-        """Stop the worker threads."""
-        self._pool.shutdown(wait=True)
-
-    def _on_replica(self, method: str, *args: Any) -> Any:
-        replica = self._free.get()
-        try:
-            return getattr(replica, method)(*args)
-        finally:
-            self._free.put(replica)
-
-    def _map(self, method: str, calls: list[tuple]) -> list[Any]:
-        if len(calls) <= 1:  # nothing to overlap: no hand-off
-            return [self._on_replica(method, *call) for call in calls]
-        return list(self._pool.map(lambda call: self._on_replica(method, *call), calls))
-
-    def __call__(self, image: np.ndarray, detections: Detections,
-                 tracked: Poses | None = None) -> Poses:
-        """As :meth:`BlazeWholeBody.__call__ <alphapose.estimators.blaze.BlazeWholeBody.__call__>`."""
-        from alphapose.estimators.blaze import (
-            AUX_CENTER,
-            AUX_SCALE,
-            NUM_KEYPOINTS,
-            body_box,
-        )
-        from alphapose.estimators.blaze import _distinct_bodies as distinct_bodies
-        from alphapose.estimators.blaze_body import roi_from_alignment_points
-
-        first = self.replicas[0]
-        heads, calls = [], []
-        for i in range(len(detections)):
-            keypoints = None if detections.keypoints is None else detections.keypoints[i]
-            heads.append((detections.xyxy[i], float(detections.scores[i]), keypoints is not None))
-            calls.append((image, first.initial_rect(detections.xyxy[i], keypoints)))
-        if tracked is not None and tracked.roi_points is not None:
-            for i in range(len(tracked)):
-                rect = roi_from_alignment_points(tracked.roi_points[i][0],
-                                                 tracked.roi_points[i][1])
-                if rect.width >= 2:
-                    heads.append((tracked.xyxy[i], float(tracked.box_scores[i]), True))
-                    calls.append((image, rect, 1))
-        results = self._map("estimate_body", calls)
-        bodies = [(*head, body) for head, body in zip(heads, results)
-                  if body.pose_score >= self.config.min_pose_score]
-        kept = distinct_bodies(bodies, self.config.duplicate_oks)
-        if not kept:
-            return Poses.empty(NUM_KEYPOINTS, self.layout)
-        assembled = self._map("assemble", [(image, body) for *_, body in kept])
-        boxes = [body_box(points[:26], scores[:26], image.shape) if placed else box
-                 for (box, _, placed, _), (points, scores) in zip(kept, assembled)]
-        return Poses(np.stack([p for p, _ in assembled]), np.stack([s for _, s in assembled]),
-                     np.stack(boxes), np.asarray([b[1] for b in kept]), layout=self.layout,
-                     roi_points=np.stack([b[3].points[[AUX_CENTER, AUX_SCALE]] for b in kept]))

@@ -28,16 +28,23 @@ probability, face and hand points the face / hand presence probability.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 
-from alphapose.estimators.blaze_body import BlazeBody, BodyResult, roi_from_alignment_points
+from alphapose.estimators.blaze_body import (
+    BlazeBody,
+    BodyResult,
+    roi_from_alignment_points,
+)
 from alphapose.structures import Detections, Poses
+from alphapose.tasks import LATER, URGENT, InlineTasks, Tasks
 from alphapose.transforms import RotatedRect
 
-__all__ = ["BlazeWholeBodyConfig", "BlazeWholeBody", "body33_to_halpe26", "body_box",
-           "BLAZE_TO_COCO17"]
+__all__ = ["BlazeWholeBodyConfig", "BlazeWholeBody", "Person", "TrackedPeople",
+           "body33_to_halpe26", "body_box", "BLAZE_TO_COCO17"]
 
 BLAZE_TO_COCO17 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 #: left/right pairs of the 33 named BlazePose points (for the flip test)
@@ -221,12 +228,14 @@ class BlazeWholeBody:
                           rect=result.rect)
 
     # -- whole body ---------------------------------------------------------------------------
-    def assemble(self, image: np.ndarray, body: BodyResult) -> tuple[np.ndarray, np.ndarray]:
-        """Halpe-136 ``(points (136, 2), scores (136,))`` from a body estimate, adding the hands
-        and face found from its landmarks."""
-        points = np.zeros((NUM_KEYPOINTS, 2), np.float32)
-        scores = np.zeros((NUM_KEYPOINTS,), np.float32)
-        points[:26], scores[:26] = body33_to_halpe26(body.points, body.visibility)
+    def replicate(self, num_threads: int = 1) -> BlazeWholeBody:
+        """A copy with its own interpreters (``num_threads`` each), for another worker thread."""
+        return BlazeWholeBody(replace(self.config, num_threads=num_threads))
+
+    def part_crops(self, body: BodyResult) -> list[tuple[slice, str, RotatedRect]]:
+        """Where the hands and face of ``body`` are: ``(slot in Halpe-136, "hand" | "face",
+        crop)`` for each part the settings ask for and the body places."""
+        crops: list[tuple[slice, str, RotatedRect]] = []
         p = body.points
         if self.hand is not None:
             from alphapose.estimators.face_hand import hand_rect_from_body
@@ -238,10 +247,8 @@ class BlazeWholeBody:
                     hand_rect = hand_rect_from_body(p[wrist], p[index], p[pinky])
                 except ValueError:  # wrist on the knuckles: no hand direction
                     continue
-                if hand_rect.width < 2:
-                    continue
-                hand = self.hand(image, hand_rect)
-                points[target], scores[target] = hand.points, hand.scores
+                if hand_rect.width >= 2:
+                    crops.append((target, "hand", hand_rect))
         if self.face is not None:
             from alphapose.estimators.face_hand import face_rect_from_points
 
@@ -249,9 +256,25 @@ class BlazeWholeBody:
                                               mouth_left=p[9], mouth_right=p[10],
                                               left_ear=p[7], right_ear=p[8])
             if face_rect.width >= 2:
-                face = self.face(image, face_rect)
-                points[FACE], scores[FACE] = face.points68, face.scores
-        return points, np.clip(scores, 0.0, 1.0)
+                crops.append((FACE, "face", face_rect))
+        return crops
+
+    def estimate_part(self, image: np.ndarray, kind: str,
+                      rect: RotatedRect) -> tuple[np.ndarray, np.ndarray]:
+        """``(points, scores)`` of one hand (21 points, ``kind="hand"``) or face (68,
+        ``kind="face"``) on its crop."""
+        if kind == "hand":
+            hand = self.hand(image, rect)
+            return hand.points, hand.scores
+        face = self.face(image, rect)
+        return face.points68, face.scores
+
+    def assemble(self, image: np.ndarray, body: BodyResult) -> tuple[np.ndarray, np.ndarray]:
+        """Halpe-136 ``(points (136, 2), scores (136,))`` from a body estimate, adding the hands
+        and face found from its landmarks."""
+        parts = [(target, self.estimate_part(image, kind, rect))
+                 for target, kind, rect in self.part_crops(body)]
+        return _whole_body(body, parts)
 
     #: the pipeline may pass ``tracked`` people (see :meth:`__call__`)
     supports_tracking = True
@@ -259,8 +282,81 @@ class BlazeWholeBody:
     #: probability per part, all or nothing (see :class:`alphapose.pipeline.Pipeline`)
     person_score_parts = ("body", "foot")
 
+    def find_people(self, image: np.ndarray, detections: Detections,
+                    tracked: TrackedPeople | Poses | None = None,
+                    tasks: Tasks | None = None) -> list[Person]:
+        """The bodies of one frame: every detection and tracked person estimated (one
+        :data:`~alphapose.tasks.URGENT` task each), improbable ones and duplicates dropped.
+
+        Args:
+            image, detections, tracked: as :meth:`__call__`.
+            tasks: where the body tasks run (default: in line, on this estimator).
+
+        Returns:
+            The people kept, detections first, then tracked people, each in input order.
+        """
+        tasks = tasks or InlineTasks(self)
+        heads, futures = [], []
+        for i in range(len(detections)):
+            keypoints = None if detections.keypoints is None else detections.keypoints[i]
+            rect = self.initial_rect(detections.xyxy[i], keypoints)
+            heads.append((detections.xyxy[i], float(detections.scores[i]), keypoints is not None))
+            futures.append(tasks.submit(partial(_body_task, image=image, rect=rect, passes=None),
+                                        URGENT))
+        if tracked is not None and tracked.roi_points is not None:
+            for i in range(len(tracked)):
+                rect = roi_from_alignment_points(tracked.roi_points[i][0],
+                                                 tracked.roi_points[i][1])
+                if rect.width >= 2:
+                    heads.append((tracked.xyxy[i], float(tracked.box_scores[i]), True))
+                    futures.append(tasks.submit(
+                        partial(_body_task, image=image, rect=rect, passes=1), URGENT))
+        people = [Person(box, score, placed, future.result())
+                  for (box, score, placed), future in zip(heads, futures)]
+        people = [p for p in people if p.body.pose_score >= self.config.min_pose_score]
+        return _distinct_bodies(people, self.config.duplicate_oks)
+
+    @staticmethod
+    def tracked_people(people: list[Person]) -> TrackedPeople:
+        """Where each of ``people`` is looked for in the next video frame."""
+        if not people:
+            return TrackedPeople(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                                 np.zeros((0, 2, 2), np.float32))
+        return TrackedPeople(np.stack([p.box for p in people]).astype(np.float32),
+                             np.asarray([p.box_score for p in people], np.float32),
+                             np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]] for p in people]))
+
+    def start_parts(self, image: np.ndarray, people: list[Person],
+                    tasks: Tasks | None = None) -> Callable[[], Poses]:
+        """Queue the hands and face of ``people`` (one :data:`~alphapose.tasks.LATER` task
+        each); the returned function waits for them and gives the Halpe-136 poses."""
+        tasks = tasks or InlineTasks(self)
+        pending = [[(target, tasks.submit(partial(_part_task, image=image, kind=kind,
+                                                  rect=rect), LATER))
+                    for target, kind, rect in self.part_crops(person.body)]
+                   for person in people]
+        shape, layout = image.shape, self.layout
+
+        def finish() -> Poses:
+            if not people:
+                return Poses.empty(NUM_KEYPOINTS, layout)
+            assembled = [_whole_body(person.body, [(target, future.result())
+                                                   for target, future in parts])
+                         for person, parts in zip(people, pending)]
+            # A crop placed from alignment points has no tight person box: report the body's
+            # extent instead (a given box, e.g. ground truth, is kept).
+            boxes = [body_box(points[:26], scores[:26], shape) if person.placed else person.box
+                     for person, (points, scores) in zip(people, assembled)]
+            return Poses(np.stack([p for p, _ in assembled]), np.stack([s for _, s in assembled]),
+                         np.stack(boxes), np.asarray([p.box_score for p in people]),
+                         layout=layout,
+                         roi_points=np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]]
+                                              for p in people]))
+
+        return finish
+
     def __call__(self, image: np.ndarray, detections: Detections,
-                 tracked: Poses | None = None) -> Poses:
+                 tracked: TrackedPeople | Poses | None = None) -> Poses:
         """Halpe-136 poses for every detection (and every tracked person).
 
         People the body model rejects are dropped, and so are bodies that land on a person
@@ -270,53 +366,83 @@ class BlazeWholeBody:
             image: ``(H, W, 3)`` uint8 BGR.
             detections: person boxes; with alignment keypoints (the embedded detector) the crop
                 is placed from them, else a square around the box.
-            tracked: people of the previous video frame; each is estimated again from a crop
-                placed by its ``roi_points`` with a single body pass (the previous frame's
-                landmarks already give size and rotation), as MediaPipe tracks bodies.
+            tracked: people of the previous video frame (:meth:`tracked_people`, or poses with
+                ``roi_points``); each is estimated again from a crop placed by its
+                ``roi_points`` with a single body pass (the previous frame's landmarks already
+                give size and rotation), as MediaPipe tracks bodies.
         """
-        bodies: list[tuple[np.ndarray, float, bool, BodyResult]] = []
-        for i in range(len(detections)):
-            keypoints = None if detections.keypoints is None else detections.keypoints[i]
-            body = self.estimate_body(image, self.initial_rect(detections.xyxy[i], keypoints))
-            bodies.append((detections.xyxy[i], float(detections.scores[i]),
-                           keypoints is not None, body))
-        if tracked is not None and tracked.roi_points is not None:
-            for i in range(len(tracked)):
-                rect = roi_from_alignment_points(tracked.roi_points[i][0],
-                                                 tracked.roi_points[i][1])
-                if rect.width >= 2:
-                    bodies.append((tracked.xyxy[i], float(tracked.box_scores[i]), True,
-                                   self.estimate_body(image, rect, passes=1)))
-        bodies = [b for b in bodies if b[3].pose_score >= self.config.min_pose_score]
-        kept_points, kept_scores, kept_boxes, kept_box_scores, kept_rois = [], [], [], [], []
-        for box, box_score, placed, body in _distinct_bodies(bodies, self.config.duplicate_oks):
-            points, scores = self.assemble(image, body)
-            kept_points.append(points)
-            kept_scores.append(scores)
-            # A crop placed from alignment points has no tight person box: report the body's
-            # extent instead (a given box, e.g. ground truth, is kept).
-            kept_boxes.append(body_box(points[:26], scores[:26], image.shape) if placed else box)
-            kept_box_scores.append(box_score)
-            kept_rois.append(body.points[[AUX_CENTER, AUX_SCALE]])
-        if not kept_points:
-            return Poses.empty(NUM_KEYPOINTS, self.layout)
-        return Poses(np.stack(kept_points), np.stack(kept_scores), np.stack(kept_boxes),
-                     np.asarray(kept_box_scores), layout=self.layout,
-                     roi_points=np.stack(kept_rois))
+        return self.start_parts(image, self.find_people(image, detections, tracked))()
 
 
-def _distinct_bodies(bodies: list[tuple], threshold: float) -> list[tuple]:
+@dataclass
+class Person:
+    """A body kept by :meth:`BlazeWholeBody.find_people`.
+
+    Attributes:
+        box: ``(4,)`` the detection or tracked box it came from.
+        box_score: that box's score.
+        placed: the crop was placed from alignment points (the box is not a tight person box).
+        body: the body estimate.
+    """
+
+    box: np.ndarray
+    box_score: float
+    placed: bool
+    body: BodyResult
+
+
+@dataclass
+class TrackedPeople:
+    """The people of one video frame, as the next frame's estimate starts from them.
+
+    Attributes:
+        xyxy: ``(N, 4)`` boxes.
+        box_scores: ``(N,)``.
+        roi_points: ``(N, 2, 2)`` body centre and body-circle point (BlazePose auxiliary
+            landmarks) that place each next crop.
+    """
+
+    xyxy: np.ndarray
+    box_scores: np.ndarray
+    roi_points: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.xyxy)
+
+
+def _body_task(models: BlazeWholeBody, image: np.ndarray, rect: RotatedRect,
+               passes: int | None) -> BodyResult:
+    return models.estimate_body(image, rect, passes)
+
+
+def _part_task(models: BlazeWholeBody, image: np.ndarray, kind: str,
+               rect: RotatedRect) -> tuple[np.ndarray, np.ndarray]:
+    return models.estimate_part(image, kind, rect)
+
+
+def _whole_body(body: BodyResult, parts: list[tuple[slice, tuple[np.ndarray, np.ndarray]]]
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Halpe-136 ``(points, scores)`` from a body and its ``(slot, (points, scores))`` parts."""
+    points = np.zeros((NUM_KEYPOINTS, 2), np.float32)
+    scores = np.zeros((NUM_KEYPOINTS,), np.float32)
+    points[:26], scores[:26] = body33_to_halpe26(body.points, body.visibility)
+    for target, (part_points, part_scores) in parts:
+        points[target], scores[target] = part_points, part_scores
+    return points, np.clip(scores, 0.0, 1.0)
+
+
+def _distinct_bodies(bodies: list[Person], threshold: float) -> list[Person]:
     """Greedy by pose probability: drop a body whose COCO-17 OKS to a kept one exceeds
-    ``threshold`` (the scale is the kept body's keypoint-extent area). Each item ends with its
-    :class:`BodyResult`; the survivors keep their input order."""
+    ``threshold`` (the scale is the kept body's keypoint-extent area); the survivors keep their
+    input order."""
     if threshold >= 1.0 or len(bodies) < 2:
         return bodies
     from alphapose.nms import oks
     from alphapose.skeletons import get_layout
 
     sigmas = get_layout("coco17").sigmas
-    order = sorted(range(len(bodies)), key=lambda n: -bodies[n][-1].pose_score)
-    coco = np.stack([bodies[n][-1].points[BLAZE_TO_COCO17] for n in order])
+    order = sorted(range(len(bodies)), key=lambda n: -bodies[n].body.pose_score)
+    coco = np.stack([bodies[n].body.points[BLAZE_TO_COCO17] for n in order])
     kept: list[int] = []
     for rank in range(len(order)):
         duplicate = False

@@ -1,0 +1,137 @@
+"""Model work as small tasks: run in line, or on worker threads that each own a copy of the models.
+
+An estimator that splits its work into tasks (:class:`~alphapose.estimators.blaze.BlazeWholeBody`:
+one task per body crop, per hand, per face) submits callables ``fn(models) -> result`` and gets
+:class:`concurrent.futures.Future` objects back. ``models`` is the object the task runs on: the
+estimator itself (:class:`InlineTasks`) or the worker's own replica (:class:`WorkerPool`),
+because an interpreter runs one invoke at a time.
+
+:class:`WorkerPool` takes the task with the lowest ``priority`` first (FIFO among equals), so the
+work the next frame waits for (bodies: :data:`URGENT`) goes ahead of work only the output waits
+for (hands and face: :data:`LATER`); the workers fill every gap with the latter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any, Protocol, Self, TypeVar
+
+__all__ = ["Tasks", "InlineTasks", "WorkerPool", "URGENT", "LATER"]
+
+T = TypeVar("T")
+
+#: priority of work a later frame depends on (video tracking: the bodies)
+URGENT = 0
+#: priority of work only this frame's output needs (hands, face)
+LATER = 1
+
+
+class Tasks(Protocol):
+    """Where an estimator's tasks run."""
+
+    def submit(self, fn: Callable[[Any], T], priority: int = URGENT) -> Future: ...
+
+
+class InlineTasks:
+    """Runs each task at once, in the calling thread, on ``models``."""
+
+    def __init__(self, models: Any) -> None:
+        self.models = models
+
+    def submit(self, fn: Callable[[Any], T], priority: int = URGENT) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(self.models))
+        except Exception as error:  # noqa: BLE001 - delivered through the future
+            future.set_exception(error)
+        return future
+
+
+class WorkerPool:
+    """One worker thread per replica; tasks by ``(priority, submission order)``.
+
+    Args:
+        replicas: the objects the tasks run on, one per worker (e.g. estimator copies with their
+            own interpreters); a replica is only ever used by its own worker.
+        name: thread name prefix.
+        on_exit: called with each worker thread's CPU seconds when it stops.
+
+    Example:
+        >>> pool = WorkerPool([BlazeWholeBody(c), BlazeWholeBody(c)])    # doctest: +SKIP
+        >>> future = pool.submit(lambda est: est.estimate_body(image, rect))  # doctest: +SKIP
+        >>> pool.close()                                                   # doctest: +SKIP
+    """
+
+    def __init__(self, replicas: Sequence[Any], name: str = "alphapose-worker",
+                 on_exit: Callable[[float], None] | None = None) -> None:
+        if not replicas:
+            raise ValueError("WorkerPool: needs at least one replica")
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._on_exit = on_exit
+        self._threads = [threading.Thread(target=self._work, args=(replica,),
+                                          name=f"{name}-{n}", daemon=True)
+                         for n, replica in enumerate(replicas)]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def workers(self) -> int:
+        return len(self._threads)
+
+    def submit(self, fn: Callable[[Any], T], priority: int = URGENT) -> Future:
+        """Queue ``fn``; it runs as ``fn(replica)`` on the first free worker."""
+        future: Future = Future()
+        with self._lock:
+            if self._closed:
+                future.cancel()
+                return future
+            self._queue.put((priority, next(self._order), fn, future))
+        return future
+
+    def _work(self, replica: Any) -> None:
+        while True:
+            _, _, fn, future = self._queue.get()
+            if fn is None:
+                if self._on_exit is not None:
+                    self._on_exit(time.thread_time())
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(replica))
+            except BaseException as error:  # noqa: BLE001 - delivered through the future
+                future.set_exception(error)
+
+    def close(self, wait: bool = True) -> None:
+        """Cancel the queued tasks (their waiters get ``CancelledError``), let the running ones
+        finish, and stop the workers."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                pending = []
+                while True:
+                    try:
+                        pending.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                for *_, future in pending:
+                    future.cancel()
+                for _ in self._threads:  # after every real task: lowest priority, last in order
+                    self._queue.put((float("inf"), next(self._order), None, None))
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,105 @@
+"""Tasks in line and on worker threads: order by priority, one replica per worker, errors, close."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import CancelledError
+
+import pytest
+
+from alphapose.tasks import LATER, URGENT, InlineTasks, WorkerPool
+
+
+class Replica:
+    """Records which thread used it and the order of the tasks it ran."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.threads: set[int] = set()
+
+
+def test_inline_tasks_run_at_once_on_the_given_object() -> None:
+    target = Replica("only")
+    tasks = InlineTasks(target)
+    future = tasks.submit(lambda r: (r.name, threading.get_ident()))
+    assert future.done() and future.result() == ("only", threading.get_ident())
+    failed = tasks.submit(lambda r: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failed.result()
+
+
+def test_pool_runs_urgent_tasks_before_later_ones_and_fifo_among_equals() -> None:
+    gate = threading.Event()
+    order: list[str] = []
+    with WorkerPool([Replica("a")]) as pool:
+        blocker = pool.submit(lambda r: gate.wait(5))  # holds the only worker
+        futures = [pool.submit(lambda r, n=n: order.append(f"later{n}"), LATER) for n in range(3)]
+        futures += [pool.submit(lambda r, n=n: order.append(f"urgent{n}"), URGENT)
+                    for n in range(2)]
+        gate.set()
+        for future in [blocker, *futures]:
+            future.result(timeout=5)
+    assert order == ["urgent0", "urgent1", "later0", "later1", "later2"]
+
+
+def test_each_replica_is_used_by_one_worker_thread_only() -> None:
+    replicas = [Replica("a"), Replica("b")]
+    barrier = threading.Barrier(2, timeout=5)
+
+    def task(r: Replica) -> str:
+        r.threads.add(threading.get_ident())
+        barrier.wait()  # both workers must be busy at once for the barrier to open
+        return r.name
+
+    with WorkerPool(replicas) as pool:
+        pair = [pool.submit(task), pool.submit(task)]
+        names = sorted(f.result(timeout=5) for f in pair)
+    assert names == ["a", "b"]
+    assert all(len(r.threads) == 1 for r in replicas)
+    assert replicas[0].threads != replicas[1].threads
+
+
+def test_errors_reach_the_waiter_and_the_pool_goes_on() -> None:
+    with WorkerPool([Replica("a")]) as pool:
+        bad = pool.submit(lambda r: {}["missing"])
+        good = pool.submit(lambda r: r.name)
+        with pytest.raises(KeyError):
+            bad.result(timeout=5)
+        assert good.result(timeout=5) == "a"
+
+
+def test_close_cancels_queued_tasks_and_refuses_new_ones() -> None:
+    gate, started = threading.Event(), threading.Event()
+    pool = WorkerPool([Replica("a")])
+    running = pool.submit(lambda r: started.set() or gate.wait(5))
+    assert started.wait(5)
+    queued = [pool.submit(lambda r: "never") for _ in range(3)]
+    closer = threading.Thread(target=pool.close)
+    closer.start()
+    for future in queued:
+        with pytest.raises(CancelledError):
+            future.result(timeout=5)
+    gate.set()
+    closer.join(timeout=5)
+    assert running.result(timeout=5) is True  # the running task finished
+    assert pool.submit(lambda r: "late").cancelled()
+    assert not any(t.is_alive() for t in pool._threads)
+
+
+def test_pool_needs_a_replica() -> None:
+    with pytest.raises(ValueError, match="replica"):
+        WorkerPool([])
+
+
+def test_a_second_close_waits_for_the_workers_and_each_reports_its_cpu_time() -> None:
+    gate, started = threading.Event(), threading.Event()
+    reports: list[float] = []
+    pool = WorkerPool([Replica("a"), Replica("b")], on_exit=reports.append)
+    pool.submit(lambda r: started.set() or gate.wait(5))
+    assert started.wait(5)
+    pool.close(wait=False)
+    assert any(t.is_alive() for t in pool._threads)  # the running task holds one worker
+    gate.set()
+    pool.close(wait=True)
+    assert not any(t.is_alive() for t in pool._threads)
+    assert len(reports) == 2 and all(seconds >= 0 for seconds in reports)
