@@ -271,9 +271,10 @@ class Pipeline:
     def worker_models(self) -> list[Any]:
         """The estimator copies :meth:`run`'s workers use, one each (made once, then reused;
         1 interpreter thread per model). Empty when the estimator cannot be copied or
-        ``workers`` is 1: the estimator then runs in the estimator stage's thread."""
+        ``workers`` is 1: the estimator then runs in the estimator stage's thread (and with
+        ``sp``: in the caller's)."""
         replicate = getattr(self.estimator, "replicate", None)
-        if self.workers < 2 or not self.staged or not callable(replicate):
+        if self.sp or self.workers < 2 or not self.staged or not callable(replicate):
             return []
         while len(self._replicas) < self.workers:
             config = getattr(self.estimator, "config", None)
