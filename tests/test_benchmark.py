@@ -64,7 +64,8 @@ def test_measure_counts_every_invoke_of_detector_and_workers(embedded_models, wa
         sum(run.invocations[k] * costs[k] for k in costs))
     assert run.slots == (1 if sp else 2)
     assert 0 < run.efficiency <= 1.5
-    assert 0 < run.invoke_cpu_share <= run.raw_invoke_share + 1e-6
+    # CPU time inside invokes cannot exceed their wall time (beyond clock granularity)
+    assert 0 < run.invoke_cpu_share <= 1.02 * run.raw_invoke_share + 1e-3
     assert (tmp_path / "o.json").is_file()
     if not sp:  # both workers ran tasks; their CPU seconds are in the stage times
         assert sum(n for k, n in run.invocations.items() if k.endswith("@worker1")) > 0

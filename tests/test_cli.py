@@ -97,10 +97,12 @@ def test_unknown_format_is_refused() -> None:
         main(["run", "x.jpg", "--format", "xml"])
 
 
-@pytest.mark.parametrize("workers", ["0", "-2"], ids=["zero", "negative"])
-def test_bad_worker_count_is_refused(workers) -> None:
-    with pytest.raises(SystemExit, match="--workers must be >= 1"):
-        main(["run", "x.jpg", "--workers", workers])
+@pytest.mark.parametrize(("flag", "value"), [("--workers", "0"), ("--workers", "-2"),
+                                             ("--detbatch", "0"), ("--posebatch", "0")],
+                         ids=["workers-zero", "workers-negative", "detbatch", "posebatch"])
+def test_bad_counts_are_refused(flag, value) -> None:
+    with pytest.raises(SystemExit, match=f"{flag} must be >= 1"):
+        main(["run", "x.jpg", flag, value])
 
 
 def test_parser_has_official_aliases() -> None:

@@ -239,3 +239,46 @@ def test_estimators_without_tasks_run_in_the_estimator_stage() -> None:
     results = list(pipeline.run(frames))
     assert [f.index for f, _ in results] == [0, 1, 2, 3]
     assert len(estimator.threads) == 1 and threading.get_ident() not in estimator.threads
+
+
+class BatchShiftDetector(ShiftDetector):
+    """ShiftDetector that also detects a list of images in one call (a black image fails the
+    whole call, as one bad input fails a real batched network call)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__(delay)
+        self.batches: list[int] = []
+
+    def detect(self, images: list[np.ndarray]) -> list[Detections]:
+        time.sleep(self.delay)
+        if any(image.max() == 0 for image in images):
+            raise ValueError("black frame in the batch")
+        self.batches.append(len(images))
+        return [ShiftDetector.__call__(self, image) for image in images]
+
+
+@pytest.mark.parametrize("every", [1, 3], ids=["every1", "every3"])
+def test_detector_batches_frames_already_read_with_the_same_results(every: int) -> None:
+    values = [10 * i + 5 for i in range(24)]
+    values[9] = 0  # a black frame: its batch falls back to one frame at a time
+    frames = video(values)
+    results = {}
+    for sp in (True, False):
+        errors: list = []
+        detector = BatchShiftDetector(delay=0.02)  # the reader fills the queue meanwhile
+        pipeline = Pipeline(detector, TrackingPose(), pose_nms="none", detect_every=every,
+                            sp=sp, qsize=8, detbatch=4)
+        results[sp] = (collect(pipeline, frames, errors), errors, detector)
+    (single, single_errors, _), (multi, multi_errors, batching) = results[True], results[False]
+    assert multi_errors == single_errors
+    assert [(p, i) for p, i, _, _ in multi] == [(p, i) for p, i, _, _ in single]
+    for (_, _, k1, _), (_, _, k2, _) in zip(single, multi, strict=True):
+        np.testing.assert_array_equal(k1, k2)
+    assert batching.batches and max(batching.batches) <= 4
+    if every == 1:  # 24 detection frames: most of them went in batches
+        assert max(batching.batches) > 1 and sum(batching.batches) >= 12
+
+
+def test_bad_detector_batch_is_refused() -> None:
+    with pytest.raises(ValueError, match="detbatch"):
+        Pipeline(ShiftDetector(), TrackingPose(), detbatch=0)

@@ -310,3 +310,42 @@ def test_with_torch_backend(scene) -> None:
     poses = NetworkPoseEstimator(TorchBackend(conv), IntegralRegressionCodec("divide_sum"),
                                  "coco17", input_size=INPUT)(image, detections)
     assert np.abs(poses.keypoints - expected_keypoints()).max() < 0.1
+
+
+class SlowBackend(SamplingBackend):
+    """The sampling network taking 40 ms per call, so that frames pile up behind it."""
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import time
+
+        time.sleep(0.04)
+        return super().__call__(batch)
+
+
+def test_pipeline_batches_crops_across_frames_with_the_same_results(scene) -> None:
+    from alphapose.pipeline import Pipeline
+    from alphapose.structures import Frame
+
+    image, detections = scene
+
+    class Boxes:
+        def __call__(self, image: np.ndarray) -> Detections:
+            return detections
+
+    frames = [Frame(np.roll(image, i, axis=1), i, f"{i}.jpg") for i in range(12)]
+    out, calls = {}, {}
+    for sp in (True, False):
+        backend = SlowBackend(colour_of_keypoint())
+        estimator = NetworkPoseEstimator(backend, IntegralRegressionCodec("divide_sum"),
+                                         "coco17", input_size=INPUT, batch_size=8)
+        pipeline = Pipeline(Boxes(), estimator, pose_nms="none", sp=sp, detect_every=1)
+        assert pipeline.staged
+        out[sp] = [(f.index, p.keypoints.copy()) for f, p in pipeline.run(frames)]
+        calls[sp] = backend.calls
+    assert calls[True] == [2] * 12  # --sp: one call per frame (2 people each)
+    # concurrent: the estimator stage crops ahead while the network runs, so calls gather
+    # the crops of several frames (at most 8 per call, as --posebatch asks)
+    assert sum(calls[False]) == 24 and len(calls[False]) < 12 and max(calls[False]) <= 8
+    assert [i for i, _ in out[False]] == list(range(12))
+    for (_, a), (_, b) in zip(out[True], out[False], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)

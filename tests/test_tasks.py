@@ -103,3 +103,45 @@ def test_a_second_close_waits_for_the_workers_and_each_reports_its_cpu_time() ->
     pool.close(wait=True)
     assert not any(t.is_alive() for t in pool._threads)
     assert len(reports) == 2 and all(seconds >= 0 for seconds in reports)
+
+
+def test_batcher_runs_full_batches_at_once_and_the_rest_on_demand() -> None:
+    import numpy as np
+
+    from alphapose.tasks import Batcher
+
+    calls: list[int] = []
+
+    def double(items):
+        calls.append(len(items))
+        return items * 2
+
+    batcher = Batcher(double, size=4)
+    first = batcher.add(np.array([1, 2]))
+    second = batcher.add(np.array([3]))
+    assert calls == [] and not first.done()
+    third = batcher.add(np.array([4, 5]))  # 5 items waiting >= 4: one call for all three
+    assert calls == [5] and batcher.calls == 1
+    assert list(first.result()) == [2, 4] and list(second.result()) == [6]
+    assert list(third.result()) == [8, 10]
+    fourth = batcher.add(np.array([6]))
+    assert list(batcher.result(fourth)) == [12] and calls == [5, 1]  # ran on demand
+    assert batcher.result(fourth) is not None and calls == [5, 1]  # no second call
+
+
+def test_batcher_gives_the_error_to_every_waiting_frame() -> None:
+    import numpy as np
+
+    from alphapose.tasks import Batcher
+
+    def fail(items):
+        raise RuntimeError("network failed")
+
+    batcher = Batcher(fail, size=8)
+    futures = [batcher.add(np.zeros(2)) for _ in range(2)]
+    with pytest.raises(RuntimeError, match="network failed"):
+        batcher.result(futures[0])
+    with pytest.raises(RuntimeError, match="network failed"):
+        futures[1].result(timeout=1)
+    with pytest.raises(ValueError, match="size"):
+        Batcher(fail, size=0)

@@ -83,9 +83,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--backend", default="torch", choices=("torch", "onnx"),
                        help="runtime of --pose networks (default: %(default)s)")
     model.add_argument("--posebatch", type=int, default=8,
-                       help="crops per pose-network call, across the people of a frame "
-                            "(--pose networks; the embedded models take one crop per call) "
-                            "(default: %(default)s)")
+                       help="crops per pose-network call, across the people of a frame and "
+                            "of the frames queued behind it (--pose networks; the embedded "
+                            "models take one crop per call) (default: %(default)s)")
+    model.add_argument("--detbatch", type=int, default=5,
+                       help="images per detector call for batching detectors (YOLOX, "
+                            "YOLOv3), from the frames already read (default: %(default)s)")
     model.add_argument("--detfile", help="precomputed detections (COCO-style JSON); implies "
                                          "--detector file")
     model.add_argument("--tiles", default="auto", choices=("auto", "none"),
@@ -199,8 +202,10 @@ def _open_all(args: argparse.Namespace) -> list:
 def _build_pipeline(args: argparse.Namespace):
     from alphapose.pipeline import Pipeline
 
-    if getattr(args, "workers", None) is not None and args.workers < 1:
-        raise SystemExit(f"alphapose: --workers must be >= 1, got {args.workers}")
+    for name in ("workers", "detbatch", "posebatch"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise SystemExit(f"alphapose: --{name} must be >= 1, got {value}")
     detector = _build_detector(args)
     if args.pose:
         if not args.checkpoint:
@@ -234,7 +239,8 @@ def _build_pipeline(args: argparse.Namespace):
                     min_box_area=args.min_box_area, layout=args.layout,
                     detect_every=args.detect_every, tracker=_build_tracker(args),
                     sp=getattr(args, "sp", False), qsize=getattr(args, "qsize", 8),
-                    workers=getattr(args, "workers", None))
+                    workers=getattr(args, "workers", None),
+                    detbatch=getattr(args, "detbatch", 5))
 
 
 def _build_detector(args: argparse.Namespace):

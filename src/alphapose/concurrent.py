@@ -49,7 +49,7 @@ from alphapose.structures import Detections, Frame, Poses
 if TYPE_CHECKING:  # pragma: no cover
     from alphapose.pipeline import Pipeline
 
-__all__ = ["run_concurrent", "FRAME_ERRORS"]
+__all__ = ["FRAME_ERRORS", "run_concurrent"]
 
 #: errors that concern one frame: reported through ``on_error``, the run goes on
 FRAME_ERRORS = (ValueError, RuntimeError, MemoryError)
@@ -164,27 +164,77 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
             _put(read_q, frame, stop)
         _put(read_q, _DONE, stop)
 
+    batched = pipeline.detbatch > 1 and pipeline.batch_detector
+
+    def gather() -> list[Any]:
+        """The next item, and with a batching detector the items already waiting behind it
+        (up to the frames that hold ``detbatch`` detection frames); never waits for more."""
+        items = [_get(read_q, stop)]
+        if not batched:
+            return items
+        limit = pipeline.detbatch * pipeline.detect_every
+        while isinstance(items[-1], Frame) and len(items) < limit:
+            try:
+                items.append(read_q.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
     def detect() -> None:
         previous: Frame | None = None
         while True:
-            item = _get(read_q, stop)
-            if item is _DONE or isinstance(item, _Failure):
-                _put(detect_q, item, stop)
-                return
-            frame: Frame = item
-            detections: Detections | None = None
-            try:
-                check_image(frame.image)
-                if pipeline.needs_detection(frame, previous):
-                    t0 = time.perf_counter()
-                    detections = pipeline._detect(frame.image, frame)
-                    times.add("detect", time.perf_counter() - t0)
-            except FRAME_ERRORS as error:
-                _put(detect_q, _FrameError(frame, error), stop)
-                previous = frame
-                continue
-            previous = frame
-            _put(detect_q, (frame, detections), stop)
+            items = gather()
+            plan: list[Any] = []  # markers, _FrameErrors and (frame, needs detection)
+            for item in items:
+                if not isinstance(item, Frame):
+                    plan.append(item)
+                    continue
+                try:
+                    check_image(item.image)
+                    plan.append((item, pipeline.needs_detection(item, previous)))
+                except FRAME_ERRORS as error:
+                    plan.append(_FrameError(item, error))
+                previous = item
+            needing = [entry[0] for entry in plan if isinstance(entry, tuple) and entry[1]]
+            found: dict[int, Detections | Exception] = {}
+            if needing:
+                t0 = time.perf_counter()
+                found = detect_frames(needing)
+                times.add("detect", time.perf_counter() - t0)
+            for entry in plan:
+                if entry is _DONE or isinstance(entry, _Failure):
+                    _put(detect_q, entry, stop)
+                    return
+                if isinstance(entry, _FrameError):
+                    _put(detect_q, entry, stop)
+                    continue
+                frame, needs = entry
+                result = found.get(id(frame)) if needs else None
+                if isinstance(result, Exception):
+                    _put(detect_q, _FrameError(frame, result), stop)
+                else:
+                    _put(detect_q, (frame, result), stop)
+
+    def detect_frames(frames: list[Frame]) -> dict[int, Detections | Exception]:
+        """Detections (or the frame's error) by ``id(frame)``: one batch call when the
+        detector batches, else (or when the batch fails) frame by frame."""
+        found: dict[int, Detections | Exception] = {}
+        size = pipeline.detbatch if batched else 1
+        for start in range(0, len(frames), size):
+            chunk = frames[start:start + size]
+            if len(chunk) > 1:
+                try:
+                    results = pipeline.detector.detect([frame.image for frame in chunk])
+                    found.update((id(f), d) for f, d in zip(chunk, results, strict=True))
+                    continue
+                except FRAME_ERRORS:
+                    pass  # find the frame that fails, one at a time
+            for frame in chunk:
+                try:
+                    found[id(frame)] = pipeline._detect(frame.image, frame)
+                except FRAME_ERRORS as error:
+                    found[id(frame)] = error
+        return found
 
     def _forward(item: Any, out: queue.Queue) -> bool:
         """Pass on a marker; True when the stage is done."""

@@ -27,7 +27,7 @@ import numpy as np
 
 from alphapose.structures import Detections, Frame, Poses, official_person_scores
 
-__all__ = ["Pipeline", "Detector", "Tracker", "StageTimes", "available_cores"]
+__all__ = ["Detector", "Pipeline", "StageTimes", "Tracker", "available_cores"]
 
 
 class Detector(Protocol):
@@ -90,6 +90,9 @@ class Pipeline:
             default: one task per body, hand and face), each with its own copy of the models
             (1 interpreter thread each). Default: the cores this process may use, at most 4.
             1 = the estimator runs in the estimator stage's thread. Ignored with ``sp``.
+        detbatch: images per detector call in :meth:`run` for detectors that take batches
+            (``detect(images)``: YOLOX, YOLOv3); only frames already read are gathered, so
+            a live source never waits for a batch to fill. Ignored with ``sp``.
         opencv_threads: OpenCV's own thread pool size, set process-wide when :meth:`run`
             starts (None: leave it). The stages already keep the cores busy; OpenCV's pool on
             top only competes with them (measured: 0.15 core of spinning at the same frame
@@ -109,7 +112,7 @@ class Pipeline:
                  score_parts: tuple[str, ...] | None | str = "auto",
                  detect_every: int = 5, prefetch: int = 8, sp: bool = False,
                  qsize: int | None = None, workers: int | None = None,
-                 opencv_threads: int | None = 1) -> None:
+                 detbatch: int = 5, opencv_threads: int | None = 1) -> None:
         from alphapose.nms import POSE_NMS_METHODS
 
         if pose_nms not in POSE_NMS_METHODS:
@@ -149,6 +152,9 @@ class Pipeline:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = int(workers)
         self.opencv_threads = opencv_threads
+        if int(detbatch) < 1:
+            raise ValueError(f"detbatch must be >= 1, got {detbatch}")
+        self.detbatch = int(detbatch)
         self._replicas: list[Any] = []
 
     def _post_process(self, poses: Poses) -> Poses:
@@ -267,6 +273,12 @@ class Pipeline:
             self.times.frames += 1
             self.times.persons += len(poses)
         return poses
+
+    @property
+    def batch_detector(self) -> bool:
+        """Whether the detector detects a list of images in one call (``detect(images)``)."""
+        return (callable(getattr(self.detector, "detect", None))
+                and not getattr(self.detector, "uses_frame_name", False))
 
     def worker_models(self) -> list[Any]:
         """The estimator copies :meth:`run`'s workers use, one each (made once, then reused;

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol, Self, TypeVar
 
-__all__ = ["Tasks", "InlineTasks", "WorkerPool", "URGENT", "LATER"]
+__all__ = ["Tasks", "InlineTasks", "WorkerPool", "Batcher", "URGENT", "LATER"]
 
 T = TypeVar("T")
 
@@ -135,3 +135,68 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Batcher:
+    """Gathers the inputs of successive frames into calls of up to ``size`` items.
+
+    :meth:`add` queues one frame's items (stacked along axis 0) and returns a future of that
+    frame's outputs; a call runs as soon as ``size`` items wait (in the thread that added the
+    last of them), or when somebody needs a result that has not run yet (:meth:`result` runs
+    everything waiting, in the thread that asks). So a pipeline whose estimator stage runs
+    ahead of its finisher stage gets batches across frames (``--posebatch``), and one that
+    asks right away (``sp``) gets one call per frame. One call runs at a time.
+
+    Args:
+        run: ``items (N, ...) -> outputs (N, ...)``, row by row (e.g. a network on crops).
+        size: items per call that trigger a call.
+    """
+
+    def __init__(self, run: Callable[[Any], Any], size: int) -> None:
+        if size < 1:
+            raise ValueError(f"Batcher: size must be >= 1, got {size}")
+        self._run = run
+        self.size = int(size)
+        self._waiting: list[tuple[Any, Future]] = []
+        self._count = 0
+        self._lock = threading.Lock()  # guards the waiting list
+        self._call_lock = threading.Lock()  # one call at a time
+        self.calls = 0
+
+    def add(self, items: Any) -> Future:
+        """Queue ``items`` (a non-empty array); the future gets the matching output rows."""
+        future: Future = Future()
+        with self._lock:
+            self._waiting.append((items, future))
+            self._count += len(items)
+            full = self._count >= self.size
+        if full:
+            self.flush()
+        return future
+
+    def flush(self) -> None:
+        """Run everything waiting, in one call."""
+        import numpy as np
+
+        with self._call_lock:
+            with self._lock:
+                waiting, self._waiting, self._count = self._waiting, [], 0
+            if not waiting:
+                return
+            try:
+                outputs = self._run(np.concatenate([items for items, _ in waiting]))
+                self.calls += 1
+            except Exception as error:  # noqa: BLE001 - every waiting frame gets it
+                for _, future in waiting:
+                    future.set_exception(error)
+                return
+            start = 0
+            for items, future in waiting:
+                future.set_result(outputs[start:start + len(items)])
+                start += len(items)
+
+    def result(self, future: Future) -> Any:
+        """The outputs of ``future`` (from :meth:`add`), running the waiting items if needed."""
+        if not future.done():
+            self.flush()
+        return future.result()

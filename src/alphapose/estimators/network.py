@@ -31,7 +31,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -40,6 +43,7 @@ from alphapose.codecs import Codec, flip_average, flip_crops
 from alphapose.runtime.base import Backend
 from alphapose.skeletons import Layout, get_layout
 from alphapose.structures import Detections, Poses
+from alphapose.tasks import Batcher
 from alphapose.transforms import (
     RotatedRect,
     apply_affine,
@@ -168,6 +172,7 @@ class NetworkPoseEstimator:
         self.flip_shift = flip_shift
         self.batch_size = batch_size
         self.scale_mult = scale_mult
+        self._crop_batcher: Batcher | None = None
 
     @property
     def regression(self) -> bool:
@@ -206,6 +211,52 @@ class NetworkPoseEstimator:
                              f"{self.layout!r}, got shape {raw.shape}")
         return raw[:, :k]
 
+    # -- staged use by the pipeline: crops in the estimator stage, network calls batched across
+    # -- frames, decoding in the finisher stage (see alphapose.pipeline.Pipeline.staged)
+    def find_people(self, image: np.ndarray, detections: Detections, tracked: Any = None,
+                    tasks: Any = None) -> _Crops:
+        """The crops of one frame's detections (nothing runs yet)."""
+        if not isinstance(detections, Detections):
+            raise TypeError(f"detections: expected Detections, got {type(detections).__name__}")
+        if len(detections) == 0:
+            return _Crops(detections, None, None)
+        crops, img_from_crop = crop_people(image, detections.xyxy, self.input_size, self.mean,
+                                           self.std, self.scale_mult)
+        return _Crops(detections, crops, img_from_crop)
+
+    @staticmethod
+    def tracked_people(people: _Crops) -> None:
+        """Nothing: this estimator does not follow people from frame to frame."""
+
+    def start_parts(self, image: np.ndarray, people: _Crops,
+                    tasks: Any = None) -> Callable[[], Poses]:
+        """Queue the crops for the network; calls gather ``batch_size`` crops across frames
+        (:class:`~alphapose.tasks.Batcher`). The returned function gives the poses."""
+        k = self.keypoint_layout.num_keypoints
+        if people.crops is None:
+            return lambda: Poses.empty(k, self.layout)
+        batcher = self._batcher()
+        future = batcher.add(people.crops)
+
+        def finish() -> Poses:
+            return self._decode(batcher.result(future), people.img_from_crop, people.detections)
+
+        return finish
+
+    def _batcher(self) -> Batcher:
+        per_call = self.batch_size // 2 if self.flip else self.batch_size
+        with _BATCHER_LOCK:
+            if self._crop_batcher is None or self._crop_batcher.size != per_call:
+                self._crop_batcher = Batcher(self.raw_maps, per_call)
+            return self._crop_batcher
+
+    def _decode(self, raw: np.ndarray, img_from_crop: np.ndarray,
+                detections: Detections) -> Poses:
+        coords, scores = self.codec.decode(raw)
+        keypoints = heatmap_to_image(coords, img_from_crop, raw.shape[2:], self.input_size)
+        return Poses(keypoints, scores, detections.xyxy.copy(), detections.scores.copy(),
+                     layout=self.layout)
+
     def __call__(self, image: np.ndarray, detections: Detections) -> Poses:
         """One pose per detection.
 
@@ -223,8 +274,16 @@ class NetworkPoseEstimator:
             return Poses.empty(k, self.layout)
         crops, img_from_crop = crop_people(image, detections.xyxy, self.input_size, self.mean,
                                            self.std, self.scale_mult)
-        raw = self.raw_maps(crops)
-        coords, scores = self.codec.decode(raw)
-        keypoints = heatmap_to_image(coords, img_from_crop, raw.shape[2:], self.input_size)
-        return Poses(keypoints, scores, detections.xyxy.copy(), detections.scores.copy(),
-                     layout=self.layout)
+        return self._decode(self.raw_maps(crops), img_from_crop, detections)
+
+
+@dataclass
+class _Crops:
+    """One frame's detections and their network inputs (None when there are none)."""
+
+    detections: Detections
+    crops: np.ndarray | None
+    img_from_crop: np.ndarray | None
+
+
+_BATCHER_LOCK = threading.Lock()
