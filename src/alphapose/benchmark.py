@@ -16,11 +16,15 @@ Figures of one run (:func:`measure`):
   (median of ``calibration`` invokes on an idle pipeline, same thread count); ``W`` = wall time;
   ``S`` = invokes that can run at once without sharing a core =
   ``min(K, cores // threads_per_model)`` (at least 1), ``K`` = threads that invoke models
-  (1 with ``sp``; concurrent: the detector stage + the estimator's workers, 1 without
-  :class:`~alphapose.concurrent.PersonParallel`). 1.0 means every usable
-  core ran model code all the time; the rest is Python, cropping, decoding, writing, waiting on
-  the chain of dependencies, and other processes on the machine. ``raw_invoke_share`` (sum of
-  the measured invoke seconds / W) is printed too;
+  (1 with ``sp``; concurrent: the detector stage + the estimator's workers). 1.0 means every
+  usable core ran model code all the time; the rest is Python, cropping, decoding, writing,
+  waiting on the chain of dependencies, and other processes on the machine. Two shares are
+  printed beside it: ``invoke share: wall`` (the measured seconds inside invokes / W: counts
+  the time an invoking thread waited for a core, so it overstates a run with more runnable
+  threads than cores) and ``cpu`` (the invoking threads' CPU seconds inside invokes / W: model
+  work actually done, including its slowdown when models share caches and memory);
+* ``cpu:<stage>``: CPU milliseconds per frame of each stage thread (``cpu:workers``: all
+  estimator workers together), where the time outside the models goes;
 * ``peak_rss_mb``: the largest resident set size sampled every 20 ms during the run;
 * ``cores_used``: this process's CPU seconds / wall seconds: how many cores the run actually
   got (1.0 with two runnable threads on two cores means something else holds the other core).
