@@ -93,8 +93,8 @@ def test_pool_needs_a_replica() -> None:
 
 def test_a_second_close_waits_for_the_workers_and_each_reports_its_cpu_time() -> None:
     gate, started = threading.Event(), threading.Event()
-    reports: list[float] = []
-    pool = WorkerPool([Replica("a"), Replica("b")], on_exit=reports.append)
+    reports: list[tuple[float, float]] = []
+    pool = WorkerPool([Replica("a"), Replica("b")], on_exit=lambda *r: reports.append(r))
     pool.submit(lambda r: started.set() or gate.wait(5))
     assert started.wait(5)
     pool.close(wait=False)
@@ -102,7 +102,8 @@ def test_a_second_close_waits_for_the_workers_and_each_reports_its_cpu_time() ->
     gate.set()
     pool.close(wait=True)
     assert not any(t.is_alive() for t in pool._threads)
-    assert len(reports) == 2 and all(seconds >= 0 for seconds in reports)
+    assert len(reports) == 2 and all(cpu >= 0 and idle >= 0 for cpu, idle in reports)
+
 
 
 def test_batcher_runs_full_batches_at_once_and_the_rest_on_demand() -> None:
@@ -145,3 +146,15 @@ def test_batcher_gives_the_error_to_every_waiting_frame() -> None:
         futures[1].result(timeout=1)
     with pytest.raises(ValueError, match="size"):
         Batcher(fail, size=0)
+
+
+def test_workers_report_the_time_they_waited_for_tasks() -> None:
+    import time
+
+    reports: list[tuple[float, float]] = []
+    pool = WorkerPool([Replica("a")], on_exit=lambda *r: reports.append(r))
+    time.sleep(0.05)  # idle before the first task
+    pool.submit(lambda r: time.sleep(0.3)).result(timeout=5)  # busy, not idle
+    pool.close()
+    (cpu, idle), = reports
+    assert 0.04 <= idle < 0.3  # the wait before the task, not the task's own sleep

@@ -148,9 +148,12 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
     out_q: queue.Queue = queue.Queue(maxsize=size)
     times = pipeline.times
     models = pipeline.worker_models()
-    pool = WorkerPool(models, name="alphapose-worker",
-                      on_exit=lambda seconds: times.add("cpu:workers", seconds)
-                      ) if models else None
+
+    def worker_exit(cpu_seconds: float, idle_seconds: float) -> None:
+        times.add("cpu:workers", cpu_seconds)
+        times.add("idle:workers", idle_seconds)
+
+    pool = WorkerPool(models, name="alphapose-worker", on_exit=worker_exit) if models else None
 
     def read() -> None:
         iterator = iter(frames)

@@ -59,7 +59,8 @@ class WorkerPool:
         replicas: the objects the tasks run on, one per worker (e.g. estimator copies with their
             own interpreters); a replica is only ever used by its own worker.
         name: thread name prefix.
-        on_exit: called with each worker thread's CPU seconds when it stops.
+        on_exit: called with each worker thread's CPU seconds and seconds spent waiting for a
+            task, when it stops.
 
     Example:
         >>> pool = WorkerPool([BlazeWholeBody(c), BlazeWholeBody(c)])    # doctest: +SKIP
@@ -68,7 +69,7 @@ class WorkerPool:
     """
 
     def __init__(self, replicas: Sequence[Any], name: str = "alphapose-worker",
-                 on_exit: Callable[[float], None] | None = None) -> None:
+                 on_exit: Callable[[float, float], None] | None = None) -> None:
         if not replicas:
             raise ValueError("WorkerPool: needs at least one replica")
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
@@ -97,12 +98,15 @@ class WorkerPool:
         return future
 
     def _work(self, replica: Any) -> None:
+        idle = 0.0
         while True:
+            start = time.perf_counter()
             _, _, fn, future = self._queue.get()
             if fn is None:
                 if self._on_exit is not None:
-                    self._on_exit(time.thread_time())
+                    self._on_exit(time.thread_time(), idle)
                 return
+            idle += time.perf_counter() - start
             if not future.set_running_or_notify_cancel():
                 continue
             try:
