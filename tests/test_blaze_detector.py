@@ -126,6 +126,23 @@ def test_decode_keeps_scores_at_or_above_threshold(logit: float, kept: bool) -> 
     assert len(scores) == int(kept)
 
 
+@pytest.mark.parametrize(("threshold", "logit", "kept"), [
+    (0.9, math.log(9.0) + 1e-6, True), (0.9, math.log(9.0) - 1e-3, False),
+    (0.0, -80.0, True), (1.0, 40.0, True), (1.0, 30.0, False)],
+    ids=["just-above-0.9", "just-below-0.9", "threshold-0-keeps-all", "threshold-1-saturated",
+         "threshold-1-not-saturated"])
+def test_decode_threshold_is_exact_on_the_score(threshold: float, logit: float,
+                                                kept: bool) -> None:
+    # the score is sigmoid(logit) in float64: 1 / (1 + e^-40) rounds to 1.0, 1 / (1 + e^-30) not
+    boxes, logits = _planted({100: ([0, 0, 20, 20] + [0] * 8, logit)})
+    if threshold == 0.0:
+        logits[:] = -80.0  # every anchor reaches 0; their boxes differ, the planted one is found
+    _, scores, _ = decode_raw(boxes, logits, ANCHORS, score_threshold=threshold)
+    expected = 1.0 / (1.0 + math.exp(-float(np.float32(logit))))
+    assert bool(np.isclose(scores, expected, rtol=1e-6, atol=0).any()) == kept
+    assert (len(scores) > 0) == kept
+
+
 def test_decode_clips_huge_logits_without_overflow() -> None:
     with np.errstate(all="raise"):
         _, scores, _ = decode_raw(*_planted({7: ([0, 0, 20, 20] + [0] * 8, -1e6),
@@ -439,3 +456,24 @@ def test_tiles_find_more_coco_people(detector_file, shared_data) -> None:
     assert found["auto"] > found["none"] >= 2
     assert found["auto"] >= 0.7 * total
     assert found["auto"] >= 0.8 * detections_count["auto"], "too many false detections"
+
+
+@pytest.mark.models
+def test_one_call_on_tiles_equals_its_runs_one_by_one(detector_file, shared_data) -> None:
+    # __call__ converts a tiled image to 4 channels once; each run alone warps the BGR image
+    image = cv2.imread(str(shared_data / "mmpose" / "coco" / "000000196141.jpg"))
+    detector = BlazePersonDetector(model_file=detector_file)
+    h, w = image.shape[:2]
+    tiles = plan_tiles(h, w, detector.config)
+    assert detector.uses_tiles(h, w) and len(tiles) > 1
+    runs = [detector.run_region(image)] + [
+        detector.run_region(image, (x0 - 0.5, y0 - 0.5, x0 + side - 0.5, y0 + side - 0.5))
+        for x0, y0, side in tiles]
+    expected, found = merge_runs(runs, detector.config), detector(image)
+    assert len(found) == len(expected) > 0
+    np.testing.assert_array_equal(found.xyxy, expected.xyxy)
+    np.testing.assert_array_equal(found.scores, expected.scores)
+    np.testing.assert_array_equal(found.keypoints, expected.keypoints)
+    # a 4-channel image is accepted as BGRA
+    bgra = detector(cv2.cvtColor(image, cv2.COLOR_BGR2BGRA))
+    np.testing.assert_array_equal(bgra.keypoints, expected.keypoints)

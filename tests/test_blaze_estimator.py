@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -31,6 +32,44 @@ def test_refinement_leaves_points_without_confident_heat() -> None:
     heat = np.full((64, 64, 1), -6.0)  # sigmoid ~ 0.0025 < 0.5 everywhere
     start = np.array([[0.3, 0.6]])
     np.testing.assert_array_equal(refine_with_heatmap(start, heat), start)
+
+
+def _refine_one_by_one(points: np.ndarray, logits: np.ndarray, kernel: int,
+                       min_confidence: float = 0.5) -> np.ndarray:
+    """The rule of refine_with_heatmap written out per point, cell by cell."""
+    size = logits.shape[0]
+    half = (kernel - 1) // 2
+    out = points.astype(np.float64).copy()
+    for k, (x, y) in enumerate(points):
+        c, r = int(np.floor(x * size)), int(np.floor(y * size))
+        if not (0 <= c < size and 0 <= r < size):
+            continue
+        cells = [(i, j) for i in range(r - half, r + half + 1)
+                 for j in range(c - half, c + half + 1) if 0 <= i < size and 0 <= j < size]
+        probs = [1.0 / (1.0 + math.exp(-float(logits[i, j, k]))) for i, j in cells]
+        if max(probs) < min_confidence:
+            continue
+        total = sum(probs)
+        out[k, 0] = sum(p * j for p, (_, j) in zip(probs, cells)) / total / size
+        out[k, 1] = sum(p * i for p, (i, _) in zip(probs, cells)) / total / size
+    return out
+
+
+@pytest.mark.parametrize("kernel", [7, 5, 3, 1])
+def test_refinement_of_many_points_matches_the_rule_point_by_point(kernel: int) -> None:
+    rng = np.random.default_rng(kernel)
+    logits = rng.normal(-1.0, 3.0, (64, 64, 39)).astype(np.float32)
+    # points in the middle, near every edge (windows cut by the map) and off the map
+    points = rng.uniform(0.0, 1.0, (39, 2))
+    points[:8] = [[0.001, 0.5], [0.999, 0.5], [0.5, 0.001], [0.5, 0.999], [0.02, 0.98],
+                  [-0.01, 0.5], [0.5, 1.0], [1.2, -0.3]]
+    points = points.astype(np.float32)
+    expected = _refine_one_by_one(points, logits, kernel)
+    refined = refine_with_heatmap(points, logits, kernel=kernel)
+    assert refined.dtype == np.float64 and refined.shape == (39, 2)
+    np.testing.assert_allclose(refined, expected, rtol=0, atol=1e-12)
+    assert (refined != points).any(axis=1).sum() > 10  # most windows were refined
+    np.testing.assert_array_equal(refined[5:8], points[5:8])  # off the map: kept
 
 
 def test_integral_decode_two_step_normalisation() -> None:

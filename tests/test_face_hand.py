@@ -221,6 +221,23 @@ def test_hand_rect_from_landmarks(degrees):
         hand_rect_from_landmarks(hand[:20])
 
 
+@pytest.mark.parametrize("degrees", [0, 30, -135], ids=lambda d: f"{d}deg")
+def test_tracking_crops_square_the_box_in_the_turned_frame(degrees):
+    # points spanning a 40 x 100 box (crop frame) centred at (10, -20) before the turn; the
+    # crop's "up" runs from the wrist (point 0) to the mean of 10 and (6 + 14) / 2: straight up
+    angle = np.deg2rad(degrees)
+    local = np.tile([10.0, -20.0], (21, 1))
+    local[0], local[[6, 10, 14]] = [10.0, 30.0], [10.0, -70.0]
+    local[1], local[2] = [-10.0, -70.0], [30.0, 30.0]
+    hand = apply_affine(local, _rotation_matrix(angle)).astype(np.float64)
+    rect = hand_rect_from_landmarks(hand, scale=2.0, shift=-0.1)
+    assert np.cos(rect.rotation - angle) == pytest.approx(1.0)
+    # box 40 x 100 around (10, -20); moved 0.1 x 100 towards the fingers; side 2 x 100
+    centre = apply_affine(np.array([10.0, -30.0]), _rotation_matrix(angle))
+    np.testing.assert_allclose([rect.cx, rect.cy], centre, atol=1e-4)
+    assert rect.width == pytest.approx(200.0) and rect.height == pytest.approx(200.0)
+
+
 # ------------------------------------------------------------------------------ real data
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from alphapose.codecs import IntegralRegressionCodec
@@ -86,6 +85,11 @@ def refine_with_heatmap(points_norm: np.ndarray, heatmap_logits: np.ndarray, ker
                         min_confidence: float = 0.5) -> np.ndarray:
     """Refine normalised points by a local two-step-normalised integral over their heatmaps.
 
+    For point ``k`` in heatmap cell ``(r, c)``, the window is the cells within ``(kernel - 1) // 2``
+    rows and columns of it, cut at the map's edges; its sigmoids are divided by their sum and the
+    point becomes the expected ``(column, row) / S``. Points outside the map, or whose window
+    peaks below ``min_confidence``, are kept. All points are done at once.
+
     Args:
         points_norm: ``(K, 2)`` points in [0, 1] crop units.
         heatmap_logits: ``(S, S, K)`` logits.
@@ -93,26 +97,38 @@ def refine_with_heatmap(points_norm: np.ndarray, heatmap_logits: np.ndarray, ker
         min_confidence: refine only where the window's peak sigmoid reaches this.
 
     Returns:
-        ``(K, 2)`` refined points in [0, 1] crop units (heatmap index / S).
+        ``(K, 2)`` float64 refined points in [0, 1] crop units (heatmap index / S).
     """
-    size = heatmap_logits.shape[0]
-    out = points_norm.astype(np.float64).copy()
+    size, _, count = heatmap_logits.shape
+    out = points_norm.astype(np.float64)
     half = (kernel - 1) // 2
-    cols = np.floor(points_norm[:, 0] * size).astype(int)
-    rows = np.floor(points_norm[:, 1] * size).astype(int)
-    for k in range(points_norm.shape[0]):
-        c, r = cols[k], rows[k]
-        if not (0 <= c < size and 0 <= r < size):
-            continue
-        r0, r1 = max(0, r - half), min(size, r + half + 1)
-        c0, c1 = max(0, c - half), min(size, c + half + 1)
-        window = sigmoid(heatmap_logits[r0:r1, c0:c1, k].astype(np.float64))
-        total = window.sum()
-        if window.max() < min_confidence or total <= 0:
-            continue
-        weights = window / total
-        out[k, 0] = (weights.sum(0) * np.arange(c0, c1)).sum() / size
-        out[k, 1] = (weights.sum(1) * np.arange(r0, r1)).sum() / size
+    cols = np.floor(points_norm[:, 0] * size).astype(np.intp)
+    rows = np.floor(points_norm[:, 1] * size).astype(np.intp)
+    (inside,) = np.nonzero((cols >= 0) & (cols < size) & (rows >= 0) & (rows < size))
+    if inside.size == 0:
+        return out
+    offsets = np.arange(-half, half + 1)
+    r = rows[inside, None] + offsets                                   # (M, n) window rows
+    c = cols[inside, None] + offsets                                   # (M, n) window columns
+    on_map = None
+    if rows[inside].min() < half or rows[inside].max() >= size - half or \
+            cols[inside].min() < half or cols[inside].max() >= size - half:
+        # some window crosses the map's edge: read a clipped cell there, zeroed below
+        on_map = ((r >= 0) & (r < size))[:, :, None] & ((c >= 0) & (c < size))[:, None, :]
+        r_read, c_read = np.clip(r, 0, size - 1), np.clip(c, 0, size - 1)
+    else:
+        r_read, c_read = r, c
+    # every window at once, through flat indices into the (S, S, K) map: (M, n, n)
+    flat = (r_read[:, :, None] * size + c_read[:, None, :]) * count + inside[:, None, None]
+    window = sigmoid(np.take(heatmap_logits, flat).astype(np.float64))
+    if on_map is not None:
+        window *= on_map
+    total = window.sum(axis=(1, 2))
+    ok = (window.max(axis=(1, 2)) >= min_confidence) & (total > 0)
+    if not ok.all():
+        inside, window, total, r, c = inside[ok], window[ok], total[ok], r[ok], c[ok]
+    out[inside, 0] = (window.sum(axis=1) * c).sum(axis=1) / total / size
+    out[inside, 1] = (window.sum(axis=2) * r).sum(axis=1) / total / size
     return out
 
 
@@ -147,8 +163,9 @@ class BlazeBody:
 
     def __call__(self, image: np.ndarray, rect: RotatedRect) -> BodyResult:
         """Estimate the body in ``rect`` of a BGR image."""
-        crop, img_from_crop = warp_crop(image, rect, INPUT_SIZE, INPUT_SIZE)
-        tensor = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32)[None] / 255.0
+        crop, img_from_crop = warp_crop(image, rect, INPUT_SIZE, INPUT_SIZE, rgb=True)
+        # RGB in [0, 1]: one pass from uint8 (the same float32 values as astype, then / 255)
+        tensor = np.divide(crop, np.float32(255.0), dtype=np.float32)[None]
         landmarks, flag, _segmentation, heatmap, _world = self.model(tensor)
         raw = landmarks.reshape(NUM_POINTS, 5)
         norm = raw[:, :2] / INPUT_SIZE

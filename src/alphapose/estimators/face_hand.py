@@ -22,10 +22,10 @@ Coordinates: points are ``(x, y)`` image pixels with pixel centres at integers (
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from alphapose.runtime.litert import LiteRTModel
@@ -84,13 +84,15 @@ _FACE_PER_EAR_DISTANCE = 1.2
 _FACE_CENTRE_UP = 0.05
 
 
-def _point(value: np.ndarray | tuple[float, float], name: str) -> np.ndarray:
+def _xy(value: np.ndarray | tuple[float, float], name: str) -> tuple[float, float]:
+    """A checked ``(x, y)`` point as two Python floats (the crop rules are scalar arithmetic)."""
     point = np.asarray(value, np.float64)
     if point.shape != (2,):
         raise ValueError(f"{name}: expected an (x, y) point of shape (2,), got shape {point.shape}")
-    if not np.all(np.isfinite(point)):
-        raise ValueError(f"{name}: expected finite coordinates, got {point.tolist()}")
-    return point
+    x, y = float(point[0]), float(point[1])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ValueError(f"{name}: expected finite coordinates, got {[x, y]}")
+    return x, y
 
 
 def _check_image(image: np.ndarray, name: str = "image_bgr") -> None:
@@ -104,15 +106,16 @@ def _check_image(image: np.ndarray, name: str = "image_bgr") -> None:
 def _check_rect(rect: RotatedRect) -> None:
     if not isinstance(rect, RotatedRect):
         raise TypeError(f"rect: expected a RotatedRect, got {type(rect).__name__}")
-    if not (np.isfinite([rect.cx, rect.cy, rect.width, rect.height, rect.rotation]).all()
+    if not (all(math.isfinite(v) for v in (rect.cx, rect.cy, rect.width, rect.height,
+                                            rect.rotation))
             and rect.width > 0 and rect.height > 0):
         raise ValueError(f"rect: expected a finite rectangle with a positive size, got {rect}")
 
 
-def _rgb_tensor(crop_bgr: np.ndarray) -> np.ndarray:
-    """``(1, H, W, 3)`` float32 RGB in [0, 1] from a BGR uint8 crop."""
-    rgb = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2RGB)
-    return (rgb.astype(np.float32) * np.float32(1.0 / 255.0))[None]
+def _unit_tensor(crop_rgb: np.ndarray) -> np.ndarray:
+    """``(1, H, W, 3)`` float32 in [0, 1] from a uint8 crop, in one pass (the same values as
+    ``astype(float32) * float32(1 / 255)``)."""
+    return np.multiply(crop_rgb, np.float32(1.0 / 255.0), dtype=np.float32)[None]
 
 
 def _sigmoid(x: float) -> float:
@@ -126,16 +129,15 @@ def _rect_around(points: np.ndarray, rotation: float, scale: float,
     ``shift_y`` moves the centre along the crop's y axis by that fraction of the box height
     before squaring (negative = towards the crop's top), as MediaPipe's rect transformation does.
     """
-    c, s = np.cos(rotation), np.sin(rotation)
-    x_axis, y_axis = np.array([c, s]), np.array([-s, c])
-    u, v = points @ x_axis, points @ y_axis
-    width, height = u.max() - u.min(), v.max() - v.min()
-    u0 = 0.5 * (u.max() + u.min())
-    v0 = 0.5 * (v.max() + v.min()) + shift_y * height
-    centre = u0 * x_axis + v0 * y_axis
+    c, s = math.cos(rotation), math.sin(rotation)
+    # (u, v): the points in the crop's axes x = (c, s), y = (-s, c)
+    uv = points @ np.array([[c, -s], [s, c]])
+    (u_min, v_min), (u_max, v_max) = uv.min(axis=0).tolist(), uv.max(axis=0).tolist()
+    width, height = u_max - u_min, v_max - v_min
+    u0 = 0.5 * (u_max + u_min)
+    v0 = 0.5 * (v_max + v_min) + shift_y * height
     side = max(width, height, 1e-3) * scale
-    return RotatedRect(float(centre[0]), float(centre[1]), float(side), float(side),
-                       float(rotation))
+    return RotatedRect(u0 * c - v0 * s, u0 * s + v0 * c, side, side, float(rotation))
 
 
 # ----------------------------------------------------------------------------------------- face
@@ -196,42 +198,45 @@ def face_rect_from_points(left_eye: np.ndarray, right_eye: np.ndarray, nose: np.
         >>> round(rect.rotation, 3), rect.width == rect.height
         (0.0, True)
     """
-    le, re = _point(left_eye, "left_eye"), _point(right_eye, "right_eye")
-    no = _point(nose, "nose")
-    ml, mr = _point(mouth_left, "mouth_left"), _point(mouth_right, "mouth_right")
+    lex, ley = _xy(left_eye, "left_eye")
+    rex, rey = _xy(right_eye, "right_eye")
+    nox, noy = _xy(nose, "nose")
+    mlx, mly = _xy(mouth_left, "mouth_left")
+    mrx, mry = _xy(mouth_right, "mouth_right")
     if scale <= 0:
         raise ValueError(f"scale: expected a positive factor, got {scale}")
-    eye_mid, mouth_mid = 0.5 * (le + re), 0.5 * (ml + mr)
-    across = le - re
-    up = eye_mid - mouth_mid
+    eye_x, eye_y = 0.5 * (lex + rex), 0.5 * (ley + rey)
+    mouth_x, mouth_y = 0.5 * (mlx + mrx), 0.5 * (mly + mry)
+    across_x, across_y = lex - rex, ley - rey
+    up_x, up_y = eye_x - mouth_x, eye_y - mouth_y
     # A quarter turn maps the face's "up" (0, -1) onto its +x (1, 0): (x, y) -> (-y, x).
-    direction = np.zeros(2)
-    for vec in (across, np.array([-up[1], up[0]])):
-        norm = np.linalg.norm(vec)
+    dir_x = dir_y = 0.0
+    for vx, vy in ((across_x, across_y), (-up_y, up_x)):
+        norm = math.hypot(vx, vy)
         if norm > 1e-6:
-            direction += vec / norm
-    if np.linalg.norm(direction) < 1e-6:
-        direction = np.array([1.0, 0.0])
-    rotation = float(np.arctan2(direction[1], direction[0]))
-    c, s = np.cos(rotation), np.sin(rotation)
-    x_axis, y_axis = np.array([c, s]), np.array([-s, c])
+            dir_x, dir_y = dir_x + vx / norm, dir_y + vy / norm
+    if math.hypot(dir_x, dir_y) < 1e-6:
+        dir_x, dir_y = 1.0, 0.0
+    rotation = math.atan2(dir_y, dir_x)
+    c, s = math.cos(rotation), math.sin(rotation)  # x axis (c, s), y axis (-s, c)
 
-    eye_mouth = float(np.linalg.norm(up))
-    size = max(_FACE_PER_EYE_DISTANCE * float(np.linalg.norm(across)),
+    eye_mouth = math.hypot(up_x, up_y)
+    size = max(_FACE_PER_EYE_DISTANCE * math.hypot(across_x, across_y),
                _FACE_PER_EYE_MOUTH_DISTANCE * eye_mouth)
     if (left_ear is None) != (right_ear is None):
         raise ValueError("left_ear, right_ear: give both ears or neither")
     if left_ear is not None and right_ear is not None:
-        ear_l, ear_r = _point(left_ear, "left_ear"), _point(right_ear, "right_ear")
-        size = max(size, _FACE_PER_EAR_DISTANCE * float(np.linalg.norm(ear_l - ear_r)))
+        (elx, ely), (erx, ery) = _xy(left_ear, "left_ear"), _xy(right_ear, "right_ear")
+        size = max(size, _FACE_PER_EAR_DISTANCE * math.hypot(elx - erx, ely - ery))
     if size < 1e-3:
         raise ValueError("left_eye, right_eye, mouth_left, mouth_right: the points coincide; "
                          "no face size can be derived")
-    base = 0.5 * (eye_mid + mouth_mid)
-    sideways = float((no - base) @ x_axis)
-    centre = base - sideways * x_axis - _FACE_CENTRE_UP * eye_mouth * y_axis
+    base_x, base_y = 0.5 * (eye_x + mouth_x), 0.5 * (eye_y + mouth_y)
+    sideways = (nox - base_x) * c + (noy - base_y) * s
+    up_shift = _FACE_CENTRE_UP * eye_mouth
     side = scale * size
-    return RotatedRect(float(centre[0]), float(centre[1]), side, side, rotation)
+    return RotatedRect(base_x - sideways * c + up_shift * s, base_y - sideways * s - up_shift * c,
+                       side, side, rotation)
 
 
 def face_rect_from_mesh(mesh: np.ndarray, *, scale: float = 1.5) -> RotatedRect:
@@ -251,8 +256,8 @@ def face_rect_from_mesh(mesh: np.ndarray, *, scale: float = 1.5) -> RotatedRect:
     mesh = np.asarray(mesh, np.float64)
     if mesh.ndim != 2 or mesh.shape[0] != 468 or mesh.shape[1] < 2:
         raise ValueError(f"mesh: expected shape (468, 2), got {mesh.shape}")
-    d = mesh[_MESH_LEFT_EYE_OUTER, :2] - mesh[_MESH_RIGHT_EYE_OUTER, :2]
-    return _rect_around(mesh[:, :2], float(np.arctan2(d[1], d[0])), scale)
+    (lx, ly), (rx, ry) = mesh[_MESH_LEFT_EYE_OUTER, :2], mesh[_MESH_RIGHT_EYE_OUTER, :2]
+    return _rect_around(mesh[:, :2], math.atan2(float(ly - ry), float(lx - rx)), scale)
 
 
 class FaceLandmarker:
@@ -280,8 +285,9 @@ class FaceLandmarker:
         self.refine = refine
 
     def _run(self, image_bgr: np.ndarray, rect: RotatedRect) -> tuple[np.ndarray, float]:
-        crop, img_from_crop = warp_crop(image_bgr, rect, FACE_INPUT_SIZE, FACE_INPUT_SIZE)
-        landmarks, flag = self.model(_rgb_tensor(crop))
+        crop, img_from_crop = warp_crop(image_bgr, rect, FACE_INPUT_SIZE, FACE_INPUT_SIZE,
+                                        rgb=True)
+        landmarks, flag = self.model(_unit_tensor(crop))
         crop_xy = landmarks.reshape(468, 3)[:, :2] - 0.5  # edges at 0 -> centres at 0
         return apply_affine(crop_xy, img_from_crop), _sigmoid(float(flag.ravel()[0]))
 
@@ -354,22 +360,21 @@ def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
         >>> round(rect.rotation, 6), round(rect.width, 1)
         (0.0, 200.0)
     """
-    w, i, p = _point(wrist, "wrist"), _point(index, "index"), _point(pinky, "pinky")
+    (wx, wy), (ix, iy), (px, py) = _xy(wrist, "wrist"), _xy(index, "index"), _xy(pinky, "pinky")
     if scale <= 0:
         raise ValueError(f"scale: expected a positive factor, got {scale}")
-    middle = (2.0 * i + p) / 3.0
-    up = middle - w
-    length = float(np.linalg.norm(up))
+    middle_x, middle_y = (2.0 * ix + px) / 3.0, (2.0 * iy + py) / 3.0
+    up_x, up_y = middle_x - wx, middle_y - wy
+    length = math.hypot(up_x, up_y)
     if length < 1e-6:
         raise ValueError("wrist, index, pinky: the wrist coincides with the knuckles; "
                          "no hand direction can be derived")
     # The crop's -y axis (its "up") must be `up`; its y axis in the image is (-sin r, cos r).
-    rotation = float(np.arctan2(up[0], -up[1]))
+    rotation = math.atan2(up_x, -up_y)
     box = 2.0 * length
-    y_axis = -up / length
-    centre = middle + shift * box * y_axis
+    move = shift * box / length  # along the y axis -up / length
     side = box * scale
-    return RotatedRect(float(centre[0]), float(centre[1]), side, side, rotation)
+    return RotatedRect(middle_x - move * up_x, middle_y - move * up_y, side, side, rotation)
 
 
 def hand_rect_from_landmarks(points: np.ndarray, *, scale: float = 2.0,
@@ -392,10 +397,10 @@ def hand_rect_from_landmarks(points: np.ndarray, *, scale: float = 2.0,
     if points.ndim != 2 or points.shape[0] != 21 or points.shape[1] < 2:
         raise ValueError(f"points: expected shape (21, 2), got {points.shape}")
     points = points[:, :2]
-    target = 0.5 * (0.5 * (points[6] + points[14]) + points[10])
-    up = target - points[0]
-    rotation = float(np.arctan2(up[0], -up[1]))
-    return _rect_around(points, rotation, scale, shift)
+    (x0, y0), (x6, y6), (x10, y10), (x14, y14) = points[[0, 6, 10, 14]].tolist()
+    up_x = 0.5 * (0.5 * (x6 + x14) + x10) - x0
+    up_y = 0.5 * (0.5 * (y6 + y14) + y10) - y0
+    return _rect_around(points, math.atan2(up_x, -up_y), scale, shift)
 
 
 class HandLandmarker:
@@ -426,10 +431,11 @@ class HandLandmarker:
 
     def _run(self, image_bgr: np.ndarray,
              rect: RotatedRect) -> tuple[np.ndarray, float]:
-        crop, img_from_crop = warp_crop(image_bgr, rect, HAND_INPUT_SIZE, HAND_INPUT_SIZE)
+        crop, img_from_crop = warp_crop(image_bgr, rect, HAND_INPUT_SIZE, HAND_INPUT_SIZE,
+                                        rgb=True)
         # Outputs: landmarks, presence (already a probability), handedness (assumes a mirrored
         # selfie image: unreliable here, the body model gives the side), world landmarks.
-        landmarks, presence, _handedness, _world = self.model(_rgb_tensor(crop))
+        landmarks, presence, _handedness, _world = self.model(_unit_tensor(crop))
         crop_xy = landmarks.reshape(21, 3)[:, :2] - 0.5
         return apply_affine(crop_xy, img_from_crop), float(presence.ravel()[0])
 
