@@ -159,7 +159,9 @@ class BlazeBody:
         if decoding not in DECODINGS:
             raise ValueError(f"decoding {decoding!r} is not one of {DECODINGS}")
         self.decoding = decoding
-        self.model = LiteRTModel(get_model_file("blaze-pose-full"), num_threads=num_threads)
+        # outputs 2 (segmentation mask) and 4 (world landmarks) are not used
+        self.model = LiteRTModel(get_model_file("blaze-pose-full"), num_threads=num_threads,
+                                 skip_outputs=(2, 4))
 
     def __call__(self, image: np.ndarray, rect: RotatedRect) -> BodyResult:
         """Estimate the body in ``rect`` of a BGR image."""

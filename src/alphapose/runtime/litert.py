@@ -17,13 +17,16 @@ class LiteRTModel:
     Args:
         path: the model file.
         num_threads: CPU threads for the interpreter.
+        skip_outputs: positions of outputs the caller does not use: returned as ``None``
+            instead of a copy (e.g. the body model's 256x256 segmentation mask).
 
     Example:
         >>> model = LiteRTModel(get_model_file("blaze-face-mesh"))   # doctest: +SKIP
         >>> outputs = model(np.zeros((1, 192, 192, 3), np.float32))  # doctest: +SKIP
     """
 
-    def __init__(self, path: str | Path, num_threads: int = 2) -> None:
+    def __init__(self, path: str | Path, num_threads: int = 2,
+                 skip_outputs: tuple[int, ...] = ()) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as error:  # pragma: no cover - a core dependency
@@ -34,6 +37,13 @@ class LiteRTModel:
         self._interpreter.allocate_tensors()
         (self._input,) = self._interpreter.get_input_details()
         self._outputs = self._interpreter.get_output_details()
+        if any(not 0 <= i < len(self._outputs) for i in skip_outputs):
+            raise ValueError(f"{self.path.name}: skip_outputs {skip_outputs} out of range for "
+                             f"{len(self._outputs)} outputs")
+        self._output_indices = [None if i in skip_outputs else int(o["index"])
+                                for i, o in enumerate(self._outputs)]
+        self._input_index = int(self._input["index"])
+        self._input_shape = tuple(int(s) for s in self._input["shape"])
         self._lock = threading.Lock()  # one interpreter runs one invoke at a time
         self.invocations = 0
         self.invoke_seconds = 0.0  # wall time inside invoke
@@ -42,7 +52,7 @@ class LiteRTModel:
     @property
     def input_shape(self) -> tuple[int, ...]:
         """Shape of the input tensor, e.g. ``(1, 224, 224, 3)``."""
-        return tuple(int(s) for s in self._input["shape"])
+        return self._input_shape
 
     @property
     def output_shapes(self) -> list[tuple[int, ...]]:
@@ -55,17 +65,20 @@ class LiteRTModel:
             batch: float32 tensor of :attr:`input_shape`.
 
         Returns:
-            The output tensors, in the model's output order, as new arrays.
+            The output tensors, in the model's output order, as new arrays (``None`` at the
+            positions in ``skip_outputs``).
         """
         batch = np.ascontiguousarray(batch, dtype=np.float32)
-        if batch.shape != self.input_shape:
-            raise ValueError(f"{self.path.name}: expected input shape {self.input_shape}, "
+        if batch.shape != self._input_shape:
+            raise ValueError(f"{self.path.name}: expected input shape {self._input_shape}, "
                              f"got {batch.shape}")
         with self._lock:
-            self._interpreter.set_tensor(self._input["index"], batch)
+            self._interpreter.set_tensor(self._input_index, batch)
             start, cpu_start = time.perf_counter(), time.thread_time()
             self._interpreter.invoke()
             self.invoke_seconds += time.perf_counter() - start
             self.invoke_cpu_seconds += time.thread_time() - cpu_start
             self.invocations += 1
-            return [self._interpreter.get_tensor(o["index"]).copy() for o in self._outputs]
+            get = self._interpreter.get_tensor
+            return [None if index is None else get(index).copy()
+                    for index in self._output_indices]
