@@ -16,7 +16,8 @@ Figures of one run (:func:`measure`):
   (median of ``calibration`` invokes on an idle pipeline, same thread count); ``W`` = wall time;
   ``S`` = invokes that can run at once without sharing a core =
   ``min(K, cores // threads_per_model)`` (at least 1), ``K`` = threads that invoke models
-  (1 with ``sp``; concurrent: the detector stage + the estimator's workers). 1.0 means every
+  (1 with ``sp``; concurrent: the detector stage, if its detector has models, + the
+  estimator's workers). 1.0 means every
   usable core ran model code all the time; the rest is Python, cropping, decoding, writing,
   waiting on the chain of dependencies, and other processes on the machine. Two shares are
   printed beside it: ``invoke share: wall`` (the measured seconds inside invokes / W: counts
@@ -229,7 +230,8 @@ def measure(pipeline: Pipeline, frames: Iterable[Frame], label: str, out: Path |
         cpu = time.process_time() - cpu_start
     pipeline.times.add("write", write_seconds)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    stage_threads = 1 if pipeline.sp else 1 + max(1, len(pipeline.worker_models()))
+    detector_thread = 1 if find_models(pipeline.detector) else 0  # a model-free detector
+    stage_threads = 1 if pipeline.sp else detector_thread + max(1, len(pipeline.worker_models()))
     slots = max(1, min(stage_threads, (cores or 1) // max(threads_per_model, 1)))
     return RunStats(
         label=label, frames=count, persons=persons, wall=wall,

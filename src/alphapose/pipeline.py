@@ -6,12 +6,15 @@
 :meth:`Pipeline.run` runs its stages concurrently, each in its own thread, joined by bounded
 queues of ``qsize`` items (see :mod:`alphapose.concurrent`)::
 
-    reader (decode) -> detector (frames that will need it) -> estimator + pose NMS + tracker
-        -> the caller's loop (writing / rendering)
+    reader (decode) -> detector (frames that will need it) -> estimator (what the next frame
+        depends on) -> finisher (the rest, pose NMS, tracker) -> the caller's loop (writing)
 
-so detection of frame t+1, estimation of frame t and writing of frame t-1 overlap. Frames are
-never estimated two at a time: with ``detect_every > 1`` frame t is estimated from the people of
-frame t-1. ``sp=True`` runs everything in the calling thread (debugging, and the baseline of
+with a staged estimator's tasks (the embedded default: one per body, hand and face) on
+``workers`` threads. Decoding and detecting frame t+1, the hands and face of frame t and
+writing frame t-1 overlap the bodies of frame t+1. With ``detect_every > 1`` the bodies of
+frame t are estimated from the people of frame t-1: the people the estimator kept (distinct
+bodies), not the output after pose NMS, so the next frame need not wait for hands, face and
+pose NMS. ``sp=True`` runs everything in the calling thread (debugging, and the baseline of
 ``alphapose bench``). Both give the same results, in input order.
 """
 
@@ -213,9 +216,17 @@ class Pipeline:
 
     @property
     def staged(self) -> bool:
-        """Whether the estimator splits its work into tasks (``find_people`` /
-        ``start_parts``): then :meth:`run` spreads them over ``workers`` threads and the next
-        video frame starts from the bodies alone, while hands and face are still running."""
+        """Whether the estimator splits a frame's work in two, which lets the concurrent run
+        start the next frame early:
+
+        * ``find_people(image, detections, tracked, tasks) -> people``: what the next frame
+          depends on (the embedded default: the bodies; a network: the crops);
+        * ``tracked_people(people)``: what the next video frame starts from (None: nothing);
+        * ``start_parts(image, people, tasks) -> finish``: queues the rest (hands and face; the
+          network call, batched across frames); ``finish()`` waits and returns the Poses.
+
+        ``tasks`` is where the estimator's tasks run (:mod:`alphapose.tasks`; None: in line).
+        """
         return all(callable(getattr(self.estimator, name, None))
                    for name in ("find_people", "start_parts", "tracked_people"))
 
