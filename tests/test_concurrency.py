@@ -85,8 +85,7 @@ def collect(pipeline: Pipeline, frames, errors: list) -> list[tuple]:
 
 
 def stage_threads() -> list[str]:
-    return [t.name for t in threading.enumerate()
-            if t.name.startswith("alphapose-") and not t.name.startswith("alphapose-person")]
+    return [t.name for t in threading.enumerate() if t.name.startswith("alphapose-")]
 
 
 @pytest.mark.parametrize("every", [1, 3, 5], ids=["every1", "every3", "every5"])
@@ -175,8 +174,8 @@ def test_leaving_the_loop_stops_reading() -> None:
     time.sleep(0.3)
     assert done == [0, 1, 2]
     assert stage_threads() == []
-    # three queues of two frames between reader and caller, plus one in each stage's hands
-    assert next(read) <= 3 + 3 * 2 + 4
+    # four queues of two frames between reader and caller, plus one in each stage's hands
+    assert next(read) <= 3 + 4 * 2 + 4
 
 
 def test_interrupt_in_the_loop_keeps_finished_frames() -> None:
@@ -282,3 +281,23 @@ def test_detector_batches_frames_already_read_with_the_same_results(every: int) 
 def test_bad_detector_batch_is_refused() -> None:
     with pytest.raises(ValueError, match="detbatch"):
         Pipeline(ShiftDetector(), TrackingPose(), detbatch=0)
+
+
+@pytest.mark.models
+def test_leaving_the_loop_stops_the_workers_too(embedded_models, astronaut_bgr) -> None:
+    from alphapose.detection.blaze import BlazePersonDetector
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+
+    image = np.ascontiguousarray(astronaut_bgr[:, :400])
+    frames = (Frame(np.roll(image, i, axis=1), i, f"{i}.jpg", path="v", source="v")
+              for i in range(200))
+    pipeline = Pipeline(BlazePersonDetector(num_threads=1),
+                        BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1)), workers=2, qsize=4)
+    results = pipeline.run(frames)
+    first = [next(results)[0].index for _ in range(2)]
+    assert any(name.startswith("alphapose-worker") for name in stage_threads())
+    start = time.perf_counter()
+    results.close()
+    assert time.perf_counter() - start < 2.0
+    time.sleep(0.3)
+    assert first == [0, 1] and stage_threads() == []
