@@ -8,7 +8,8 @@ each model's mean invoke time; also the same with the detector on every frame.
 
 Last line: ``fps=... persons_per_s=...`` (the mmpose demo video, end to end).
 
-Usage: ``.venv/bin/python bench/speed.py [--data ../shared/data] [--threads 2]``
+Usage: ``.venv/bin/python bench/speed.py [--data ../shared/data] [--threads 2]`` (``--threads``:
+the detector's; the estimator runs on one worker per core, 1 thread per model, as ``alphapose run``)
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from alphapose.benchmark import pipeline_models
+from alphapose.detection.blaze import BlazePersonDetector
+from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
 from alphapose.pipeline import Pipeline
 from alphapose.sources import VideoSource
 from alphapose.writers import AlphaPoseJsonWriter
@@ -27,19 +31,18 @@ from alphapose.writers import AlphaPoseJsonWriter
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def models_of(pipeline: Pipeline) -> dict[str, object]:
-    est = pipeline.estimator
-    found = {"person detector": pipeline.detector.model, "body": est.body.model}
-    if est.hand is not None:
-        found["hand"] = est.hand.model
-    if est.face is not None:
-        found["face"] = est.face.model
-    return found
+def models_of(pipeline: Pipeline) -> dict[str, list]:
+    """The pipeline's LiteRT models (estimator workers included) grouped by model file."""
+    grouped: dict[str, list] = {}
+    for name, model in pipeline_models(pipeline).items():
+        grouped.setdefault(name.split("@")[0].split("#")[0], []).append(model)
+    return grouped
 
 
 def measure(pipeline: Pipeline, frames: list, out: Path) -> tuple[float, float, int]:
-    for model in models_of(pipeline).values():
-        model.invocations, model.invoke_seconds = 0, 0.0
+    for models in models_of(pipeline).values():
+        for model in models:
+            model.invocations, model.invoke_seconds = 0, 0.0
     persons = 0
     start = time.perf_counter()
     with AlphaPoseJsonWriter(out) as writer:
@@ -55,12 +58,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--loops", type=int, default=8)
     parser.add_argument("--frames", type=int, default=60)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="detector threads (as the CLI)")
     args = parser.parse_args()
     demo = args.data / "mmpose" / "demo" / "demo.mp4"
     if not demo.is_file():
         sys.exit(f"bench/speed.py: {demo} not found (pass --data PATH/TO/shared/data)")
-    pipeline = Pipeline()
+    # as `alphapose run` builds it: the estimator's models at 1 thread on one worker per core
+    pipeline = Pipeline(BlazePersonDetector(num_threads=args.threads),
+                        BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1)))
     work = Path(tempfile.mkdtemp(prefix="alphapose-speed-"))
     demo_frames = list(VideoSource(demo))
     pipeline.predict(demo_frames[0].image)  # warm-up
@@ -70,10 +75,11 @@ def main() -> None:
     h, w = demo_frames[0].image.shape[:2]
     print(f"demo.mp4 ({w}x{h}, {len(frames)} frames, {persons / len(frames):.1f} people/frame): "
           f"{fps:.2f} fps, {pps:.1f} persons/s")
-    for name, model in models_of(pipeline).items():
-        calls = max(model.invocations, 1)
-        print(f"  {name:16s} {model.invoke_seconds / calls * 1000:6.2f} ms/invoke, "
-              f"{model.invocations / len(frames):5.1f} invokes/frame")
+    for name, models in models_of(pipeline).items():
+        calls = sum(model.invocations for model in models)
+        seconds = sum(model.invoke_seconds for model in models)
+        print(f"  {name:20s} {seconds / max(calls, 1) * 1000:6.2f} ms/invoke, "
+              f"{calls / len(frames):5.1f} invokes/frame")
     print("  stage ms/frame: " + ", ".join(f"{k} {v:.1f}" for k, v in
                                             pipeline.times.per_frame_ms().items()))
     every = Pipeline(pipeline.detector, pipeline.estimator, detect_every=1)
