@@ -146,3 +146,28 @@ def test_file_detector_errors_name_the_file(tmp_path, content, message) -> None:
         FileDetector(path)
     with pytest.raises(ValueError, match="no such file"):
         FileDetector(tmp_path / "missing.json")
+
+
+@pytest.mark.models
+def test_recrop_mode_seeds_hands_with_the_wider_holistic_crop(embedded_models) -> None:
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+    from alphapose.estimators.blaze_body import BodyResult
+    from alphapose.transforms import RotatedRect
+
+    points = np.zeros((39, 2), np.float32)
+    points[:, 0], points[:, 1] = np.linspace(100, 300, 39), 200.0
+    # left hand: wrist at (100, 100), knuckles 30 px further up; right hand mirrored
+    points[15], points[19], points[17] = (100, 100), (95, 70), (110, 72)
+    points[16], points[20], points[18] = (300, 100), (305, 70), (290, 72)
+    body = BodyResult(points, np.ones(39, np.float32), np.ones(39, np.float32), 0.9,
+                      RotatedRect(200, 200, 300, 300, 0.0))
+    sides = {}
+    for mode in ("landmarks", "recrop"):
+        estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1, refine_hands=mode,
+                                                        face=False))
+        crops = estimator.part_crops(body)
+        assert [kind for _, kind, _ in crops] == ["hand", "hand"]
+        sides[mode] = [rect.width for _, _, rect in crops]
+    # the same hands, crop side scaled by 2.7 (MediaPipe holistic) instead of 2.0
+    np.testing.assert_allclose(np.divide(sides["recrop"], sides["landmarks"]), 2.7 / 2.0,
+                               rtol=1e-5)

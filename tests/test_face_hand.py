@@ -34,6 +34,7 @@ from alphapose.estimators.face_hand import (
     face_rect_from_points,
     hand_rect_from_body,
     hand_rect_from_landmarks,
+    hand_rect_from_recrop,
 )
 from alphapose.transforms import RotatedRect, apply_affine, crop_from_img_matrix
 
@@ -238,6 +239,37 @@ def test_tracking_crops_square_the_box_in_the_turned_frame(degrees):
     assert rect.width == pytest.approx(200.0) and rect.height == pytest.approx(200.0)
 
 
+@pytest.mark.parametrize(
+    ("centre", "scale_point", "rotation"),
+    [
+        ((100, 100), (100, 140), 0.0),              # wrist below the centre: fingers up
+        ((100, 100), (60, 100), np.pi / 2),         # wrist to the left: fingers to the right
+        ((100, 100), (100, 60), np.pi),             # fingers down
+        ((50, 80), (80, 120), -np.arctan2(30, 40)),  # a turned hand, distance 50
+    ],
+    ids=["up", "right", "down", "turned"],
+)
+def test_hand_rect_from_recrop(centre, scale_point, rotation):
+    rect = hand_rect_from_recrop(centre, scale_point)
+    centre, scale_point = np.asarray(centre, float), np.asarray(scale_point, float)
+    half = np.linalg.norm(scale_point - centre)
+    assert np.cos(rect.rotation - rotation) == pytest.approx(1.0)
+    assert rect.width == pytest.approx(2 * half) and rect.height == pytest.approx(2 * half)
+    # the crop's "up" points away from the second point (the wrist side)
+    np.testing.assert_allclose(_up_in_image(rect), (centre - scale_point) / half, atol=1e-9)
+    # moved 0.1 of the side towards the fingers: the centre sits at (0.5, 0.6) of the crop, the
+    # second point half a side below it, just past the crop's bottom edge
+    np.testing.assert_allclose(_in_crop(rect, centre), [0.5, 0.6], atol=1e-9)
+    np.testing.assert_allclose(_in_crop(rect, scale_point), [0.5, 1.1], atol=1e-9)
+
+
+def test_hand_rect_from_recrop_rejects_bad_input():
+    with pytest.raises(ValueError, match="coincide"):
+        hand_rect_from_recrop((5, 5), (5, 5))
+    with pytest.raises(ValueError, match="scale_point"):
+        hand_rect_from_recrop((5, 5), (5, np.nan))
+
+
 # ------------------------------------------------------------------------------ real data
 
 
@@ -436,3 +468,82 @@ def test_landmarkers_reject_bad_input(face_model, hand_models, image, rect, erro
 def test_hand_variant_is_checked():
     with pytest.raises(ValueError, match="variant"):
         HandLandmarker("huge")
+
+
+@pytest.mark.parametrize("refine", ["recrops", "", None, 1, "True"],
+                         ids=["typo", "empty", "none-object", "int", "bool-string"])
+def test_hand_refine_is_checked(refine):
+    with pytest.raises(ValueError, match=r"refine: expected True, False or one of \['landmarks', "
+                                         r"'recrop', 'none'\], got"):
+        HandLandmarker("lite", refine=refine)
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(("refine", "mode"), [(True, "landmarks"), (False, "none"),
+                                              ("recrop", "recrop"), ("none", "none")],
+                         ids=["true", "false", "recrop", "none"])
+def test_hand_refine_accepts_bools_and_modes(embedded_models, refine, mode):
+    model = HandLandmarker("lite", num_threads=1, refine=refine)
+    assert model.refine == mode
+    assert (model.recrop_model is not None) == (mode == "recrop")
+
+
+@pytest.fixture(scope="module")
+def recrop_models(embedded_models):
+    return {v: HandLandmarker(v, num_threads=1, refine="recrop") for v in ("full", "lite")}
+
+
+@pytest.mark.models
+def test_recrop_places_the_crop_on_the_labelled_hand(hands, recrop_models):
+    # MediaPipe's re-crop input (body crop 2.7 / -0.1) from the labelled wrist and knuckles: the
+    # re-placed crop is upright along the labelled wrist -> middle knuckle direction (measured
+    # within 18 degrees), holds every labelled point well inside (measured 0.18 - 0.85 of the
+    # crop) and its side is about 2 hand sizes (measured 1.6 - 2.0)
+    checked = 0
+    for hand in hands:
+        gt, visible = hand["gt"], hand["visible"]
+        if not visible[[0, 5, 9, 17]].all():
+            continue
+        body = hand_rect_from_body(gt[0], gt[5], gt[17], scale=2.7, shift=-0.1)
+        rect = recrop_models["lite"].recrop(hand["image"], body)
+        to_middle = (gt[9] - gt[0]) / np.linalg.norm(gt[9] - gt[0])
+        assert _up_in_image(rect) @ to_middle > np.cos(np.deg2rad(30))
+        unit = _in_crop(rect, gt[visible])
+        assert unit.min() > 0.05 and unit.max() < 0.95
+        size = (gt[visible].max(0) - gt[visible].min(0)).max()
+        assert 1.3 < rect.width / size < 2.5
+        checked += 1
+    assert checked >= 5
+
+
+@pytest.mark.models
+@pytest.mark.parametrize(
+    ("source", "variant", "min_pck", "max_error"),
+    [("freihand", "full", 0.75, 0.15), ("freihand", "lite", 0.75, 0.15),
+     ("onehand10k", "full", 0.90, 0.08), ("onehand10k", "lite", 0.90, 0.08)],
+    ids=["freihand-full", "freihand-lite", "onehand10k-full", "onehand10k-lite"],
+)
+def test_hand_recrop_from_body_points(hands, recrop_models, source, variant, min_pck,
+                                      max_error):
+    # measured (bench/hands.py): PCK@0.2 0.80 / 0.82 on FreiHAND, 1.0 on OneHand10K 1402
+    errors = []
+    for hand in hands:
+        if hand["source"] != source or not hand["visible"][[0, 5, 17]].all():
+            continue
+        gt = hand["gt"]
+        result = recrop_models[variant](hand["image"], hand_rect_from_body(gt[0], gt[5], gt[17]))
+        assert 0.5 < result.presence <= 1.0
+        errors.append(_hand_errors(result.points, hand))
+    errors = np.concatenate(errors)
+    assert np.mean(errors < 0.2) >= min_pck
+    assert errors.mean() < max_error
+
+
+@pytest.mark.parametrize("value", ["recrops", "Landmarks", 2], ids=["typo", "case", "int"])
+def test_whole_body_config_checks_refine_hands(value):
+    from alphapose.estimators.blaze import BlazeWholeBodyConfig
+
+    with pytest.raises(ValueError, match="refine_hands must be True, False or one of"):
+        BlazeWholeBodyConfig(refine_hands=value)
+    for ok in (True, False, "landmarks", "recrop", "none"):
+        assert BlazeWholeBodyConfig(refine_hands=ok).refine_hands == ok

@@ -110,6 +110,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--hand-model", default="lite", choices=("full", "lite"),
                        help="hand landmark model: lite (default) is faster, full more accurate "
                             "on large hands")
+    model.add_argument("--hand-refine", default="landmarks",
+                       choices=("landmarks", "recrop", "none"),
+                       help="re-place each hand crop: a second landmark pass (default), "
+                            "MediaPipe's hand re-crop model then one pass, or none")
     model.add_argument("--decoding", default="heatmap",
                        choices=("heatmap", "regression", "integral"),
                        help="body landmark decoding (default: %(default)s)")
@@ -227,7 +231,8 @@ def _build_pipeline(args: argparse.Namespace):
         threads = 1 if workers > 1 and not getattr(args, "sp", False) else args.threads
         estimator = BlazeWholeBody(BlazeWholeBodyConfig(
             decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
-            flip=args.flip, hand_model=args.hand_model, num_threads=threads))
+            flip=args.flip, hand_model=args.hand_model,
+            refine_hands=getattr(args, "hand_refine", "landmarks"), num_threads=threads))
     if args.detect_every < 1:
         raise SystemExit(f"alphapose: --detect-every must be >= 1, got {args.detect_every}")
     nms_params = None

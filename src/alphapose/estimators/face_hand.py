@@ -12,7 +12,10 @@ Two landmark models from the ``mediapipe==0.10.14`` wheel, each run on one rotat
 
 Crops are placed from the body model's points, the way MediaPipe's holistic graph does it, and by
 default placed a second time from the first pass's own landmarks (MediaPipe's tracking rule),
-which measured better for both models. Neither model gives per-point confidences: every point
+which measured better for both models. Hands can instead be re-placed by MediaPipe's holistic
+re-crop model (``hand_recrop.tflite``): a ``256 x 256`` RGB crop in [0, 1] gives two points in
+crop pixels, the hand's centre and a point whose distance from it is half the new crop's side,
+lying towards the wrist (see :func:`hand_rect_from_recrop`); one landmark pass follows. Neither model gives per-point confidences: every point
 carries its model's presence probability.
 
 Coordinates: points are ``(x, y)`` image pixels with pixel centres at integers (see
@@ -42,6 +45,8 @@ __all__ = [
     "HandLandmarker",
     "hand_rect_from_body",
     "hand_rect_from_landmarks",
+    "hand_rect_from_recrop",
+    "HAND_REFINE_MODES",
     "HAND_VARIANTS",
 ]
 
@@ -68,6 +73,10 @@ FACE_MESH_TO_68: np.ndarray = np.array([
 FACE_INPUT_SIZE = 192
 HAND_INPUT_SIZE = 224
 HAND_VARIANTS = {"full": "blaze-hand-full", "lite": "blaze-hand-lite"}
+HAND_RECROP_INPUT_SIZE = 256
+#: How :class:`HandLandmarker` re-places a hand crop: a second landmark pass on the crop placed
+#: from the first pass's landmarks, the re-crop model then one landmark pass, or nothing.
+HAND_REFINE_MODES = ("landmarks", "recrop", "none")
 
 # Face-mesh vertices at the outer eye corners: the subject's right eye (left in a frontal image)
 # and the subject's left eye; MediaPipe rotates the face crop so that 33 -> 263 points along +x.
@@ -341,7 +350,8 @@ def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
     crop is centred there, its "up" points from the wrist to that point, its side is twice the
     wrist-to-middle distance times ``scale``, and it is moved by ``shift`` of that (unscaled) side
     along the crop's y axis (negative = towards the fingers). MediaPipe enlarges by 2.7 with shift
-    -0.1 for its separate re-crop model, which we do not run; feeding the landmark model directly,
+    -0.1 for its separate re-crop model (``HandLandmarker(refine="recrop")``, which works on
+    either crop); feeding the landmark model directly,
     2.0 and -0.3 measured best (FreiHAND / OneHand10K hands seeded from their wrist and index /
     pinky knuckles, with and without noise; hand presence on BlazePose-seeded crops).
 
@@ -403,31 +413,105 @@ def hand_rect_from_landmarks(points: np.ndarray, *, scale: float = 2.0,
     return _rect_around(points, math.atan2(up_x, -up_y), scale, shift)
 
 
+def hand_rect_from_recrop(centre: np.ndarray, scale_point: np.ndarray, *,
+                          shift: float = -0.1) -> RotatedRect:
+    """The hand crop that the re-crop model's two points describe (MediaPipe's holistic rule).
+
+    The model's first point is the hand's centre, its second lies towards the wrist at half the
+    crop's side from it: the crop is the square of side ``2 |scale_point - centre|`` whose "down"
+    (+y) axis runs from the centre to the second point, moved by ``shift`` of its side along
+    that axis (negative = towards the fingers). MediaPipe uses it as it is (scale 1).
+
+    Args:
+        centre: ``(2,)`` the model's first point, image pixels.
+        scale_point: ``(2,)`` the model's second point, image pixels.
+        shift: move along the crop's y axis, a fraction of the side.
+
+    Returns:
+        The crop rectangle for the landmark pass.
+
+    Example:
+        >>> rect = hand_rect_from_recrop((100, 100), (100, 140))   # wrist below: fingers up
+        >>> round(rect.rotation, 6), rect.width, rect.cy
+        (0.0, 80.0, 92.0)
+    """
+    (cx, cy), (sx, sy) = _xy(centre, "centre"), _xy(scale_point, "scale_point")
+    down_x, down_y = sx - cx, sy - cy
+    half = math.hypot(down_x, down_y)
+    if half < 1e-6:
+        raise ValueError("centre, scale_point: the points coincide; no hand crop can be derived")
+    # the crop's y axis in the image is (-sin r, cos r); it must point along `down`
+    rotation = math.atan2(0.0 - down_x, down_y)  # 0.0 - x: no "-0.0" for an upright hand
+    side = 2.0 * half
+    move = shift * side / half
+    return RotatedRect(cx + move * down_x, cy + move * down_y, side, side, rotation)
+
+
+def _hand_refine_mode(refine: bool | str) -> str:
+    if isinstance(refine, bool):
+        return "landmarks" if refine else "none"
+    if isinstance(refine, str) and refine in HAND_REFINE_MODES:
+        return refine
+    raise ValueError(f"refine: expected True, False or one of {list(HAND_REFINE_MODES)}, "
+                     f"got {refine!r}")
+
+
 class HandLandmarker:
     """21 hand landmarks on a rotated hand crop.
 
     Args:
         variant: ``"full"`` or ``"lite"`` model.
-        num_threads: CPU threads for the interpreter.
-        refine: run a second pass on the crop re-placed from the first pass's landmarks
-            (:func:`hand_rect_from_landmarks`), as MediaPipe's tracking does. Measured: error
-            over hand size 0.157 -> 0.123 over noisy and upright-box first crops, and much
-            steadier presence.
+        num_threads: CPU threads for the interpreters.
+        refine: how the given crop is re-placed (see :data:`HAND_REFINE_MODES`):
+            ``"landmarks"`` (or ``True``): a second pass on the crop re-placed from the first
+            pass's landmarks (:func:`hand_rect_from_landmarks`), as MediaPipe's tracking does;
+            measured: error over hand size 0.157 -> 0.123 over noisy and upright-box first
+            crops, and much steadier presence. ``"recrop"``: MediaPipe holistic's re-crop model
+            on the given crop (:func:`hand_rect_from_recrop`), then one landmark pass; MediaPipe
+            feeds it ``hand_rect_from_body(..., scale=2.7, shift=-0.1)``. ``"none"`` (or
+            ``False``): one landmark pass on the given crop.
         model_path: a hand landmark ``.tflite`` file; the zoo's file for ``variant`` if ``None``.
+        recrop_model_path: a ``hand_recrop.tflite`` file; the zoo's ``blaze-hand-recrop`` if
+            ``None`` (only loaded for ``refine="recrop"``).
 
     Example:
         >>> hands = HandLandmarker()                                               # doctest: +SKIP
         >>> left = hands(image_bgr, hand_rect_from_body(kp[15], kp[19], kp[17]))  # doctest: +SKIP
     """
 
-    def __init__(self, variant: str = "full", num_threads: int = 2, refine: bool = True,
-                 model_path: str | Path | None = None) -> None:
+    def __init__(self, variant: str = "full", num_threads: int = 2, refine: bool | str = True,
+                 model_path: str | Path | None = None,
+                 recrop_model_path: str | Path | None = None) -> None:
         if variant not in HAND_VARIANTS:
             raise ValueError(f"variant: expected one of {sorted(HAND_VARIANTS)}, got {variant!r}")
+        self.refine = _hand_refine_mode(refine)
         path = get_model_file(HAND_VARIANTS[variant]) if model_path is None else model_path
         self.model = LiteRTModel(path, num_threads=num_threads)
         self.variant = variant
-        self.refine = refine
+        self.recrop_model: LiteRTModel | None = None
+        if self.refine == "recrop":
+            recrop = (get_model_file("blaze-hand-recrop") if recrop_model_path is None
+                      else recrop_model_path)
+            self.recrop_model = LiteRTModel(recrop, num_threads=num_threads)
+
+    def recrop(self, image_bgr: np.ndarray, rect: RotatedRect) -> RotatedRect:
+        """The hand crop the re-crop model places from a body-placed crop.
+
+        Args:
+            image_bgr: ``(H, W, 3)`` uint8 BGR image.
+            rect: the body-placed crop (MediaPipe: :func:`hand_rect_from_body` with
+                ``scale=2.7, shift=-0.1``).
+
+        Returns:
+            The crop for the landmark pass (:func:`hand_rect_from_recrop`).
+        """
+        if self.recrop_model is None:
+            raise ValueError("recrop: this HandLandmarker was built without refine='recrop'")
+        crop, img_from_crop = warp_crop(image_bgr, rect, HAND_RECROP_INPUT_SIZE,
+                                        HAND_RECROP_INPUT_SIZE, rgb=True)
+        (raw,) = self.recrop_model(_unit_tensor(crop))
+        centre, scale_point = apply_affine(raw.reshape(2, 2) - 0.5, img_from_crop)
+        return hand_rect_from_recrop(centre, scale_point)
 
     def _run(self, image_bgr: np.ndarray,
              rect: RotatedRect) -> tuple[np.ndarray, float]:
@@ -451,8 +535,13 @@ class HandLandmarker:
         """
         _check_image(image_bgr)
         _check_rect(rect)
+        if self.refine == "recrop":
+            try:
+                rect = self.recrop(image_bgr, rect)
+            except ValueError:  # both points on one pixel: keep the given crop
+                pass
         points, presence = self._run(image_bgr, rect)
-        if self.refine:
+        if self.refine == "landmarks":
             rect = hand_rect_from_landmarks(points)
             points, presence = self._run(image_bgr, rect)
         scores = np.full(21, presence, np.float32)
