@@ -98,8 +98,10 @@ def test_unknown_format_is_refused() -> None:
 
 
 @pytest.mark.parametrize(("flag", "value"), [("--workers", "0"), ("--workers", "-2"),
-                                             ("--detbatch", "0"), ("--posebatch", "0")],
-                         ids=["workers-zero", "workers-negative", "detbatch", "posebatch"])
+                                             ("--detbatch", "0"), ("--posebatch", "0"),
+                                             ("--threads", "-1")],
+                         ids=["workers-zero", "workers-negative", "detbatch", "posebatch",
+                              "threads"])
 def test_bad_counts_are_refused(flag, value) -> None:
     with pytest.raises(SystemExit, match=f"{flag} must be >= 1"):
         main(["run", "x.jpg", flag, value])
@@ -124,3 +126,16 @@ def test_tuned_nms_parameters_are_used(inputs, tmp_path) -> None:
                    "--nms-params", str(params), "--quiet"])
     assert status == 0
     assert len(load_alphapose_json(tmp_path / "o" / "alphapose-results.json")) == 1
+
+
+@pytest.mark.parametrize(("argv", "threads"),
+                         [([], 1), (["--sp"], 2), (["--workers", "1"], 2),
+                          (["--threads", "3"], 3), (["--sp", "--threads", "1"], 1)],
+                         ids=["workers", "sp", "one-worker", "given", "given-sp"])
+def test_embedded_models_get_one_thread_when_workers_run_them(argv, threads,
+                                                             monkeypatch) -> None:
+    from alphapose import cli
+
+    monkeypatch.setattr("alphapose.pipeline.available_cores", lambda: 2)
+    args = build_parser().parse_args(["run", "x.jpg", *argv])
+    assert cli._embedded_threads(args) == threads

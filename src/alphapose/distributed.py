@@ -98,8 +98,11 @@ def _run_one(args: argparse.Namespace, video: str, outdir: str) -> int:
     task_args.inputs, task_args.extra_inputs = [video], []
     task_args.input_list, task_args.webcam = None, -1
     task_args.outdir, task_args.ray, task_args.quiet, task_args.vis = outdir, None, True, False
+    # a task holds one CPU: no per-core estimator workers, one thread per model
     if getattr(task_args, "workers", None) is None:
-        task_args.workers = 1  # a task holds one CPU: no per-core estimator workers
+        task_args.workers = 1
+    if getattr(task_args, "threads", None) is None:
+        task_args.threads = 1
     status = run(task_args)
     if status != 0:
         raise RuntimeError(f"alphapose run exited with status {status}")
