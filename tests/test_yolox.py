@@ -436,3 +436,52 @@ def test_score_at_the_threshold_is_kept(score: float, kept: int) -> None:
     rows = np.array([[20, 20, 10, 10, score, 1.0, 0.2]], np.float32)
     dets = postprocess(rows, LetterboxTopLeft(1.0, (64, 64)), YOLOXConfig(input_size=64))
     assert len(dets) == kept
+
+
+def test_pipeline_batches_yolox_over_frames_with_the_same_results() -> None:
+    from alphapose.pipeline import Pipeline
+    from alphapose.structures import Frame, Poses
+
+    torch.manual_seed(1)
+    model = build_yolox("yolox-nano")
+    with torch.no_grad():  # make the random network emit some boxes
+        for conv in model.head.obj_preds:
+            conv.bias.fill_(2.0)
+        for conv in model.head.cls_preds:
+            conv.bias[0] = 4.0
+    detector = YOLOXDetector("yolox-nano", config=YOLOXConfig(input_size=96), model=model)
+    batches: list[int] = []
+    single_detect = detector.detect
+
+    def counting_detect(images):
+        batches.append(len(images))
+        return single_detect(images)
+
+    class BoxCorners:
+        """17 keypoints on each box's top-left corner (the network estimator is tested
+        elsewhere; this checks the detections reach the estimator unchanged and in order)."""
+
+        layout = "coco17"
+
+        def __call__(self, image, detections):
+            keypoints = np.repeat(detections.xyxy[:, None, :2], 17, 1).astype(np.float32)
+            return Poses(keypoints, np.full(keypoints.shape[:2], 0.9, np.float32),
+                         detections.xyxy, detections.scores, layout="coco17")
+
+    rng = np.random.default_rng(3)
+    frames = [Frame(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8), 0, f"{i}.jpg",
+                    path=f"{i}.jpg") for i in range(9)]
+    out = {}
+    for sp in (True, False):
+        batches.clear()
+        detector.detect = counting_detect  # the concurrent detector stage calls detect()
+        pipeline = Pipeline(detector, BoxCorners(), pose_nms="none", sp=sp, detbatch=3)
+        out[sp] = [(f.name, p.xyxy.copy()) for f, p in pipeline.run(frames)]
+        calls = list(batches)
+    assert [name for name, _ in out[False]] == [f"{i}.jpg" for i in range(9)]
+    assert sum(len(xyxy) for _, xyxy in out[True]) > 0
+    for (_, a), (_, b) in zip(out[True], out[False], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-3)
+    # concurrent: every image once, at most 3 a call, and (the reader being far ahead of the
+    # network) several of them together
+    assert sum(calls) == 9 and max(calls) <= 3 and len(calls) < 9
