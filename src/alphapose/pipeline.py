@@ -323,7 +323,8 @@ class Pipeline:
             return None
         previous, poses = self._previous
         if (previous.source != frame.source or previous.path != frame.path
-                or frame.index != previous.index + 1 or poses.roi_points is None):
+                or frame.index != previous.index + 1
+                or getattr(poses, "roi_points", None) is None):
             return None
         return poses
 

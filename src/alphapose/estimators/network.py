@@ -267,14 +267,10 @@ class NetworkPoseEstimator:
         Returns:
             :class:`~alphapose.structures.Poses` in :attr:`layout`, keypoints in image pixels.
         """
-        if not isinstance(detections, Detections):
-            raise TypeError(f"detections: expected Detections, got {type(detections).__name__}")
-        k = self.keypoint_layout.num_keypoints
-        if len(detections) == 0:
-            return Poses.empty(k, self.layout)
-        crops, img_from_crop = crop_people(image, detections.xyxy, self.input_size, self.mean,
-                                           self.std, self.scale_mult)
-        return self._decode(self.raw_maps(crops), img_from_crop, detections)
+        people = self.find_people(image, detections)
+        if people.crops is None:
+            return Poses.empty(self.keypoint_layout.num_keypoints, self.layout)
+        return self._decode(self.raw_maps(people.crops), people.img_from_crop, detections)
 
 
 @dataclass
