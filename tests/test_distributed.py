@@ -73,3 +73,52 @@ def test_two_videos_on_a_local_ray_cluster_equal_local_runs(tmp_path, astronaut_
         remote = json.loads((tmp_path / "ray" / name / "alphapose-results.json").read_text())
         assert len(local) >= 4  # the astronaut on every frame
         assert remote == local
+
+
+def test_done_marker_matches_only_the_same_video_file(tmp_path) -> None:
+    import os
+
+    from alphapose.distributed import DONE_MARKER, VideoJob, is_done, mark_done
+
+    video = tmp_path / "walk.mp4"
+    video.write_bytes(b"x" * 100)
+    job = VideoJob(video, tmp_path / "out" / "walk")
+    job.outdir.mkdir(parents=True)
+    assert not is_done(job)  # no marker
+    mark_done(job)
+    assert is_done(job) and json.loads((job.outdir / DONE_MARKER).read_text())["bytes"] == 100
+    stat = video.stat()
+    os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file was replaced
+    assert not is_done(job)
+    mark_done(job)
+    video.write_bytes(b"y" * 101)
+    os.utime(video, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # same time, other size
+    assert not is_done(job)
+    (job.outdir / DONE_MARKER).write_text("{not json")
+    assert not is_done(job)
+
+
+@pytest.mark.models
+def test_resume_skips_finished_videos_and_redoes_changed_ones(tmp_path, astronaut_bgr,
+                                                              embedded_models, capsys) -> None:
+    pytest.importorskip("ray", reason=f"Ray is an optional extra: {RAY_HINT}")
+    import os
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "a.avi", astronaut_bgr, 3, 3)
+    write_video(videos / "b.avi", astronaut_bgr[:, ::-1], 3, -3)
+    argv = ["run", "--ray", str(videos), "--ray-cpus", "2", "-o", str(tmp_path / "out"),
+            "--quiet", "--resume"]
+    assert main(argv) == 0
+    results = {n: tmp_path / "out" / n / "alphapose-results.json" for n in ("a", "b")}
+    first = {n: (p.stat().st_mtime_ns, p.read_text()) for n, p in results.items()}
+    capsys.readouterr()
+    # b.avi changes: only it is run again; a.avi's results are left as they were
+    write_video(videos / "b.avi", astronaut_bgr, 3, 5)
+    os.utime(videos / "b.avi", ns=(0, (videos / "a.avi").stat().st_mtime_ns + 10**9))
+    assert main(argv) == 0
+    assert "2 of 2 videos done (1 by an earlier run)" in capsys.readouterr().err
+    assert results["a"].stat().st_mtime_ns == first["a"][0]
+    assert results["b"].stat().st_mtime_ns != first["b"][0]
+    assert json.loads(results["b"].read_text()) != json.loads(first["b"][1])

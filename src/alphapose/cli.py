@@ -135,6 +135,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                             "(pip install 'alphapose[ray]')")
     speed.add_argument("--ray-cpus", type=int, default=None, metavar="N",
                        help="CPUs of the local Ray cluster (default: all)")
+    speed.add_argument("--resume", action="store_true",
+                       help="with --ray: skip the videos an earlier run finished (their "
+                            "folder holds alphapose-done.json for the same video file)")
     parser.add_argument("--profile", action="store_true",
                         help="print per-stage times in the progress bar and at the end")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

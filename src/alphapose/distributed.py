@@ -2,7 +2,10 @@
 
 Each video is one Ray task that runs the ordinary ``alphapose run VIDEO -o OUT/<video stem>``
 with the same options, so its results are exactly a local run's. A task that fails is retried
-once; videos that still fail are reported at the end (exit status 1). Without an address Ray
+once; videos that still fail are reported at the end (exit status 1). A video that succeeds
+leaves ``alphapose-done.json`` in its folder; with ``--resume`` a rerun skips the videos whose
+marker matches the video file (size and modification time), so an interrupted batch of
+thousands of videos goes on where it stopped. Without an address Ray
 starts a local cluster with ``--ray-cpus`` CPUs (default: all); with one it joins that cluster
 (``auto``, ``host:port`` or ``ray://host:port``; the workers need alphapose installed).
 
@@ -19,11 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["require_ray", "VideoJob", "VideoOutcome", "video_jobs", "run_videos", "run_cli",
-           "RAY_HINT"]
+__all__ = ["DONE_MARKER", "RAY_HINT", "VideoJob", "VideoOutcome", "is_done", "mark_done",
+           "require_ray", "run_cli", "run_videos", "video_jobs"]
 
 RAY_HINT = "pip install 'alphapose[ray]'"
 LOCAL = "local"
+#: written into a video's output folder when its run succeeded
+DONE_MARKER = "alphapose-done.json"
 
 
 def require_ray() -> Any:
@@ -45,7 +50,8 @@ class VideoJob:
 
 @dataclass(frozen=True)
 class VideoOutcome:
-    """How one video went: ``attempts`` tasks ran; ``error`` is None on success."""
+    """How one video went: ``attempts`` tasks ran (0: skipped, done by an earlier run);
+    ``error`` is None on success."""
 
     job: VideoJob
     attempts: int
@@ -90,6 +96,29 @@ def video_jobs(inputs: list[str], outdir: str | Path) -> list[VideoJob]:
     return jobs
 
 
+def _video_stamp(video: Path) -> dict[str, Any]:
+    stat = video.stat()
+    return {"video": str(video), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def mark_done(job: VideoJob) -> None:
+    """Record that ``job`` finished (the marker names the video file's size and time)."""
+    import json
+
+    (job.outdir / DONE_MARKER).write_text(json.dumps(_video_stamp(job.video)) + "\n")
+
+
+def is_done(job: VideoJob) -> bool:
+    """Whether an earlier run finished ``job`` on the same video file (unchanged since)."""
+    import json
+
+    try:
+        stamp = json.loads((job.outdir / DONE_MARKER).read_text())
+        return stamp == json.loads(json.dumps(_video_stamp(job.video)))
+    except (OSError, ValueError):
+        return False
+
+
 def _run_one(args: argparse.Namespace, video: str, outdir: str) -> int:
     """The Ray task: ``alphapose run`` on one video (raises when it does not succeed)."""
     from alphapose.cli import run
@@ -103,15 +132,18 @@ def _run_one(args: argparse.Namespace, video: str, outdir: str) -> int:
         task_args.workers = 1
     if getattr(task_args, "threads", None) is None:
         task_args.threads = 1
+    marker = Path(outdir) / DONE_MARKER
+    marker.unlink(missing_ok=True)  # redone: not done until it succeeds again
     status = run(task_args)
     if status != 0:
         raise RuntimeError(f"alphapose run exited with status {status}")
+    mark_done(VideoJob(Path(video), Path(outdir)))
     return status
 
 
 def run_videos(args: argparse.Namespace, jobs: list[VideoJob], address: str | None = None,
                num_cpus: int | None = None, retries: int = 1,
-               progress: bool = True) -> list[VideoOutcome]:
+               progress: bool = True, resume: bool = False) -> list[VideoOutcome]:
     """Run ``alphapose run`` (options ``args``) on every job as a Ray task.
 
     Args:
@@ -122,6 +154,7 @@ def run_videos(args: argparse.Namespace, jobs: list[VideoJob], address: str | No
         num_cpus: CPUs of the local cluster (None = all).
         retries: times a failed video is tried again.
         progress: a progress bar over videos (stderr).
+        resume: skip the jobs an earlier run finished (:func:`is_done`).
 
     Returns:
         One outcome per job, in job order.
@@ -145,9 +178,10 @@ def run_videos(args: argparse.Namespace, jobs: list[VideoJob], address: str | No
             attempts[i] += 1
             return task.remote(args, str(jobs[i].video), str(jobs[i].outdir))
 
-        pending = {submit(i): i for i in range(len(jobs))}
-        bar = tqdm(total=len(jobs), unit="video", disable=not progress, file=sys.stderr,
-                   dynamic_ncols=True)
+        skipped = {i for i, job in enumerate(jobs) if resume and is_done(job)}
+        pending = {submit(i): i for i in range(len(jobs)) if i not in skipped}
+        bar = tqdm(total=len(jobs), initial=len(skipped), unit="video", disable=not progress,
+                   file=sys.stderr, dynamic_ncols=True)
         try:
             while pending:
                 done, _ = ray.wait(list(pending), num_returns=1)
@@ -185,12 +219,14 @@ def run_cli(args: argparse.Namespace) -> int:
         ray_address = None if args.ray in (None, LOCAL) else args.ray
         outcomes = run_videos(args, jobs, address=ray_address,
                               num_cpus=getattr(args, "ray_cpus", None),
-                              progress=not args.quiet)
+                              progress=not args.quiet, resume=getattr(args, "resume", False))
     except (ImportError, ValueError) as error:
         print(f"alphapose run: {error}", file=sys.stderr)
         return 2
     failed = [o for o in outcomes if not o.ok]
-    print(f"alphapose: {len(outcomes) - len(failed)} of {len(outcomes)} videos done; results "
+    earlier = sum(1 for o in outcomes if o.attempts == 0)
+    print(f"alphapose: {len(outcomes) - len(failed)} of {len(outcomes)} videos done"
+          f"{f' ({earlier} by an earlier run)' if earlier else ''}; results "
           f"in {args.outdir}/<video>/", file=sys.stderr)
     for outcome in failed:
         print(f"  - {outcome.job.video}: failed {outcome.attempts} times: {outcome.error}",
