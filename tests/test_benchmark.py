@@ -59,7 +59,9 @@ def test_measure_counts_every_invoke_of_detector_and_workers(embedded_models, wa
     costs = calibrate(models, repeats=3)
     run = measure(pipeline, video_loops(walking_video), "t", tmp_path / "o.json", costs)
     assert run.frames == 6 and run.persons >= 6  # the astronaut on every frame
-    assert run.invocations["pose_detection"] >= 2  # the detector ran on frames 0 and 3
+    detector_invokes = sum(n for k, n in run.invocations.items()
+                           if k.startswith("pose_detection"))
+    assert detector_invokes >= 2  # the detector ran on frames 0 and 3
     assert run.model_seconds == pytest.approx(
         sum(run.invocations[k] * costs[k] for k in costs))
     assert run.slots == (1 if sp else 2)

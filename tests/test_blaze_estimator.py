@@ -171,3 +171,27 @@ def test_recrop_mode_seeds_hands_with_the_wider_holistic_crop(embedded_models) -
     # the same hands, crop side scaled by 2.7 (MediaPipe holistic) instead of 2.0
     np.testing.assert_allclose(np.divide(sides["recrop"], sides["landmarks"]), 2.7 / 2.0,
                                rtol=1e-5)
+
+
+def test_tracked_people_of_a_future_wait_for_it_and_fail_to_nobody() -> None:
+    from concurrent.futures import Future
+
+    from alphapose.estimators.blaze import Person, TrackedPeople
+    from alphapose.estimators.blaze_body import BodyResult
+    from alphapose.transforms import RotatedRect
+
+    points = np.arange(78, dtype=np.float32).reshape(39, 2)
+    body = BodyResult(points, np.ones(39, np.float32), np.ones(39, np.float32), 0.9,
+                      RotatedRect(0, 0, 1, 1, 0.0))
+    person = Person(np.array([1, 2, 3, 4], np.float32), 0.7, True, body)
+    pending: Future = Future()
+    later = TrackedPeople.later(pending)
+    pending.set_result([person, person])
+    assert len(later) == 2
+    np.testing.assert_array_equal(later.roi_points[0], points[[33, 34]])
+    np.testing.assert_array_equal(later.xyxy[1], [1, 2, 3, 4])
+    np.testing.assert_allclose(later.box_scores, [0.7, 0.7])
+    failed: Future = Future()
+    failed.set_exception(RuntimeError("frame failed"))
+    nobody = TrackedPeople.later(failed)  # the next frame then runs the detector
+    assert len(nobody) == 0 and nobody.roi_points.shape == (0, 2, 2)

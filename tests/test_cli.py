@@ -139,3 +139,59 @@ def test_embedded_models_get_one_thread_when_workers_run_them(argv, threads,
     monkeypatch.setattr("alphapose.pipeline.available_cores", lambda: 2)
     args = build_parser().parse_args(["run", "x.jpg", *argv])
     assert cli._embedded_threads(args) == threads
+
+
+def test_smooth_changes_keypoints_but_not_people(inputs, tmp_path, capsys) -> None:
+    def run(*flags: str) -> dict[str, list[np.ndarray]]:
+        out = tmp_path / "_".join(flags)
+        status = main(["run", str(inputs["video"]), "-o", str(out), "--quiet", "--sp", *flags])
+        assert status == 0, capsys.readouterr().err
+        by_frame: dict[str, list[np.ndarray]] = {}
+        for r in load_alphapose_json(out / "alphapose-results.json"):
+            by_frame.setdefault(r["image_id"], []).append(np.reshape(r["keypoints"], (-1, 3)))
+        return by_frame
+
+    raw = run("--pose-track")
+    smooth = run("--smooth")  # turns the msim tracker on by itself
+    assert sorted(raw) == sorted(smooth) and len(raw) >= 15  # frames with someone tracked
+    assert all(len(raw[k]) == len(smooth[k]) for k in raw)
+    first = min(raw, key=lambda name: int(name.split(".")[0]))
+    np.testing.assert_allclose(smooth[first][0], raw[first][0], atol=1e-3)  # starts raw
+    moved = [float(np.abs(smooth[k][0][:, :2] - raw[k][0][:, :2]).max()) for k in raw
+             if k != first]
+    assert min(moved) > 0.1
+    np.testing.assert_allclose(np.concatenate([v[0][:, 2] for v in smooth.values()]),
+                               np.concatenate([raw[k][0][:, 2] for k in smooth]), atol=1e-3)
+    # smoothing lowers the frame-to-frame wander of the (static) person's body keypoints
+    order = sorted(raw, key=lambda name: int(name.split(".")[0]))
+    wander = [np.stack([run_[k][0][:26, :2] for k in order]).std(axis=0).mean()
+              for run_ in (raw, smooth)]
+    assert wander[1] < wander[0]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--smooth", "--tracker", "none"], "needs a tracker"),
+    (["--smooth-params", "0", "20"], "min_cutoff"),
+    (["--smooth-params", "0.1", "-1"], "beta"),
+], ids=["no-tracker", "min-cutoff", "beta"])
+def test_bad_smoothing_options_are_refused(argv, message, embedded_models) -> None:
+    from alphapose import cli
+
+    args = build_parser().parse_args(["run", "x.jpg", *argv])
+    with pytest.raises(SystemExit, match=message):
+        cli._build_smoother(args)
+
+
+def test_smoothing_options_build_the_smoother_and_tracker() -> None:
+    from alphapose import cli
+    from alphapose.tracking import MSIMTracker
+
+    args = build_parser().parse_args(["run", "x.jpg", "--smooth-params", "0.1", "30"])
+    smoother = cli._build_smoother(args)
+    assert (smoother.config.min_cutoff, smoother.config.beta) == (0.1, 30.0)
+    assert isinstance(cli._build_tracker(args), MSIMTracker)
+    off = build_parser().parse_args(["run", "x.jpg", "--no-smooth", "--smooth-params", "1", "2"])
+    assert cli._build_smoother(off) is None and cli._build_tracker(off) is None
+    poseflow = build_parser().parse_args(["run", "x.jpg", "--smooth", "--tracker", "poseflow"])
+    assert not isinstance(cli._build_tracker(poseflow), MSIMTracker)
+    assert cli._build_smoother(poseflow) is not None

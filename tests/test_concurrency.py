@@ -244,6 +244,8 @@ class BatchShiftDetector(ShiftDetector):
     """ShiftDetector that also detects a list of images in one call (a black image fails the
     whole call, as one bad input fails a real batched network call)."""
 
+    batches_images = True
+
     def __init__(self, delay: float = 0.0) -> None:
         super().__init__(delay)
         self.batches: list[int] = []

@@ -158,3 +158,27 @@ def test_workers_report_the_time_they_waited_for_tasks() -> None:
     pool.close()
     (cpu, idle), = reports
     assert 0.04 <= idle < 0.3  # the wait before the task, not the task's own sleep
+
+
+def test_then_and_gather_compute_when_their_inputs_are_done() -> None:
+    from concurrent.futures import Future
+
+    from alphapose.tasks import gather, resolved, then
+
+    first, second = Future(), Future()
+    both = gather([first, second], sum)
+    doubled = then(both, lambda total: 2 * total)
+    assert not both.done() and not doubled.done()
+    second.set_result(5)
+    assert not both.done()  # waits for the last one
+    first.set_result(2)
+    assert both.result(timeout=0) == 7 and doubled.result(timeout=0) == 14
+    assert gather([], len).result(timeout=0) == 0
+    assert then(resolved(3), lambda v: v + 1).result(timeout=0) == 4
+    failed: Future = Future()
+    chained = then(gather([failed, resolved(1)], sum), lambda v: v)
+    failed.set_exception(KeyError("lost"))
+    with pytest.raises(KeyError, match="lost"):
+        chained.result(timeout=0)
+    with pytest.raises(ZeroDivisionError):
+        then(resolved(0), lambda v: 1 / v).result(timeout=0)

@@ -246,6 +246,7 @@ def _build_pipeline(args: argparse.Namespace):
     return Pipeline(detector, estimator, pose_nms=args.pose_nms, nms_params=nms_params,
                     min_box_area=args.min_box_area, layout=args.layout,
                     detect_every=args.detect_every, tracker=_build_tracker(args),
+                    smoother=_build_smoother(args),
                     sp=getattr(args, "sp", False), qsize=getattr(args, "qsize", 8),
                     workers=getattr(args, "workers", None),
                     detbatch=getattr(args, "detbatch", 5))
@@ -521,6 +522,14 @@ def _add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
                             "(default: %(default)s)")
     group.add_argument("--trails", type=int, default=0, metavar="N",
                        help="rendering: draw each tracked person's last N positions (0 = off)")
+    group.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=None,
+                       help="video: smooth each tracked person's keypoints over time (One-Euro "
+                            "filter, speeds relative to the person's size); turns on the msim "
+                            "tracker unless --tracker is given")
+    group.add_argument("--smooth-params", type=float, nargs=2, default=None,
+                       metavar=("MIN_CUTOFF", "BETA"),
+                       help="One-Euro cutoff of still keypoints (Hz) and its rise with speed "
+                            "(implies --smooth; default: 0.05 20; MediaPipe's pose: 0.05 80)")
 
 
 def _msim_config(args: argparse.Namespace):
@@ -538,9 +547,32 @@ def _msim_config(args: argparse.Namespace):
         raise SystemExit(f"alphapose: tracking options: {error}") from None
 
 
+def _smoothing_on(args: argparse.Namespace) -> bool:
+    smooth = getattr(args, "smooth", None)
+    return bool(smooth) or (smooth is None and getattr(args, "smooth_params", None) is not None)
+
+
+def _build_smoother(args: argparse.Namespace):
+    """The keypoint smoother ``--smooth`` asks for (None when off)."""
+    if not _smoothing_on(args):
+        return None
+    if getattr(args, "tracker", None) == "none":
+        raise SystemExit("alphapose: --smooth needs a tracker (it smooths per track id); "
+                         "drop --tracker none")
+    from alphapose.smoothing import KeypointSmoother, OneEuroConfig
+
+    params = getattr(args, "smooth_params", None)
+    try:
+        config = OneEuroConfig() if params is None else OneEuroConfig(min_cutoff=params[0],
+                                                                      beta=params[1])
+    except ValueError as error:
+        raise SystemExit(f"alphapose: --smooth-params: {error}") from None
+    return KeypointSmoother(config)
+
+
 def _build_tracker(args: argparse.Namespace):
-    name = getattr(args, "tracker", None) or ("msim" if getattr(args, "pose_track", False)
-                                              else "none")
+    name = getattr(args, "tracker", None) or (
+        "msim" if getattr(args, "pose_track", False) or _smoothing_on(args) else "none")
     if name == "none":
         return None
     from alphapose.tracking import MSIMTracker, PoseFlowTracker

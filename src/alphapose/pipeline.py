@@ -69,6 +69,10 @@ class Pipeline:
         nms_params: parameters of the parametric pose NMS (default: by layout).
         min_box_area: drop poses whose keypoint extent (x 2.25) is smaller than this (px^2).
         tracker: optional tracker giving identities.
+        smoother: optional temporal keypoint smoother with the tracker's shape
+            (``update(frame, poses) -> poses``), applied right after the tracker, e.g.
+            :class:`alphapose.smoothing.KeypointSmoother` (One-Euro per track id; it needs a
+            tracker: untracked people pass unchanged).
         layout: output keypoint layout (converted from the estimator's when different).
         score_parts: the person score is the official formula (mean + box score + 1.25 max)
             over the keypoints of these parts; ``None`` = all keypoints as the official code.
@@ -111,6 +115,7 @@ class Pipeline:
     def __init__(self, detector: Detector | None = None, estimator: Any | None = None, *,
                  pose_nms: str = "pnms", nms_params: Any | None = None,
                  min_box_area: float = 0.0, tracker: Tracker | None = None,
+                 smoother: Tracker | None = None,
                  layout: str | None = None,
                  score_parts: tuple[str, ...] | None | str = "auto",
                  detect_every: int = 5, prefetch: int = 8, sp: bool = False,
@@ -134,6 +139,7 @@ class Pipeline:
         self.nms_params = nms_params
         self.min_box_area = float(min_box_area)
         self.tracker = tracker
+        self.smoother = smoother
         self.layout = layout
         if score_parts == "auto":
             score_parts = getattr(estimator, "person_score_parts", None)
@@ -237,9 +243,11 @@ class Pipeline:
         person scores, tracker). Frames must be begun and finished in order; ``tasks`` is where
         a staged estimator's tasks run (None: in line)."""
         t0 = time.perf_counter()
-        tracked = self._tracked_people(frame)
+        # on a detection frame the previous frame's people are not needed (not waited for)
+        detection_frame = frame is None or frame.index % self.detect_every == 0
+        tracked = None if detection_frame else self._tracked_people(frame)
         detections = Detections.empty()
-        if tracked is None or len(tracked) == 0 or frame.index % self.detect_every == 0:
+        if tracked is None or len(tracked) == 0:
             # a detection frame starts afresh: a false positive lives at most until the next
             if detections_ahead is not None:
                 detections = detections_ahead
@@ -274,11 +282,15 @@ class Pipeline:
         return lambda: poses
 
     def _finish(self, image: np.ndarray, frame: Frame | None, poses: Poses) -> Poses:
-        """Pose NMS, person scores, layout and tracker of one frame's estimated poses."""
+        """Pose NMS, person scores, layout, tracker and smoother of one frame's poses."""
         t0 = time.perf_counter()
         poses = self._post_process(poses)
+        if self.tracker is not None or self.smoother is not None:
+            frame = frame or Frame(image, 0, "image")
         if self.tracker is not None:
-            poses = self.tracker.update(frame or Frame(image, 0, "image"), poses)
+            poses = self.tracker.update(frame, poses)
+        if self.smoother is not None:
+            poses = self.smoother.update(frame, poses)
         self.times.add("post", time.perf_counter() - t0)
         with self.times._lock:
             self.times.frames += 1
@@ -287,8 +299,10 @@ class Pipeline:
 
     @property
     def batch_detector(self) -> bool:
-        """Whether the detector detects a list of images in one call (``detect(images)``)."""
+        """Whether the detector runs a list of images in one network call (``detect(images)``
+        and ``batches_images``: YOLOX, YOLOv3)."""
         return (callable(getattr(self.detector, "detect", None))
+                and bool(getattr(self.detector, "batches_images", False))
                 and not getattr(self.detector, "uses_frame_name", False))
 
     def worker_models(self) -> list[Any]:

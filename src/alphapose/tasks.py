@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol, Self, TypeVar
 
-__all__ = ["Tasks", "InlineTasks", "WorkerPool", "Batcher", "URGENT", "LATER"]
+__all__ = ["LATER", "URGENT", "Batcher", "InlineTasks", "Tasks", "WorkerPool", "gather",
+           "resolved", "then"]
 
 T = TypeVar("T")
 
@@ -35,6 +36,53 @@ class Tasks(Protocol):
     """Where an estimator's tasks run."""
 
     def submit(self, fn: Callable[[Any], T], priority: int = URGENT) -> Future: ...
+
+
+def then(future: Future, fn: Callable[[Any], T]) -> Future:
+    """A future of ``fn(future.result())``, computed as soon as ``future`` is done (in the thread
+    that completes it, or at once if it is done); an error of either goes to the new future."""
+    out: Future = Future()
+
+    def done(source: Future) -> None:
+        try:
+            out.set_result(fn(source.result()))
+        except BaseException as error:  # noqa: BLE001 - delivered through the future
+            out.set_exception(error)
+
+    future.add_done_callback(done)
+    return out
+
+
+def gather(futures: Sequence[Future], fn: Callable[[list[Any]], T]) -> Future:
+    """A future of ``fn([f.result() for f in futures])``, computed when the last is done
+    (without a thread waiting for them); the first error goes to the new future."""
+    out: Future = Future()
+    if not futures:
+        return then(resolved([]), fn)
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: Future) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if not last:
+            return
+        try:
+            out.set_result(fn([f.result() for f in futures]))
+        except BaseException as error:  # noqa: BLE001 - delivered through the future
+            out.set_exception(error)
+
+    for future in futures:
+        future.add_done_callback(one_done)
+    return out
+
+
+def resolved(value: Any) -> Future:
+    """A future that is already done with ``value``."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 class InlineTasks:

@@ -21,6 +21,9 @@ __all__ = ["BatchedTorchDetector"]
 class BatchedTorchDetector:
     model: torch.nn.Module
     device: torch.device
+    #: ``detect(images)`` runs the network once on the whole batch (the pipeline gathers
+    #: ``detbatch`` frames for it)
+    batches_images = True
 
     def _preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Any]:
         raise NotImplementedError

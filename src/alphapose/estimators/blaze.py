@@ -29,6 +29,7 @@ probability, face and hand points the face / hand presence probability.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -40,7 +41,7 @@ from alphapose.estimators.blaze_body import (
     roi_from_alignment_points,
 )
 from alphapose.structures import Detections, Poses
-from alphapose.tasks import LATER, URGENT, InlineTasks, Tasks
+from alphapose.tasks import LATER, URGENT, InlineTasks, Tasks, gather, resolved, then
 from alphapose.transforms import RotatedRect
 
 __all__ = ["BlazeWholeBodyConfig", "BlazeWholeBody", "Person", "TrackedPeople",
@@ -296,16 +297,19 @@ class BlazeWholeBody:
 
     def find_people(self, image: np.ndarray, detections: Detections,
                     tracked: TrackedPeople | Poses | None = None,
-                    tasks: Tasks | None = None) -> list[Person]:
+                    tasks: Tasks | None = None) -> Future:
         """The bodies of one frame: every detection and tracked person estimated (one
         :data:`~alphapose.tasks.URGENT` task each), improbable ones and duplicates dropped.
+        Nothing waits here: the result is a future, so frames that do not follow each other
+        (still images, detection frames) overlap.
 
         Args:
             image, detections, tracked: as :meth:`__call__`.
             tasks: where the body tasks run (default: in line, on this estimator).
 
         Returns:
-            The people kept, detections first, then tracked people, each in input order.
+            A future of the people kept (``list[Person]``), detections first, then tracked
+            people, each in input order.
         """
         tasks = tasks or InlineTasks(self)
         heads, futures = [], []
@@ -323,47 +327,58 @@ class BlazeWholeBody:
                     heads.append((tracked.xyxy[i], float(tracked.box_scores[i]), True))
                     futures.append(tasks.submit(
                         partial(_body_task, image=image, rect=rect, passes=1), URGENT))
-        people = [Person(box, score, placed, future.result())
-                  for (box, score, placed), future in zip(heads, futures)]
-        people = [p for p in people if p.body.pose_score >= self.config.min_pose_score]
-        return _distinct_bodies(people, self.config.duplicate_oks)
+
+        def select(bodies: list[BodyResult]) -> list[Person]:
+            people = [Person(box, score, placed, body)
+                      for (box, score, placed), body in zip(heads, bodies)]
+            people = [p for p in people if p.body.pose_score >= self.config.min_pose_score]
+            return _distinct_bodies(people, self.config.duplicate_oks)
+
+        return gather(futures, select)
 
     @staticmethod
-    def tracked_people(people: list[Person]) -> TrackedPeople:
-        """Where each of ``people`` is looked for in the next video frame."""
-        if not people:
-            return TrackedPeople(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
-                                 np.zeros((0, 2, 2), np.float32))
-        return TrackedPeople(np.stack([p.box for p in people]).astype(np.float32),
-                             np.asarray([p.box_score for p in people], np.float32),
-                             np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]] for p in people]))
+    def tracked_people(people: Future | list[Person]) -> TrackedPeople:
+        """Where each of ``people`` (or of the future's people) is looked for in the next video
+        frame; a future is waited for only when the next frame asks (and a frame that failed
+        has nobody to follow: the next one runs the detector)."""
+        if isinstance(people, Future):
+            return TrackedPeople.later(people)
+        return TrackedPeople.of(people)
 
-    def start_parts(self, image: np.ndarray, people: list[Person],
+    def start_parts(self, image: np.ndarray, people: Future | list[Person],
                     tasks: Tasks | None = None) -> Callable[[], Poses]:
         """Queue the hands and face of ``people`` (one :data:`~alphapose.tasks.LATER` task
-        each); the returned function waits for them and gives the Halpe-136 poses."""
+        each) as soon as the bodies are known; the returned function waits for them and gives
+        the Halpe-136 poses."""
         tasks = tasks or InlineTasks(self)
-        pending = [[(target, tasks.submit(partial(_part_task, image=image, kind=kind,
-                                                  rect=rect), LATER))
-                    for target, kind, rect in self.part_crops(person.body)]
-                   for person in people]
+        if not isinstance(people, Future):
+            people = resolved(people)
+
+        def submit_parts(kept: list[Person]) -> tuple[list[Person], list[list[tuple]]]:
+            return kept, [[(target, tasks.submit(partial(_part_task, image=image, kind=kind,
+                                                         rect=rect), LATER))
+                           for target, kind, rect in self.part_crops(person.body)]
+                          for person in kept]
+
+        queued = then(people, submit_parts)
         shape, layout = image.shape, self.layout
 
         def finish() -> Poses:
-            if not people:
+            kept, pending = queued.result()
+            if not kept:
                 return Poses.empty(NUM_KEYPOINTS, layout)
             assembled = [_whole_body(person.body, [(target, future.result())
                                                    for target, future in parts])
-                         for person, parts in zip(people, pending)]
+                         for person, parts in zip(kept, pending)]
             # A crop placed from alignment points has no tight person box: report the body's
             # extent instead (a given box, e.g. ground truth, is kept).
             boxes = [body_box(points[:26], scores[:26], shape) if person.placed else person.box
-                     for person, (points, scores) in zip(people, assembled)]
+                     for person, (points, scores) in zip(kept, assembled)]
             return Poses(np.stack([p for p, _ in assembled]), np.stack([s for _, s in assembled]),
-                         np.stack(boxes), np.asarray([p.box_score for p in people]),
+                         np.stack(boxes), np.asarray([p.box_score for p in kept]),
                          layout=layout,
                          roi_points=np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]]
-                                              for p in people]))
+                                              for p in kept]))
 
         return finish
 
@@ -420,6 +435,53 @@ class TrackedPeople:
 
     def __len__(self) -> int:
         return len(self.xyxy)
+
+    @staticmethod
+    def of(people: list[Person]) -> TrackedPeople:
+        """Where each of ``people`` is looked for in the next frame."""
+        if not people:
+            return TrackedPeople(np.zeros((0, 4), np.float32), np.zeros(0, np.float32),
+                                 np.zeros((0, 2, 2), np.float32))
+        return TrackedPeople(np.stack([p.box for p in people]).astype(np.float32),
+                             np.asarray([p.box_score for p in people], np.float32),
+                             np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]] for p in people]))
+
+    @staticmethod
+    def later(people: Future) -> _LaterTracked:
+        """The same, for people still being estimated: waits on first use."""
+        return _LaterTracked(people)
+
+
+class _LaterTracked:
+    """:class:`TrackedPeople` of a future, resolved on first use (nobody if it failed)."""
+
+    def __init__(self, people: Future) -> None:
+        self._people = people
+        self._value: TrackedPeople | None = None
+
+    def _resolve(self) -> TrackedPeople:
+        if self._value is None:
+            try:
+                people = self._people.result()
+            except Exception:  # noqa: BLE001 - that frame is reported where it finishes
+                people = []
+            self._value = TrackedPeople.of(people)
+        return self._value
+
+    @property
+    def xyxy(self) -> np.ndarray:
+        return self._resolve().xyxy
+
+    @property
+    def box_scores(self) -> np.ndarray:
+        return self._resolve().box_scores
+
+    @property
+    def roi_points(self) -> np.ndarray:
+        return self._resolve().roi_points
+
+    def __len__(self) -> int:
+        return len(self._resolve())
 
 
 def _body_task(models: BlazeWholeBody, image: np.ndarray, rect: RotatedRect,
