@@ -55,26 +55,43 @@ def then(future: Future, fn: Callable[[Any], T]) -> Future:
 
 def gather(futures: Sequence[Future], fn: Callable[[list[Any]], T]) -> Future:
     """A future of ``fn([f.result() for f in futures])``, computed when the last is done
-    (without a thread waiting for them); the first error goes to the new future."""
+    (without a thread waiting for them); the first error goes to the new future.
+
+    The callbacks hold the results, not the futures: no reference cycle keeps a frame's data
+    alive until the garbage collector's next full pass."""
     out: Future = Future()
     if not futures:
         return then(resolved([]), fn)
-    remaining = [len(futures)]
+    results: list[Any] = [None] * len(futures)
+    state: dict[str, Any] = {"remaining": len(futures), "error": None}
     lock = threading.Lock()
 
-    def one_done(_: Future) -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if not last:
-            return
-        try:
-            out.set_result(fn([f.result() for f in futures]))
-        except BaseException as error:  # noqa: BLE001 - delivered through the future
-            out.set_exception(error)
+    def callback(index: int) -> Callable[[Future], None]:
+        def one_done(future: Future) -> None:
+            try:
+                value, error = future.result(), None
+            except BaseException as failure:  # noqa: BLE001 - delivered through ``out``
+                value, error = None, failure
+            with lock:
+                results[index] = value
+                if error is not None and state["error"] is None:
+                    state["error"] = error
+                state["remaining"] -= 1
+                last = state["remaining"] == 0
+            if not last:
+                return
+            if state["error"] is not None:
+                out.set_exception(state["error"])
+                return
+            try:
+                out.set_result(fn(results))
+            except BaseException as failure:  # noqa: BLE001 - delivered through ``out``
+                out.set_exception(failure)
 
-    for future in futures:
-        future.add_done_callback(one_done)
+        return one_done
+
+    for index, future in enumerate(futures):
+        future.add_done_callback(callback(index))
     return out
 
 
