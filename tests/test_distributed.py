@@ -122,3 +122,32 @@ def test_resume_skips_finished_videos_and_redoes_changed_ones(tmp_path, astronau
     assert results["a"].stat().st_mtime_ns == first["a"][0]
     assert results["b"].stat().st_mtime_ns != first["b"][0]
     assert json.loads(results["b"].read_text()) != json.loads(first["b"][1])
+
+
+@pytest.mark.models
+def test_local_runs_mark_finished_videos_and_resume_skips_them(tmp_path, astronaut_bgr,
+                                                               embedded_models, capsys) -> None:
+    import os
+
+    from alphapose.distributed import DONE_MARKER
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    write_video(videos / "a.avi", astronaut_bgr, 3, 3)
+    write_video(videos / "b.avi", astronaut_bgr[:, ::-1], 3, -3)
+    out = tmp_path / "out"
+    argv = ["run", str(videos), "-o", str(out), "--quiet"]
+    assert main(argv) == 0
+    results = {n: out / n / "alphapose-results.json" for n in ("a", "b")}
+    assert all((out / n / DONE_MARKER).is_file() for n in ("a", "b"))
+    assert all(json.loads(p.read_text()) for p in results.values())  # complete JSON
+    before = {n: p.stat().st_mtime_ns for n, p in results.items()}
+    capsys.readouterr()
+    write_video(videos / "b.avi", astronaut_bgr, 3, 5)  # b changes: only b runs again
+    os.utime(videos / "b.avi", ns=(0, (videos / "a.avi").stat().st_mtime_ns + 10**9))
+    assert main([*argv, "--resume"]) == 0
+    assert "1 video(s) done by an earlier run, skipped" in capsys.readouterr().err
+    assert results["a"].stat().st_mtime_ns == before["a"]
+    assert results["b"].stat().st_mtime_ns != before["b"]
+    # without --resume everything runs again
+    assert main(argv) == 0 and results["a"].stat().st_mtime_ns != before["a"]

@@ -358,7 +358,7 @@ def _empty_folder(tmp_path: Path) -> tuple[str, str]:
 def _folder_without_images(tmp_path: Path) -> tuple[str, str]:
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "readme.md").write_text("hi")
-    return str(tmp_path / "docs"), "no image files (1 other files skipped)"
+    return str(tmp_path / "docs"), "no image or video files (1 other files skipped)"
 
 
 def _empty_list(tmp_path: Path) -> tuple[str, str]:
@@ -575,3 +575,23 @@ def test_existing_path_named_like_a_camera_is_a_path(tmp_path: Path,
 def test_webcam_source_rejects_bad_devices(bad) -> None:
     with pytest.raises(ValueError, match="invalid device"):
         WebcamSource(bad)
+
+
+def test_folder_with_videos_gives_its_images_then_each_video(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    write(folder / "photo.png", noise(20, 24, 1))
+    for name, frames in (("clip10.avi", 2), ("clip2.avi", 3)):
+        writer = cv2.VideoWriter(str(folder / name), cv2.VideoWriter_fourcc(*"MJPG"), 5, (32, 24))
+        for i in range(frames):
+            writer.write(noise(24, 32, i))
+        writer.release()
+    (folder / "notes.md").write_text("neither")
+    sources = open_sources([str(folder)])
+    assert [type(s).__name__ for s in sources] == ["ImageSource", "VideoSource", "VideoSource"]
+    assert [Path(str(s.name)).name for s in sources[1:]] == ["clip2.avi", "clip10.avi"]
+    assert [len(list(s)) for s in sources] == [1, 3, 2]
+    videos_only = tmp_path / "videos"
+    videos_only.mkdir()
+    (folder / "clip2.avi").rename(videos_only / "clip2.avi")
+    (only,) = open_sources([str(videos_only)])
+    assert isinstance(only, VideoSource) and len(list(only)) == 3 and not only.errors

@@ -136,8 +136,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     speed.add_argument("--ray-cpus", type=int, default=None, metavar="N",
                        help="CPUs of the local Ray cluster (default: all)")
     speed.add_argument("--resume", action="store_true",
-                       help="with --ray: skip the videos an earlier run finished (their "
-                            "folder holds alphapose-done.json for the same video file)")
+                       help="skip the videos an earlier run finished: a video that ran "
+                            "without errors leaves alphapose-done.json (its file's size and "
+                            "time) in its results folder")
     parser.add_argument("--profile", action="store_true",
                         help="print per-stage times in the progress bar and at the end")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -300,6 +301,18 @@ def _embedded_threads(args: argparse.Namespace) -> int:
     return 1 if workers > 1 and not getattr(args, "sp", False) else 2
 
 
+def _video_job(source, target: Path):
+    """The ``VideoJob`` of a video file source (its results folder can be marked done), else
+    None (images, cameras, streams)."""
+    from alphapose.distributed import VideoJob
+    from alphapose.sources import VideoSource
+
+    if not isinstance(source, VideoSource) or source.path is None or \
+            not Path(source.path).is_file():
+        return None
+    return VideoJob(Path(source.path), target)
+
+
 def _source_outdir(outdir: Path, source, many: bool) -> Path:
     """Each video / camera source gets its own folder when several sources run together."""
     from alphapose.sources import VideoSource, WebcamSource
@@ -311,23 +324,30 @@ def _source_outdir(outdir: Path, source, many: bool) -> Path:
 
 
 class _Outputs:
-    """The writers of one output folder, opened on first use."""
+    """The writers of one output folder, opened on first use; closed by :meth:`close` or with
+    the run's ``stack``."""
 
     def __init__(self, outdir: Path, args: argparse.Namespace, formats: list[str],
                  stack: ExitStack) -> None:
         from alphapose import writers
 
         outdir.mkdir(parents=True, exist_ok=True)
+        self.stack = ExitStack()
+        stack.callback(self.stack.close)
         # the result files; images and video are rendered by `run` (names depend on the source)
-        self.results = stack.enter_context(writers.make_writers(outdir, formats,
-                                                                eval_ids=args.eval))
+        self.results = self.stack.enter_context(writers.make_writers(outdir, formats,
+                                                                     eval_ids=args.eval))
         self.image_dir = outdir / "vis" if args.save_img else None
+
+    def close(self) -> None:
+        self.stack.close()
 
 
 def run(args: argparse.Namespace) -> int:
     """``alphapose run``: returns the process exit status."""
     from tqdm import tqdm
 
+    from alphapose.distributed import DONE_MARKER, is_done, mark_done
     from alphapose.render import draw_poses
     from alphapose.sources import ImageSource, InputError, collect_errors
 
@@ -348,6 +368,7 @@ def run(args: argparse.Namespace) -> int:
     totals = [getattr(s, "total", None) for s in sources]
     total = sum(totals) if all(t is not None for t in totals) else None
     frame_errors: list[InputError] = []
+    skipped: list[str] = []
     frames_done = persons = 0
     show = args.vis
     started = time.perf_counter()
@@ -363,8 +384,17 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         outputs: dict[Path, _Outputs] = {}
         try:
-            for source in sources:
-                target = _source_outdir(outdir, source, many)
+            targets = [_source_outdir(outdir, source, many) for source in sources]
+            for number, (source, target) in enumerate(zip(sources, targets)):
+                job = _video_job(source, target)
+                if job is not None and getattr(args, "resume", False) and is_done(job):
+                    skipped.append(str(source.name))
+                    if bar.total is not None and source.total:
+                        bar.total -= source.total
+                    continue
+                if job is not None:  # redone: not done until it succeeds again
+                    (target / DONE_MARKER).unlink(missing_ok=True)
+                errors_before = len(frame_errors)
                 if target not in outputs:
                     outputs[target] = _Outputs(target, args, formats, stack)
                 out = outputs[target]
@@ -389,7 +419,7 @@ def run(args: argparse.Namespace) -> int:
                                     str(out.image_dir / name), "could not write image"))
                         if args.save_video and not isinstance(source, ImageSource):
                             if video is None:
-                                video = stack.enter_context(writers.VideoWriter(
+                                video = out.stack.enter_context(writers.VideoWriter(
                                     target / f"AlphaPose_{_video_name(source)}",
                                     fps=_fps(source), frame_size=(frame.width, frame.height)))
                             video.write_image(rendered)
@@ -405,6 +435,10 @@ def run(args: argparse.Namespace) -> int:
                         postfix.update({k: f"{v:.0f}ms" for k, v in
                                         pipeline.times.per_frame_ms().items()})
                     bar.set_postfix(postfix, refresh=False)
+                if job is not None and not source.errors and len(frame_errors) == errors_before \
+                        and target not in targets[number + 1:]:
+                    out.close()  # the folder's files are complete: then it is marked done
+                    mark_done(job)
         except KeyboardInterrupt:
             print("\nalphapose: interrupted; results of finished frames are on disk",
                   file=sys.stderr)
@@ -413,6 +447,9 @@ def run(args: argparse.Namespace) -> int:
         finally:
             bar.close()
     elapsed = time.perf_counter() - started
+    if skipped:
+        print(f"alphapose: --resume: {len(skipped)} video(s) done by an earlier run, skipped",
+              file=sys.stderr)
     errors = collect_errors(sources) + frame_errors
     print(f"alphapose: {frames_done} frames, {persons} people in {elapsed:.1f} s "
           f"({frames_done / max(elapsed, 1e-9):.2f} fps); results in {outdir}/",

@@ -16,7 +16,9 @@ How an input is classified (first rule that applies):
 * ``<scheme>://...`` (``rtsp``, ``http(s)``, ``udp``, ``rtmp``, ...) -> :class:`WebcamSource` on
   the URL (a live stream);
 * an existing folder -> :class:`ImageSource` over its image files (top level only, natural
-  sort: ``2.jpg`` before ``10.jpg``; other files are skipped without an error);
+  sort: ``2.jpg`` before ``10.jpg``), plus one :class:`VideoSource` per video file in it, in
+  the same order (a folder of videos is a batch of videos); other files are skipped without an
+  error;
 * an existing file: a video extension (:data:`VIDEO_EXTENSIONS`) -> :class:`VideoSource`;
   ``.txt`` -> a list file, one image path per line (blank lines and ``#`` comments skipped;
   relative paths resolved against ``root`` if given, like the official ``--indir`` with
@@ -27,7 +29,7 @@ How an input is classified (first rule that applies):
   :class:`VideoSource`.
 
 GIF files count as videos (animations: every frame is read through FFmpeg), so folders and
-patterns skip them as non-images.
+patterns read them as videos, not images.
 
 Errors: :func:`open_sources` never raises for a bad individual input. A missing path, an empty
 folder, an unreadable or empty list file, a pattern matching nothing or a video that cannot be
@@ -493,7 +495,7 @@ def _open_one(item: str | int | Path, root: str | Path | None, max_pixels: int,
         if _URL.match(text):
             return [WebcamSource(text, opener=opener)]
     if path.is_dir():
-        return [_open_folder(text, path, max_pixels)]
+        return _open_folder(text, path, max_pixels, opener)
     if path.is_file():
         suffix = path.suffix.lower()
         if suffix in VIDEO_EXTENSIONS:
@@ -511,19 +513,25 @@ def _open_one(item: str | int | Path, root: str | Path | None, max_pixels: int,
     return [FailedSource(InputError(text, "missing: no such file or folder"))]
 
 
-def _open_folder(text: str, folder: Path, max_pixels: int) -> Source:
+def _open_folder(text: str, folder: Path, max_pixels: int,
+                 opener: Opener | None) -> list[Source]:
     try:
         entries = [p for p in folder.iterdir() if p.is_file()]
     except OSError as exc:
-        return FailedSource(InputError(text, f"cannot list folder: {exc.strerror or exc}"))
+        return [FailedSource(InputError(text, f"cannot list folder: {exc.strerror or exc}"))]
     images = sorted((p for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS),
                     key=lambda p: _natural_key(p.name))
-    if not images:
+    videos = sorted((p for p in entries if p.suffix.lower() in VIDEO_EXTENSIONS),
+                    key=lambda p: _natural_key(p.name))
+    if not images and not videos:
         skipped = f" ({len(entries)} other files skipped)" if entries else ""
-        return FailedSource(InputError(text, f"empty folder: no image files{skipped}"))
-    if len(images) < len(entries):
-        LOG.info("%s: skipped %d non-image files", text, len(entries) - len(images))
-    return ImageSource(images, text, max_pixels)
+        return [FailedSource(InputError(text, f"empty folder: no image or video files"
+                                              f"{skipped}"))]
+    if len(images) + len(videos) < len(entries):
+        LOG.info("%s: skipped %d files that are neither images nor videos", text,
+                 len(entries) - len(images) - len(videos))
+    sources: list[Source] = [ImageSource(images, text, max_pixels)] if images else []
+    return sources + [VideoSource(video, str(video), opener=opener) for video in videos]
 
 
 def _open_list(text: str, list_file: Path, root: str | Path | None, max_pixels: int) -> Source:
