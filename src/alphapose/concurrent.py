@@ -239,40 +239,34 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
                     found[id(frame)] = error
         return found
 
-    def _forward(item: Any, out: queue.Queue) -> bool:
-        """Pass on a marker; True when the stage is done."""
-        _put(out, item, stop)
-        return item is _DONE or isinstance(item, _Failure)
+    def relay(source: queue.Queue, target: queue.Queue,
+              work: Callable[[Frame, Any], Any]) -> Callable[[], None]:
+        """A stage body: ``(frame, x)`` from ``source`` -> ``(frame, work(frame, x))`` to
+        ``target`` in order; markers pass on, a frame whose work fails goes on as its error."""
 
-    def estimate() -> None:
-        while True:
-            item = _get(detect_q, stop)
-            if item is _DONE or isinstance(item, (_Failure, _FrameError)):
-                if _forward(item, finish_q):
-                    return
-                continue
-            frame, detections = item
-            try:
-                finish = pipeline._begin(frame.image, frame, detections, pool)
-            except FRAME_ERRORS as error:
-                _put(finish_q, _FrameError(frame, error), stop)
-                continue
-            _put(finish_q, (frame, finish), stop)
+        def body() -> None:
+            while True:
+                item = _get(source, stop)
+                if item is _DONE or isinstance(item, (_Failure, _FrameError)):
+                    _put(target, item, stop)
+                    if item is _DONE or isinstance(item, _Failure):
+                        return
+                    continue
+                frame, value = item
+                try:
+                    result = work(frame, value)
+                except FRAME_ERRORS as error:
+                    _put(target, _FrameError(frame, error), stop)
+                    continue
+                _put(target, (frame, result), stop)
 
-    def finish_frames() -> None:
-        while True:
-            item = _get(finish_q, stop)
-            if item is _DONE or isinstance(item, (_Failure, _FrameError)):
-                if _forward(item, out_q):
-                    return
-                continue
-            frame, finish = item
-            try:
-                poses = finish()
-            except FRAME_ERRORS as error:
-                _put(out_q, _FrameError(frame, error), stop)
-                continue
-            _put(out_q, (frame, poses), stop)
+        return body
+
+    # estimator: what the next frame depends on; finisher: the rest of each frame, in order
+    estimate = relay(detect_q, finish_q,
+                     lambda frame, detections: pipeline._begin(frame.image, frame, detections,
+                                                               pool))
+    finish_frames = relay(finish_q, out_q, lambda frame, finish: finish())
 
     def cpu(name: str, seconds: float) -> None:
         times.add(f"cpu:{name}", seconds)
