@@ -1,5 +1,7 @@
 """What the torch detectors (YOLOX, YOLOv3) share: one network call per batch of images.
 
+Also the input check and the sigmoid both detectors' decoding uses.
+
 A subclass sets ``self.model`` and ``self.device`` and gives two steps:
 ``_preprocess(image) -> (tensor (3, S, S), letterbox)`` and
 ``_postprocess(maps, prepared) -> list[Detections]`` (``maps``: the network's outputs as numpy).
@@ -15,7 +17,23 @@ import torch
 
 from alphapose.structures import Detections
 
-__all__ = ["BatchedTorchDetector"]
+__all__ = ["BatchedTorchDetector", "check_bgr_image", "sigmoid"]
+
+
+def check_bgr_image(image: np.ndarray, name: str = "image") -> None:
+    """Raise TypeError / ValueError unless ``image`` is a non-empty ``(H, W, 3)`` uint8 array."""
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+        kind = type(image).__name__ + (f" of {image.dtype}" if isinstance(image, np.ndarray)
+                                       else "")
+        raise TypeError(f"{name}: expected a uint8 BGR numpy array, got {kind}")
+    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{name}: expected shape (H, W, 3) BGR, got {image.shape}")
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Elementwise logistic function (large negative logits give 0 without a warning)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 class BatchedTorchDetector:

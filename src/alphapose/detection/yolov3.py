@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from alphapose.detection.batched import BatchedTorchDetector
+from alphapose.detection.batched import BatchedTorchDetector, check_bgr_image, sigmoid
 from alphapose.detection.nms import nms
 from alphapose.structures import Detections
 
@@ -537,7 +537,7 @@ def preprocess(image: np.ndarray, input_size: int) -> tuple[np.ndarray, Letterbo
         >>> x.shape, box.scale, round(float(x[0, 0, 0]) * 255)
         ((3, 64, 64), 0.32, 128)
     """
-    _check_image(image)
+    check_bgr_image(image)
     h, w = image.shape[:2]
     r = min(input_size / w, input_size / h)
     new_w, new_h = int(w * r), int(h * r)
@@ -549,11 +549,6 @@ def preprocess(image: np.ndarray, input_size: int) -> tuple[np.ndarray, Letterbo
     rgb = canvas[:, :, ::-1].transpose(2, 0, 1)
     tensor = np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255.0)
     return tensor, LetterboxCentred(scale=r, input_size=input_size, image_size=(w, h))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
 
 
 def decode_outputs(maps: Sequence[np.ndarray], yolo_layers: Sequence[YoloLayer],
@@ -590,11 +585,11 @@ def decode_outputs(maps: Sequence[np.ndarray], yolo_layers: Sequence[YoloLayer],
         flat = raw.reshape(b, a, attrs, g * g).transpose(0, 3, 1, 2)  # (B, G*G, A, attrs)
         gy, gx = np.divmod(np.arange(g * g, dtype=np.float32), np.float32(g))
         out = np.empty_like(flat)
-        out[..., 0] = (_sigmoid(flat[..., 0]) + gx[:, None]) * stride
-        out[..., 1] = (_sigmoid(flat[..., 1]) + gy[:, None]) * stride
+        out[..., 0] = (sigmoid(flat[..., 0]) + gx[:, None]) * stride
+        out[..., 1] = (sigmoid(flat[..., 1]) + gy[:, None]) * stride
         with np.errstate(over="ignore"):
             out[..., 2:4] = np.exp(flat[..., 2:4]) * layer.anchors.astype(np.float32)
-        out[..., 4:] = _sigmoid(flat[..., 4:])
+        out[..., 4:] = sigmoid(flat[..., 4:])
         rows.append(out.reshape(b, g * g * a, attrs))
     return np.concatenate(rows, axis=1)
 
@@ -653,15 +648,6 @@ def postprocess(decoded: np.ndarray, letterbox: LetterboxCentred,
     if len(kept) > config.crowd_size:
         kept = nms_plus_one(xyxy, objectness, config.nms_threshold - config.crowd_nms_step)
     return Detections(letterbox.to_image(xyxy[kept]), objectness[kept])
-
-
-def _check_image(image: np.ndarray, name: str = "image") -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        kind = type(image).__name__ + (f" of {image.dtype}" if isinstance(image, np.ndarray)
-                                       else "")
-        raise TypeError(f"{name}: expected a uint8 BGR numpy array, got {kind}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name}: expected shape (H, W, 3) BGR, got {image.shape}")
 
 
 # -- detector --------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from alphapose.detection.batched import BatchedTorchDetector
+from alphapose.detection.batched import BatchedTorchDetector, check_bgr_image, sigmoid
 from alphapose.detection.nms import nms
 from alphapose.structures import Detections
 
@@ -530,7 +530,7 @@ def preprocess(image: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarr
         >>> x.shape, box.scale, float(x[0, 40, 0])
         ((3, 64, 64), 0.32, 114.0)
     """
-    _check_image(image)
+    check_bgr_image(image)
     h, w = image.shape[:2]
     in_h, in_w = input_size
     r = min(in_h / h, in_w / w)
@@ -541,11 +541,6 @@ def preprocess(image: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarr
                                             interpolation=cv2.INTER_LINEAR)
     tensor = np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32)
     return tensor, LetterboxTopLeft(scale=r, image_size=(w, h))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
 
 
 def decode_outputs(levels: Sequence[np.ndarray], strides: Sequence[int] = STRIDES,
@@ -582,7 +577,7 @@ def decode_outputs(levels: Sequence[np.ndarray], strides: Sequence[int] = STRIDE
         out[..., 1] = (flat[..., 1] + gy) * stride
         with np.errstate(over="ignore"):
             out[..., 2:4] = np.exp(flat[..., 2:4]) * stride
-        out[..., 4:] = _sigmoid(flat[..., 4:])
+        out[..., 4:] = sigmoid(flat[..., 4:])
         rows.append(out)
     return np.concatenate(rows, axis=1)
 
@@ -629,15 +624,6 @@ def _dynamic_nms(xyxy: np.ndarray, scores: np.ndarray, threshold: float, crowd_s
     if len(kept) > crowd_size:
         kept = nms(xyxy, scores, threshold - step)
     return kept
-
-
-def _check_image(image: np.ndarray, name: str = "image") -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        kind = type(image).__name__ + (f" of {image.dtype}" if isinstance(image, np.ndarray)
-                                       else "")
-        raise TypeError(f"{name}: expected a uint8 BGR numpy array, got {kind}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name}: expected shape (H, W, 3) BGR, got {image.shape}")
 
 
 # -- detector --------------------------------------------------------------------------------
