@@ -132,12 +132,12 @@ def _run_one(args: argparse.Namespace, video: str, outdir: str) -> int:
         task_args.workers = 1
     if getattr(task_args, "threads", None) is None:
         task_args.threads = 1
-    marker = Path(outdir) / DONE_MARKER
-    marker.unlink(missing_ok=True)  # redone: not done until it succeeds again
+    # run_videos chose this video; `run` drops its done marker first and writes it back when
+    # the video ran without errors
+    task_args.resume = False
     status = run(task_args)
     if status != 0:
         raise RuntimeError(f"alphapose run exited with status {status}")
-    mark_done(VideoJob(Path(video), Path(outdir)))
     return status
 
 
