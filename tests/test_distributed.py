@@ -21,6 +21,22 @@ def write_video(path: Path, image: np.ndarray, frames: int, shift: int) -> None:
     writer.release()
 
 
+def two_videos(folder: Path, image: np.ndarray) -> Path:
+    """``folder`` with a.avi and b.avi: 3 frames each, the image and its mirror moving."""
+    folder.mkdir()
+    write_video(folder / "a.avi", image, 3, 3)
+    write_video(folder / "b.avi", image[:, ::-1], 3, -3)
+    return folder
+
+
+def change_video(path: Path, image: np.ndarray, newer_than: Path) -> None:
+    """Rewrite ``path`` with other frames and a modification time after ``newer_than``'s."""
+    import os
+
+    write_video(path, image, 3, 5)
+    os.utime(path, ns=(0, newer_than.stat().st_mtime_ns + 10**9))
+
+
 def test_missing_ray_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # what an absent package looks like
     with pytest.raises(ImportError, match=RAY_HINT.replace("[", r"\[").replace("]", r"\]")):
@@ -102,12 +118,7 @@ def test_done_marker_matches_only_the_same_video_file(tmp_path) -> None:
 def test_resume_skips_finished_videos_and_redoes_changed_ones(tmp_path, astronaut_bgr,
                                                               embedded_models, capsys) -> None:
     pytest.importorskip("ray", reason=f"Ray is an optional extra: {RAY_HINT}")
-    import os
-
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    write_video(videos / "a.avi", astronaut_bgr, 3, 3)
-    write_video(videos / "b.avi", astronaut_bgr[:, ::-1], 3, -3)
+    videos = two_videos(tmp_path / "videos", astronaut_bgr)
     argv = ["run", "--ray", str(videos), "--ray-cpus", "2", "-o", str(tmp_path / "out"),
             "--quiet", "--resume"]
     assert main(argv) == 0
@@ -115,8 +126,7 @@ def test_resume_skips_finished_videos_and_redoes_changed_ones(tmp_path, astronau
     first = {n: (p.stat().st_mtime_ns, p.read_text()) for n, p in results.items()}
     capsys.readouterr()
     # b.avi changes: only it is run again; a.avi's results are left as they were
-    write_video(videos / "b.avi", astronaut_bgr, 3, 5)
-    os.utime(videos / "b.avi", ns=(0, (videos / "a.avi").stat().st_mtime_ns + 10**9))
+    change_video(videos / "b.avi", astronaut_bgr, newer_than=videos / "a.avi")
     assert main(argv) == 0
     assert "2 of 2 videos done (1 by an earlier run)" in capsys.readouterr().err
     assert results["a"].stat().st_mtime_ns == first["a"][0]
@@ -127,14 +137,9 @@ def test_resume_skips_finished_videos_and_redoes_changed_ones(tmp_path, astronau
 @pytest.mark.models
 def test_local_runs_mark_finished_videos_and_resume_skips_them(tmp_path, astronaut_bgr,
                                                                embedded_models, capsys) -> None:
-    import os
-
     from alphapose.distributed import DONE_MARKER
 
-    videos = tmp_path / "videos"
-    videos.mkdir()
-    write_video(videos / "a.avi", astronaut_bgr, 3, 3)
-    write_video(videos / "b.avi", astronaut_bgr[:, ::-1], 3, -3)
+    videos = two_videos(tmp_path / "videos", astronaut_bgr)
     out = tmp_path / "out"
     argv = ["run", str(videos), "-o", str(out), "--quiet"]
     assert main(argv) == 0
@@ -143,8 +148,8 @@ def test_local_runs_mark_finished_videos_and_resume_skips_them(tmp_path, astrona
     assert all(json.loads(p.read_text()) for p in results.values())  # complete JSON
     before = {n: p.stat().st_mtime_ns for n, p in results.items()}
     capsys.readouterr()
-    write_video(videos / "b.avi", astronaut_bgr, 3, 5)  # b changes: only b runs again
-    os.utime(videos / "b.avi", ns=(0, (videos / "a.avi").stat().st_mtime_ns + 10**9))
+    # b.avi changes: only it is run again
+    change_video(videos / "b.avi", astronaut_bgr, newer_than=videos / "a.avi")
     assert main([*argv, "--resume"]) == 0
     assert "1 video(s) done by an earlier run, skipped" in capsys.readouterr().err
     assert results["a"].stat().st_mtime_ns == before["a"]

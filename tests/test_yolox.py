@@ -392,15 +392,20 @@ def test_detector_end_to_end_with_planted_head() -> None:
     np.testing.assert_allclose(dets.scores, 0.9, atol=1e-6)
 
 
-def test_detect_batch_matches_single_calls() -> None:
+def _box_emitting_nano() -> YOLOXDetector:
+    """A random yolox-nano detector (96 px input) whose head is biased to emit some boxes."""
     torch.manual_seed(1)
     model = build_yolox("yolox-nano")
-    with torch.no_grad():  # make the random network emit some boxes
+    with torch.no_grad():
         for conv in model.head.obj_preds:
             conv.bias.fill_(2.0)
         for conv in model.head.cls_preds:
             conv.bias[0] = 4.0
-    detector = YOLOXDetector("yolox-nano", config=YOLOXConfig(input_size=96), model=model)
+    return YOLOXDetector("yolox-nano", config=YOLOXConfig(input_size=96), model=model)
+
+
+def test_detect_batch_matches_single_calls() -> None:
+    detector = _box_emitting_nano()
     rng = np.random.default_rng(2)
     images = [rng.integers(0, 256, (50, 120, 3), dtype=np.uint8),
               rng.integers(0, 256, (90, 40, 3), dtype=np.uint8)]
@@ -442,14 +447,7 @@ def test_pipeline_batches_yolox_over_frames_with_the_same_results() -> None:
     from alphapose.pipeline import Pipeline
     from alphapose.structures import Frame, Poses
 
-    torch.manual_seed(1)
-    model = build_yolox("yolox-nano")
-    with torch.no_grad():  # make the random network emit some boxes
-        for conv in model.head.obj_preds:
-            conv.bias.fill_(2.0)
-        for conv in model.head.cls_preds:
-            conv.bias[0] = 4.0
-    detector = YOLOXDetector("yolox-nano", config=YOLOXConfig(input_size=96), model=model)
+    detector = _box_emitting_nano()
     batches: list[int] = []
     single_detect = detector.detect
 
