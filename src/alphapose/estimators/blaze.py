@@ -282,13 +282,6 @@ class BlazeWholeBody:
         face = self.face(image, rect)
         return face.points68, face.scores
 
-    def assemble(self, image: np.ndarray, body: BodyResult) -> tuple[np.ndarray, np.ndarray]:
-        """Halpe-136 ``(points (136, 2), scores (136,))`` from a body estimate, adding the hands
-        and face found from its landmarks."""
-        parts = [(target, self.estimate_part(image, kind, rect))
-                 for target, kind, rect in self.part_crops(body)]
-        return _whole_body(body, parts)
-
     #: the pipeline may pass ``tracked`` people (see :meth:`__call__`)
     supports_tracking = True
     #: the person score uses body and feet only: face and hand scores are one presence
