@@ -42,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from alphapose.tracking.msim import box_iou_matrix
+
 __all__ = [
     "POSETRACK_KEYPOINTS",
     "JointTrackingMetrics",
@@ -202,16 +204,6 @@ def _check_frames(gt: Sequence[TrackFrame], pred: Sequence[TrackFrame]) -> None:
                 raise TypeError(f"{name}[{i}]: expected TrackFrame, got {type(f).__name__}")
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), -1)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), -1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), -1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
 def _hyp_ids(frame: TrackFrame, offset: int) -> list[int]:
     # untracked results (-1) get fresh ids that never repeat, so they cannot hold an identity
     return [int(i) if i >= 0 else -(offset + k + 1) for k, i in enumerate(frame.ids)]
@@ -236,7 +228,7 @@ def evaluate_boxes(gt: Sequence[TrackFrame], pred: Sequence[TrackFrame],
     acc = mm.MOTAccumulator(auto_id=True)
     offset = 0
     for g, p in zip(gt, pred):
-        distance = 1.0 - _iou(g.xyxy, p.xyxy)
+        distance = 1.0 - box_iou_matrix(g.xyxy, p.xyxy)
         distance[distance > 1.0 - iou_threshold] = np.nan
         acc.update([int(i) for i in g.ids], _hyp_ids(p, offset), distance)
         offset += len(p)
