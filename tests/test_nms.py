@@ -215,14 +215,17 @@ def test_pose_nms_drops_low_score_pose() -> None:
     assert [c.tolist() for c in clusters] == [[1]]
 
 
-def test_pose_nms_zero_scores_are_lifted() -> None:
-    # Keypoint scores of 0 are treated as 1e-5 (official), so merging never divides by zero.
+def test_pose_nms_keypoint_not_estimated_stays_zero() -> None:
+    # A score of exactly 0 marks a keypoint nobody estimated: merging stays finite and the
+    # merged keypoint stays "not estimated" (score 0) instead of becoming a 1e-5 guess.
     poses, _ = duplicate_pair("coco17")
     scores = poses.keypoint_scores.copy()
     scores[:, 5] = 0.0
     kept = pose_nms(dataclasses.replace(poses, keypoint_scores=scores))
+    assert len(kept) == 1
     assert np.all(np.isfinite(kept.keypoints))
-    assert kept.keypoint_scores[0, 5] == pytest.approx(1e-5)
+    assert kept.keypoint_scores[0, 5] == 0.0
+    assert np.all(kept.keypoint_scores[0, np.arange(17) != 5] > 0.3)
 
 
 @pytest.mark.parametrize(("min_box_area", "num_kept"), [(0.0, 2), (2.25 * 16 - 1, 2),
@@ -295,6 +298,111 @@ def test_wholebody_keeps_two_people_side_by_side(layout: str) -> None:
         kept = pose_nms(poses, params)
         assert len(kept) == 2
         np.testing.assert_allclose(kept.keypoints, poses.keypoints)
+
+
+def people_with_missing_parts(layout: str, missing: np.ndarray, shift: float) -> Poses:
+    """Two people ``shift`` px apart whose ``missing`` keypoints were not estimated (written as
+    ``(0, 0)`` with score 0, as the estimator and the writers do)."""
+    k = NUM_KEYPOINTS[layout]
+    a = template(k) + [200, 100]
+    b = a + [shift, 0.0]
+    keypoints, scores = np.stack([a, b]), np.stack([np.full(k, 0.9), np.full(k, 0.8)])
+    keypoints[:, missing] = 0.0
+    scores[:, missing] = 0.0
+    return make_poses(list(keypoints), list(scores),
+                      [[200, 100, 300, 300], [200 + shift, 100, 300 + shift, 300]], layout)
+
+
+def _parts(layout: str, *names: str) -> np.ndarray:
+    parts = get_layout(layout).parts
+    return np.concatenate([parts[name] for name in names])
+
+
+@pytest.mark.parametrize(("layout", "missing", "params"), [
+    ("halpe136", ("face", "hand"), PoseNMSParams.wholebody()),
+    ("halpe136", ("hand",), PoseNMSParams.wholebody()),
+    ("coco_wholebody133", ("face", "hand"), PoseNMSParams.wholebody()),
+    ("halpe136", ("face", "hand"), PoseNMSParams.body()),
+    ("halpe26", ("foot",), PoseNMSParams.body()),
+], ids=["halpe136-no-face-hands", "halpe136-no-hands", "cwb133-no-face-hands",
+        "halpe136-body-params", "halpe26-no-feet"])
+def test_pose_nms_keeps_people_whose_same_parts_are_missing(layout: str, missing: tuple,
+                                                            params: PoseNMSParams) -> None:
+    # Two distinct people 60 px apart: the parts neither has (all at (0, 0)) must not make
+    # them duplicates. Before the fix every such pair merged into one.
+    poses = people_with_missing_parts(layout, _parts(layout, *missing), shift=60.0)
+    kept = pose_nms(poses, params)
+    assert len(kept) == 2
+    np.testing.assert_allclose(np.sort(kept.keypoints[:, 0, 0]),
+                               np.sort(poses.keypoints[:, 0, 0]))
+
+
+@pytest.mark.parametrize(("layout", "params"), [
+    ("halpe136", PoseNMSParams.wholebody()), ("halpe136", PoseNMSParams.body()),
+    ("halpe26", PoseNMSParams.body())], ids=["halpe136-wholebody", "halpe136-body", "halpe26"])
+def test_pose_nms_still_removes_a_duplicate_with_missing_parts(layout: str,
+                                                              params: PoseNMSParams) -> None:
+    # One person found twice (0.3 px apart), both without the same parts: still one person,
+    # and the parts nobody estimated stay at score 0.
+    names = ("face", "hand") if layout == "halpe136" else ("foot",)
+    missing = _parts(layout, *names)
+    poses = people_with_missing_parts(layout, missing, shift=0.3)
+    kept = pose_nms(poses, params)
+    assert len(kept) == 1
+    assert np.all(kept.keypoint_scores[0, missing] == 0)
+    present = np.setdiff1d(np.arange(poses.num_keypoints), missing)
+    assert np.all(kept.keypoint_scores[0, present] > 0.8)
+
+
+def test_pose_nms_duplicate_where_only_one_has_hands_keeps_the_hands() -> None:
+    # The better copy has hands, the other does not: the body they share makes them one
+    # person, and the (0, 0) hands of the other never pull the kept hands.
+    k = 136
+    hands = _parts("halpe136", "hand")
+    a = template(k) + [200, 100]
+    b = a + 0.3
+    s_a, s_b = np.full(k, 0.9), np.full(k, 0.8)
+    b[hands], s_b[hands] = 0.0, 0.0
+    poses = make_poses([b, a], [s_b, s_a], [[200, 100, 300, 300]] * 2, "halpe136")
+    kept, clusters = pose_nms_with_clusters(poses, PoseNMSParams.wholebody())
+    assert [c.tolist() for c in clusters] == [[1, 0]]
+    np.testing.assert_allclose(kept.keypoints[0, hands], a[hands], atol=1e-4)
+    assert np.all(kept.keypoint_scores[0, hands] > 0.8)
+
+
+@pytest.mark.parametrize("layout", ["coco17", "halpe136"])
+def test_pose_nms_all_estimated_matches_the_official_formula(layout: str) -> None:
+    # With every keypoint estimated the shared-keypoint rules reduce to the official ones:
+    # the similarity threshold test above and these identical clusters on random crowds.
+    rng = np.random.default_rng(5)
+    k = NUM_KEYPOINTS[layout]
+    base = [template(k, seed) + [150 * seed, 0] for seed in range(4)]
+    keypoints = base + [p + rng.normal(0, 0.4, p.shape) for p in base[:2]]
+    scores = [rng.uniform(0.4, 1.0, k) for _ in keypoints]
+    boxes = [[p[:, 0].min(), p[:, 1].min(), p[:, 0].max(), p[:, 1].max()] for p in keypoints]
+    poses = make_poses(keypoints, scores, boxes, layout)
+    params = PoseNMSParams.for_layout(layout, regression=True)
+    _, clusters = pose_nms_with_clusters(poses, params)
+    assert sorted(sorted(c.tolist()) for c in clusters) == [[0, 4], [1, 5], [2], [3]]
+
+
+def test_oks_nms_keeps_people_whose_same_parts_are_missing() -> None:
+    missing = _parts("halpe136", "face", "hand")
+    poses = people_with_missing_parts("halpe136", missing, shift=60.0)
+    assert len(oks_nms(poses)) == 2
+    assert len(oks_nms(people_with_missing_parts("halpe136", missing, shift=0.3))) == 1
+
+
+def test_oks_over_shared_keypoints() -> None:
+    a = np.zeros((3, 2))
+    b = np.array([[[0.0, 0.0], [50.0, 0.0], [0.0, 0.0]]])
+    sig = np.full(3, 0.1)
+    # keypoint 1 differs; without it the two agree exactly
+    assert oks(a, b, sig, 100.0, shared=np.array([[True, False, True]]))[0] == 1.0
+    assert oks(a, b, sig, 100.0)[0] < 0.7
+    assert oks(a, b, sig, 100.0, shared=np.zeros((1, 3), bool))[0] == 0.0
+    with pytest.raises(ValueError, match="shared"):
+        oks(a, b, sig, 100.0, shared=np.ones((2, 3), bool))
 
 
 def wholebody_offsets(layout: str, body: float, face: float, hand: float) -> np.ndarray:

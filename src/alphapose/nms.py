@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from alphapose.skeletons import Layout, get_layout
-from alphapose.structures import Poses, official_person_scores
+from alphapose.structures import Poses, estimated, official_person_scores
 
 __all__ = [
     "POSE_NMS_METHODS",
@@ -172,7 +172,7 @@ def _check_layout(poses: Poses) -> Layout:
 
 
 def _body_duplicates(dist: np.ndarray, pick_scores: np.ndarray, scores: np.ndarray,
-                     ref_dist: float, params: PoseNMSParams) -> np.ndarray:
+                     ref_dist: float, params: PoseNMSParams, shared: np.ndarray) -> np.ndarray:
     """Which candidates duplicate the pick, body variant.
 
     Args:
@@ -181,25 +181,60 @@ def _body_duplicates(dist: np.ndarray, pick_scores: np.ndarray, scores: np.ndarr
         scores: ``(M, K)`` the candidates' keypoint scores.
         ref_dist: the pick's reference distance.
         params: NMS parameters.
+        shared: ``(M, K)`` keypoints that both the candidate and the pick have (estimated).
 
     Returns:
         ``(M,)`` bool.
     """
     # KSim (Eq. 17): the paper's "within a box of 1/10 the person size" is, in the official
     # code, "within 1 pixel"; the reference distance is only used by the match count.
-    close = dist <= 1.0
+    close = (dist <= 1.0) & shared
     ksim = np.where(close, np.tanh(pick_scores / params.delta1) * np.tanh(scores / params.delta1),
                     0.0).sum(1)
-    hsim = np.exp(-dist / params.delta2).sum(1)  # Eq. 18 with distance, not squared distance
-    similarity = ksim + params.mu * hsim  # Eq. 19
+    hsim = np.where(shared, np.exp(-dist / params.delta2), 0.0).sum(1)  # Eq. 18, distance
+    # Only keypoints both poses have can make them duplicates. The similarity is a sum over
+    # keypoints compared with one threshold, so sums over fewer shared keypoints are scaled back
+    # to the layout's K (unchanged when every keypoint is estimated, the official case).
+    num_shared = shared.sum(1)
+    scale = np.where(num_shared > 0, dist.shape[1] / np.maximum(num_shared, 1), 0.0)
+    similarity = scale * (ksim + params.mu * hsim)  # Eq. 19
     radius = min(ref_dist, params.max_match_radius)
-    matches = (dist <= radius).sum(1)
+    matches = ((dist <= radius) & shared).sum(1)
     return (similarity > params.gamma) | (matches >= params.match_threshold)
+
+
+def _part_means(values: np.ndarray, shared: np.ndarray, parts: _WholeBodyParts,
+                weights: tuple[float, float, float]) -> np.ndarray:
+    """Weighted sum of per-part means over shared keypoints, rescaled for absent parts.
+
+    Each part's mean runs over the keypoints both poses have; a part with none drops out and
+    the others' weighted sum is scaled by ``sum(weights) / sum(weights of parts present)``, so
+    the result stays on the official scale. With every keypoint shared this is exactly the
+    official ``sum_p w_p * mean_p(values)``.
+
+    Args:
+        values: ``(M, K)`` per-keypoint terms (zero where not shared).
+        shared: ``(M, K)`` bool.
+        parts: the layout's body / face / hand indices.
+        weights: the three parts' weights.
+
+    Returns:
+        ``(M,)``.
+    """
+    total = np.zeros(values.shape[0])
+    present_weight = np.zeros(values.shape[0])
+    for index, weight in zip(parts, weights):
+        count = shared[:, index].sum(1)
+        mean = values[:, index].sum(1) / np.maximum(count, 1)
+        total += weight * mean
+        present_weight += np.where(count > 0, weight, 0.0)
+    return np.where(present_weight > 0, total * sum(weights) / np.maximum(present_weight, 1e-12),
+                    0.0)
 
 
 def _wholebody_duplicates(dist: np.ndarray, pick_scores: np.ndarray, scores: np.ndarray,
                           ref_dist: float, params: PoseNMSParams,
-                          parts: _WholeBodyParts) -> np.ndarray:
+                          parts: _WholeBodyParts, shared: np.ndarray) -> np.ndarray:
     """Which candidates duplicate the pick, whole-body variant (official §7.3).
 
     Same arguments as :func:`_body_duplicates`. Body, face and hands are compared with their own
@@ -215,35 +250,36 @@ def _wholebody_duplicates(dist: np.ndarray, pick_scores: np.ndarray, scores: np.
     # parity: the KSim term is counted only on *masked* keypoints (so it is at most
     # tanh(score_threshold)-sized), while the HSim term is zeroed on them.
     low = scores < params.score_threshold
-    ksim = np.where((dist <= 1.0) & low,
+    ksim = np.where((dist <= 1.0) & low & shared,
                     np.tanh(pick_scores / params.delta1) * np.tanh(scores / params.delta1), 0.0)
     scale = np.full(num_keypoints, params.delta2)
     scale[parts.face] *= params.face_factor
     scale[parts.hand] *= params.hand_factor
-    hsim = np.where(low, 0.0, np.exp(-dist / scale))
-    similarity = (ksim[:, parts.body].mean(1)
-                  + params.face_weight_score * ksim[:, parts.face].mean(1)
-                  + params.hand_weight_score * ksim[:, parts.hand].mean(1)
-                  + params.mu * (hsim[:, parts.body].mean(1)
-                                 + params.face_weight_dist * hsim[:, parts.face].mean(1)
-                                 + params.hand_weight_dist * hsim[:, parts.hand].mean(1)))
+    hsim = np.where(low | ~shared, 0.0, np.exp(-dist / scale))
+    # Only keypoints both poses have count: each part's mean runs over its shared keypoints
+    # (the official means run over all of a part's keypoints, which is the same when every
+    # keypoint is estimated).
+    similarity = (_part_means(ksim, shared, parts, (1.0, params.face_weight_score,
+                                                    params.hand_weight_score))
+                  + params.mu * _part_means(hsim, shared, parts,
+                                            (1.0, params.face_weight_dist,
+                                             params.hand_weight_dist)))
 
     # Match count over the pick's confident keypoints. The official normalisation divides the
     # raw count by twice the size of an (M, K, 2) mask of those keypoints and multiplies by K,
     # i.e. count * K / (4 * M * V); it depends on the number M of remaining candidates. Kept for
-    # parity with official outputs.
-    visible = int((pick_scores > params.score_threshold / 2).sum())
+    # parity with official outputs. Only shared keypoints count, in the count and in V (so the
+    # fraction count / V means the same whether or not parts are missing; with every keypoint
+    # estimated this is the official formula).
+    visible = ((pick_scores > params.score_threshold / 2) & shared).sum(1)  # (M,)
     num_candidates = dist.shape[0]
     mask_size = 2 * num_candidates * visible
-    if mask_size < 2:
-        matches = np.zeros(num_candidates)
-    else:
-        radius = min(ref_dist, params.max_match_radius)
-        factor = np.ones(num_keypoints)
-        factor[parts.face] = params.face_factor
-        factor[parts.hand] = params.hand_factor
-        count = (dist <= radius * factor).sum(1)
-        matches = count / mask_size / 2 * num_keypoints
+    radius = min(ref_dist, params.max_match_radius)
+    factor = np.ones(num_keypoints)
+    factor[parts.face] = params.face_factor
+    factor[parts.hand] = params.hand_factor
+    count = ((dist <= radius * factor) & shared).sum(1)
+    matches = np.where(mask_size >= 2, count / np.maximum(mask_size, 1) / 2 * num_keypoints, 0.0)
     return (similarity > params.gamma) | (matches >= params.match_threshold)
 
 
@@ -282,7 +318,8 @@ def pose_nms_with_clusters(poses: Poses, params: PoseNMSParams | None = None,
 
     keypoints = poses.keypoints.astype(np.float64)
     scores = poses.keypoint_scores.astype(np.float64)
-    scores[scores == 0] = _MIN_KEYPOINT_SCORE
+    present = estimated(scores)
+    scores[~present] = _MIN_KEYPOINT_SCORE
     box_wh = np.clip(poses.xyxy[:, 2:] - poses.xyxy[:, :2], 0, None).astype(np.float64)
     ref_dists = params.alpha * box_wh.max(1)
     human_scores = scores.mean(1)
@@ -294,12 +331,13 @@ def pose_nms_with_clusters(poses: Poses, params: PoseNMSParams | None = None,
     while remaining.size:
         pick = int(remaining[np.argmax(human_scores[remaining])])
         dist = np.linalg.norm(keypoints[remaining] - keypoints[pick], axis=2)
+        shared = present[remaining] & present[pick]
         if parts is None:
             duplicate = _body_duplicates(dist, scores[pick], scores[remaining], ref_dists[pick],
-                                         params)
+                                         params, shared)
         else:
             duplicate = _wholebody_duplicates(dist, scores[pick], scores[remaining],
-                                              ref_dists[pick], params, parts)
+                                              ref_dists[pick], params, parts, shared)
         # The pick always belongs to its own cluster. (The official code only guarantees this
         # when nothing else matched; in the whole-body variant a pick with few confident
         # keypoints could otherwise stay in the pool and be picked again.)
@@ -319,11 +357,15 @@ def pose_nms_with_clusters(poses: Poses, params: PoseNMSParams | None = None,
             continue
         radius = min(ref_dists[pick], params.max_merge_radius)
         near = np.linalg.norm(keypoints[members] - keypoints[pick], axis=2) <= radius  # (C, K)
+        # A member's keypoint that was not estimated never moves an estimated one of the pick.
+        near &= present[members] | ~present[pick]
         weights = np.where(near, scores[members], 0.0)
         # The pick is at distance 0 from itself with a score >= 1e-5, so the sum is positive.
         weights = weights / weights.sum(0)
         merged = (weights[..., None] * keypoints[members]).sum(0)
         merged_scores = (weights * scores[members]).sum(0)
+        # Keypoints nobody in the cluster estimated stay "not estimated" (score 0).
+        merged_scores[~(near & present[members]).any(0)] = 0.0
         if merged_scores.max() < params.score_threshold:
             continue
         extent = merged.max(0) - merged.min(0)
@@ -361,20 +403,22 @@ def pose_nms(poses: Poses, params: PoseNMSParams | None = None,
 
 
 def oks(a_kpts: np.ndarray, b_kpts: np.ndarray, sigmas: np.ndarray,
-        area: float | np.ndarray) -> np.ndarray:
+        area: float | np.ndarray, shared: np.ndarray | None = None) -> np.ndarray:
     """Object keypoint similarity of one pose to each of several others.
 
-    ``oks = mean_k exp(-d_k^2 / (2 * area * (2 * sigma_k)^2))`` over all keypoints, with a tiny
-    epsilon added to ``area``.
+    ``oks = mean_k exp(-d_k^2 / (2 * area * (2 * sigma_k)^2))`` over all keypoints (or over the
+    ``shared`` ones), with a tiny epsilon added to ``area``.
 
     Args:
         a_kpts: ``(K, 2)`` keypoints of the reference pose.
         b_kpts: ``(N, K, 2)`` keypoints of the others.
         sigmas: ``(K,)`` per-keypoint OKS sigmas (as in COCO evaluation, e.g. nose 0.026).
         area: scale in square pixels, a scalar or ``(N,)`` (e.g. the mean box area of each pair).
+        shared: optional ``(N, K)`` bool, the keypoints both poses have; the mean runs over
+            these only (0 where a pair shares none). ``None``: all keypoints.
 
     Returns:
-        ``(N,)`` float64 OKS in (0, 1].
+        ``(N,)`` float64 OKS in [0, 1].
 
     Example:
         >>> oks(np.zeros((1, 2)), np.array([[[3.0, 4.0]]]), np.array([0.5]), 125.0).round(4)
@@ -396,7 +440,14 @@ def oks(a_kpts: np.ndarray, b_kpts: np.ndarray, sigmas: np.ndarray,
     variances = (2 * sig) ** 2
     sq_dist = ((b - a) ** 2).sum(2)
     e = sq_dist / variances / (areas[:, None] + np.spacing(1)) / 2
-    return np.exp(-e).mean(1) if k else np.ones(b.shape[0])
+    if shared is None:
+        return np.exp(-e).mean(1) if k else np.ones(b.shape[0])
+    mask = np.asarray(shared, bool)
+    if mask.shape != (b.shape[0], k):
+        raise ValueError(f"shared: expected shape ({b.shape[0]}, {k}), got {mask.shape}")
+    count = mask.sum(1)
+    return np.where(count > 0, np.where(mask, np.exp(-e), 0.0).sum(1) / np.maximum(count, 1),
+                    0.0)
 
 
 def oks_nms(poses: Poses, sigmas: np.ndarray | None = None, threshold: float = 0.9,
@@ -407,7 +458,9 @@ def oks_nms(poses: Poses, sigmas: np.ndarray | None = None, threshold: float = 0
     no keypoint is visible), where ``score`` is ``Poses.scores`` — the official code multiplies
     the result's ``score`` field, which there is the person score ``box + mean + 1.25 * max``.
     Then greedily by the new score, every pose whose OKS with a kept pose is ``> threshold``
-    is removed; the OKS area of a pair is the mean of their box areas.
+    is removed; the OKS area of a pair is the mean of their box areas. The OKS of a pair runs
+    over the keypoints both poses have (every keypoint for the official networks), so two
+    people whose skipped parts sit at ``(0, 0)`` are not made alike by them.
 
     Args:
         poses: ``N`` candidate poses of one image.
@@ -432,6 +485,7 @@ def oks_nms(poses: Poses, sigmas: np.ndarray | None = None, threshold: float = 0
         return Poses.empty(poses.num_keypoints, poses.layout)
 
     kp_scores = poses.keypoint_scores.astype(np.float64)
+    present = estimated(kp_scores)
     visible = kp_scores > visibility_threshold
     count = visible.sum(1)
     visible_mean = np.where(count > 0, np.where(visible, kp_scores, 0).sum(1)
@@ -447,7 +501,7 @@ def oks_nms(poses: Poses, sigmas: np.ndarray | None = None, threshold: float = 0
         keep.append(best)
         rest = order[1:]
         similarity = oks(poses.keypoints[best], poses.keypoints[rest], sig,
-                         (areas[best] + areas[rest]) / 2)
+                         (areas[best] + areas[rest]) / 2, shared=present[rest] & present[best])
         order = rest[similarity <= threshold]
     index = np.asarray(keep, np.int64)
     kept = poses[index]

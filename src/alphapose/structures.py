@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Frame", "Detections", "Poses"]
+__all__ = ["Frame", "Detections", "Poses", "estimated", "official_person_scores"]
 
 
 def _as_array(value: Any, dtype: type, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
@@ -127,9 +127,14 @@ class Detections(_Indexable):
 class Poses(_Indexable):
     """People found in one image, in one keypoint layout.
 
+    A keypoint that was not estimated (a part the estimator skipped, a point a layout conversion
+    has no source for) has score exactly 0 and position ``(0, 0)``; :func:`estimated` is the one
+    test for it. (A network's heatmap maximum may be negative: that keypoint was still
+    estimated.)
+
     Attributes:
         keypoints: ``(N, K, 2)`` keypoint positions in image pixels.
-        keypoint_scores: ``(N, K)`` keypoint confidences in [0, 1].
+        keypoint_scores: ``(N, K)`` keypoint confidences in [0, 1]; 0 = not estimated.
         xyxy: ``(N, 4)`` the person box each pose was estimated from.
         box_scores: ``(N,)`` detector confidence of that box.
         scores: ``(N,)`` person score; by default the official one,
@@ -191,6 +196,22 @@ class Poses(_Indexable):
                      np.concatenate([self.track_ids, other.track_ids]),  # type: ignore[list-item]
                      None if self.roi_points is None or other.roi_points is None
                      else np.concatenate([self.roi_points, other.roi_points]))
+
+
+def estimated(keypoint_scores: np.ndarray) -> np.ndarray:
+    """Which keypoints were estimated: score != 0 (exactly 0 marks one nobody estimated).
+
+    Args:
+        keypoint_scores: ``(..., K)`` keypoint scores.
+
+    Returns:
+        bool array of the same shape.
+
+    Example:
+        >>> estimated(np.array([[0.9, 0.0, 1e-6, -0.2]])).tolist()
+        [[True, False, True, True]]
+    """
+    return np.asarray(keypoint_scores) != 0
 
 
 def official_person_scores(keypoint_scores: np.ndarray, box_scores: np.ndarray) -> np.ndarray:
