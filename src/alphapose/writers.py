@@ -359,58 +359,75 @@ class CocoResultsWriter(_JsonArraySink):
 
 
 def load_alphapose_json(path: PathLike) -> list[dict[str, Any]]:
-    """Read an AlphaPose (or COCO) results list, also one cut short by a crash.
+    """Read an AlphaPose (or COCO) results list: all of it, or a clear error.
 
-    A complete file is parsed as JSON. A file that lacks its closing ``]`` or ends inside an
-    entry (as :class:`AlphaPoseJsonWriter` leaves it when the process dies) yields every complete
-    entry before the cut.
+    A complete file is parsed as JSON. The one incomplete shape accepted is that of a killed
+    run: the list cut short at its end (no closing ``]``, or the last entry cut in half); its
+    complete entries are returned and a warning says where the file ends. Anything else that is
+    not valid JSON (e.g. a file corrupted in the middle) is refused, the message giving the
+    line, column and byte where the read stopped.
 
     Args:
         path: the results file.
 
     Returns:
-        The entries (dicts as written), in file order; ``[]`` for an empty file.
+        The entries (dicts as written), in file order; ``[]`` for an empty file (with a
+        warning).
 
     Raises:
-        ValueError: the file holds something other than a JSON list (e.g. the official
-            ``--format cmu``/``open`` dicts).
+        FileNotFoundError: no such file.
+        ValueError: not a JSON list of results (e.g. the official ``--format cmu``/``open``
+            dicts), invalid JSON, or an entry without ``image_id`` or ``keypoints`` (flat
+            x, y, score numbers) or with a non-numeric ``score``; the message names the file
+            and the entry.
     """
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return _read_truncated_list(text, path)
+    from alphapose.jsonfile import LOG, parse_json, read_text
+
+    text = read_text(path, "results")
+    if not text.strip():
+        LOG.warning("%s: empty results file (a run killed before its first write?): no results",
+                    path)
+        return []
+    if text.lstrip()[:1] not in ("[", ""):
+        try:
+            json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError(f"{path}: expected a JSON list of results starting with '[', got "
+                             f"{text.lstrip()[:20]!r}") from None
+    result = parse_json(text, str(path))
+    data = result.data
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a JSON list of results, got a {type(data).__name__} "
                          "(files from the official --format cmu/open are dicts; "
                          "read them with json.load)")
+    for number, entry in enumerate(data, 1):
+        _check_result_entry(entry, number, path)
+    if result.cut is not None:
+        LOG.warning("%s: %s; read the %d complete result(s) (the file of a run that was "
+                    "killed?)", path, result.cut, len(data))
     return data
 
 
-def _read_truncated_list(text: str, path: PathLike) -> list[dict[str, Any]]:
-    pos = _skip_space(text, 0)
-    if pos == len(text):
-        return []
-    if text[pos] != "[":
-        raise ValueError(f"{path}: expected a JSON list of results starting with '[', got "
-                         f"{text[pos:pos + 20]!r}")
-    decoder = json.JSONDecoder()
-    entries: list[dict[str, Any]] = []
-    pos += 1
-    while True:
-        pos = _skip_space(text, pos)
-        if pos >= len(text) or text[pos] == "]":
-            break
-        if entries:
-            if text[pos] != ",":
-                break
-            pos = _skip_space(text, pos + 1)
-        try:
-            entry, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
-            break  # the entry the crash cut in half
-        entries.append(entry)
-    return entries
+def _check_result_entry(entry: Any, number: int, path: PathLike) -> None:
+    where = f"{path}: entry {number}"
+    if not isinstance(entry, dict):
+        raise ValueError(f"{where}: expected an object, got {type(entry).__name__}")
+    image_id = entry.get("image_id")
+    if isinstance(image_id, bool) or not isinstance(image_id, (str, int)):
+        raise ValueError(f"{where}: 'image_id' must be a file name or an integer, got "
+                         f"{image_id!r:.60}")
+    keypoints = entry.get("keypoints")
+    if not isinstance(keypoints, list) or not keypoints or len(keypoints) % 3 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in keypoints):
+        raise ValueError(f"{where} (image_id {image_id!r:.60}): 'keypoints' must be a flat list "
+                         f"of x, y, score numbers (3 per keypoint), got {keypoints!r:.60}")
+    if not all(math.isfinite(v) for v in keypoints):
+        raise ValueError(f"{where} (image_id {image_id!r:.60}): 'keypoints' holds NaN or "
+                         f"infinite values")
+    score = entry.get("score", 0.0)
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+        raise ValueError(f"{where} (image_id {image_id!r:.60}): 'score' must be a finite "
+                         f"number, got {score!r:.60}")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -602,22 +619,38 @@ class JsonLinesWriter(Sink):
 
 
 def load_json_lines(path: PathLike) -> list[dict[str, Any]]:
-    """Read a :class:`JsonLinesWriter` file; a last line cut short by a crash is skipped.
+    """Read a :class:`JsonLinesWriter` file: all of it, or a clear error.
+
+    Every line must be a JSON object. The one exception is the shape a killed run leaves: a
+    last line cut short (no newline after it, and valid JSON as far as it goes), which is
+    skipped with a warning that says so.
 
     Raises:
-        ValueError: a line other than the last is not valid JSON (the message gives its number).
+        FileNotFoundError: no such file.
+        ValueError: a line that is not a JSON object (the message gives its number, column and
+            what is wrong).
     """
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    from alphapose.jsonfile import LOG, parse_json, read_text
+
+    text = read_text(path, "JSON lines")
+    lines = text.split("\n")
     records = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        last = number == len(lines)  # no newline after it: the writer had not finished it
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            if number == len(lines):
-                break
-            raise ValueError(f"{path}: line {number} is not valid JSON ({error})") from None
+            result = parse_json(line, f"{path}: line {number}", allow_cut=last)
+        except ValueError as error:
+            raise ValueError(str(error).replace(" line 1 column", " column")) from None
+        if result.cut is not None:
+            LOG.warning("%s: line %d is cut short (the file of a run that was killed?); read "
+                        "the %d complete line(s) before it", path, number, len(records))
+            break
+        if not isinstance(result.data, dict):
+            raise ValueError(f"{path}: line {number}: expected a JSON object, got "
+                             f"{type(result.data).__name__}")
+        records.append(result.data)
     return records
 
 

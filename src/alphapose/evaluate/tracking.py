@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -316,8 +317,52 @@ def _xywh_to_xyxy(box: Sequence[float]) -> list[float]:
     return [x, y, x + w, y + h]
 
 
+def _numbers(value: Any, where: str, what: str, size: int | None = None,
+             multiple: int = 1) -> np.ndarray:
+    """``value`` as a flat float64 array of finite numbers (``size`` of them, or a positive
+    multiple of ``multiple``); else ValueError naming ``where`` and ``what``."""
+    ok = isinstance(value, (list, tuple))
+    if ok:
+        try:
+            array = np.asarray(value, np.float64).reshape(-1)
+            ok = (array.size == np.asarray(value, object).size
+                  and not any(isinstance(v, bool) for v in np.asarray(value, object).reshape(-1)))
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+    if ok:
+        ok = (array.size == size) if size is not None else \
+            (array.size > 0 and array.size % multiple == 0)
+    if not ok:
+        count = f"{size}" if size is not None else f"a multiple of {multiple}"
+        raise ValueError(f"{where}: '{what}' must be a list of {count} numbers, got "
+                         f"{value!r:.60}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{where}: '{what}' holds NaN or infinite values")
+    return array
+
+
+def _integer(value: Any, where: str, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not float(value).is_integer():
+        raise ValueError(f"{where}: '{what}' must be an integer, got {value!r:.60}")
+    return int(value)
+
+
+def _box_xywh(value: Any, where: str, what: str = "bbox") -> list[float]:
+    box = _numbers(value, where, what, size=4)
+    if box[2] < 0 or box[3] < 0:
+        raise ValueError(f"{where}: '{what}' has a negative width or height: {box.tolist()}")
+    return _xywh_to_xyxy(box)
+
+
+def _image_key(value: Any, where: str) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{where}: 'image_id' must be an integer or a name, got {value!r:.60}")
+    return value
+
+
 def load_posetrack(path: str | os.PathLike[str]) -> dict[str, list[tuple[str, TrackFrame]]]:
-    """Read PoseTrack18 annotations (COCO-like JSON with ``track_id``).
+    """Read PoseTrack18 annotations (COCO-like JSON with ``track_id``), checked entry by entry.
 
     Args:
         path: one annotation file, or a folder of them (every ``*.json`` inside).
@@ -325,40 +370,70 @@ def load_posetrack(path: str | os.PathLike[str]) -> dict[str, list[tuple[str, Tr
     Returns:
         sequence id (``vid_id``, else the file stem) -> list of ``(file_name, TrackFrame)`` for
         the labelled frames (``is_labeled``), in frame order. Keypoint visibility is the
-        annotation's ``v`` (> 0 = annotated).
+        annotation's ``v`` (> 0 = annotated). Annotations without ``track_id`` or ``bbox`` (as
+        in the official files for ignored people) are left out.
 
     Raises:
-        ValueError: a file is not PoseTrack-style JSON (the message names it).
+        FileNotFoundError: no such file or folder.
+        ValueError: a file is not PoseTrack-style JSON, or an image or annotation is malformed
+            (17 keypoints as x, y, v; finite boxes with non-negative sizes; integer track ids;
+            image ids of listed images); the message names the file and the entry.
     """
+    from alphapose.jsonfile import load_json
+
     path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such PoseTrack annotation file or folder")
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     sequences: dict[str, list[tuple[str, TrackFrame]]] = {}
     for file in files:
-        data = json.loads(file.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or "images" not in data or "annotations" not in data:
+        data = load_json(file, "PoseTrack annotation")
+        if not isinstance(data, dict) or not isinstance(data.get("images"), list) \
+                or not isinstance(data.get("annotations"), list):
             raise ValueError(f"{file}: not a PoseTrack annotation file (expected a dict with "
-                             "'images' and 'annotations')")
-        by_image: dict[Any, list[dict]] = {}
-        for ann in data["annotations"]:
-            by_image.setdefault(ann["image_id"], []).append(ann)
-        images = sorted(data["images"], key=lambda im: (str(im.get("vid_id", file.stem)),
-                                                        int(im.get("frame_id", im["id"]))))
-        for image in images:
+                             "'images' and 'annotations' lists)")
+        images = []
+        for i, image in enumerate(data["images"]):
+            where = f"{file}: images[{i}]"
+            if not isinstance(image, dict) or "id" not in image:
+                raise ValueError(f"{where}: expected an object with 'id' and 'file_name'")
+            key = _image_key(image["id"], where.replace("'image_id'", "'id'"))
+            if not isinstance(image.get("file_name"), str):
+                raise ValueError(f"{where}: 'file_name' must be a string, got "
+                                 f"{image.get('file_name')!r:.60}")
+            order = _integer(image.get("frame_id", key if isinstance(key, int) else i), where,
+                             "frame_id")
+            vid = image.get("vid_id", file.stem)
+            if not isinstance(vid, (str, int)) or isinstance(vid, bool):
+                raise ValueError(f"{where}: 'vid_id' must be a name, got {vid!r:.60}")
+            images.append((str(vid), order, key, image))
+        known = {key for _, _, key, _ in images}
+        by_image: dict[Any, list[tuple[int, list[float], np.ndarray, list[float]]]] = {}
+        for i, ann in enumerate(data["annotations"]):
+            where = f"{file}: annotations[{i}]"
+            if not isinstance(ann, dict):
+                raise ValueError(f"{where}: expected an object, got {type(ann).__name__}")
+            key = _image_key(ann.get("image_id"), where)
+            if key not in known:
+                raise ValueError(f"{where}: image_id {key!r} is not in 'images'")
+            if "track_id" not in ann or ann.get("bbox") is None:
+                continue
+            track_id = _integer(ann["track_id"], where, "track_id")
+            box = _box_xywh(ann["bbox"], where)
+            keypoints = _numbers(ann.get("keypoints"), where, "keypoints", size=51)
+            head = _box_xywh(ann["bbox_head"], where, "bbox_head") if ann.get("bbox_head") \
+                else box
+            by_image.setdefault(key, []).append((track_id, box, keypoints.reshape(17, 3), head))
+        for vid, _, key, image in sorted(images, key=lambda item: item[:2]):
             if image.get("is_labeled", True) is False:
                 continue
-            anns = [a for a in by_image.get(image["id"], []) if "track_id" in a
-                    and a.get("bbox") is not None]
+            anns = by_image.get(key, [])
             frame = TrackFrame(
-                ids=[int(a["track_id"]) for a in anns],
-                xyxy=[_xywh_to_xyxy(a["bbox"]) for a in anns],
-                keypoints=np.array([np.reshape(a["keypoints"], (-1, 3))[:, :2] for a in anns]
-                                   ).reshape(len(anns), 17, 2),
-                keypoint_scores=np.array([np.reshape(a["keypoints"], (-1, 3))[:, 2]
-                                          for a in anns]).reshape(len(anns), 17),
-                head_xyxy=[_xywh_to_xyxy(a["bbox_head"]) if a.get("bbox_head") else
-                           _xywh_to_xyxy(a["bbox"]) for a in anns])
-            sequence = str(image.get("vid_id", file.stem))
-            sequences.setdefault(sequence, []).append((str(image["file_name"]), frame))
+                ids=[a[0] for a in anns], xyxy=[a[1] for a in anns],
+                keypoints=np.array([a[2][:, :2] for a in anns]).reshape(len(anns), 17, 2),
+                keypoint_scores=np.array([a[2][:, 2] for a in anns]).reshape(len(anns), 17),
+                head_xyxy=[a[3] for a in anns])
+            sequences.setdefault(vid, []).append((image["file_name"], frame))
     return sequences
 
 
@@ -413,13 +488,32 @@ def _result_frame(people: list[tuple[int, list[float], np.ndarray | None, np.nda
 def _idx_to_id(idx: Any) -> int:
     if isinstance(idx, bool) or idx is None:
         return -1
-    if isinstance(idx, (int, float)):
+    if isinstance(idx, (int, float)) and math.isfinite(idx):
         return int(idx)
     return -1   # the official untracked list form ([0.0], [[0.0], ...])
 
 
+def _person(track_id: int, xyxy: list[float], keypoints: np.ndarray, scores: np.ndarray | None
+            ) -> tuple[int, list[float], np.ndarray, np.ndarray]:
+    triples = keypoints.reshape(-1, 3)
+    return (track_id, xyxy, triples[:, :2], triples[:, 2] if scores is None else scores)
+
+
+def _layout_of(people: list, layouts: set[str | None], where: str) -> str | None:
+    counts = {len(p[2]) for p in people}
+    if len(counts) > 1:
+        raise ValueError(f"{where}: people with different keypoint counts {sorted(counts)}")
+    if len(layouts) > 1:
+        raise ValueError(f"{where}: people of different layouts {sorted(map(str, layouts))}")
+    return layouts.pop() if layouts else None
+
+
 def load_tracking_results(path: str | os.PathLike[str]) -> dict[str, TrackFrame]:
     """Read tracked results: AlphaPose JSON (``idx``), JSON lines (``track_id``) or PoseTrack JSON.
+
+    The file is read all the way or refused with the position where the read stopped; a file
+    cut short at its end (a killed run's) is read up to its last complete entry, with a
+    warning (:mod:`alphapose.jsonfile`).
 
     Args:
         path: the results file.
@@ -429,60 +523,98 @@ def load_tracking_results(path: str | os.PathLike[str]) -> dict[str, TrackFrame]
         when the file has keypoints of a known layout.
 
     Raises:
-        ValueError: the file is none of these formats.
+        FileNotFoundError: no such file.
+        ValueError: the file is none of these formats, or an entry is malformed (the message
+            names the file, the entry and the field).
     """
+    from alphapose.jsonfile import load_json, read_text
+    from alphapose.skeletons import get_layout
+    from alphapose.writers import load_alphapose_json, load_json_lines
+
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, "tracking results")
+    first = text.lstrip()[:1]
     grouped: dict[str, list] = {}
-    layouts: dict[str, str | None] = {}
+    layouts: dict[str, set[str | None]] = {}
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
     try:
-        data = json.loads(text)
+        head = json.loads(first_line)
     except json.JSONDecodeError:
-        data = None     # JSON lines (or a broken file: the line parser says which line)
-    if data is None or (isinstance(data, dict) and "people" in data):
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{path}: not a tracking results file ({error})") from None
-            name = str(record["image_id"])
-            people = grouped.setdefault(name, [])
-            layouts[name] = record.get("layout")
-            for person in record.get("people", []):
-                triples = np.asarray(person["keypoints"], np.float64).reshape(-1, 3)
-                people.append((int(person.get("track_id", -1)), list(person["box"]),
-                               triples[:, :2], triples[:, 2]))
-        return {n: _result_frame(p, layouts[n]) for n, p in grouped.items()}
-    if isinstance(data, dict) and "annotations" in data and "images" in data:
-        names = {im["id"]: str(im["file_name"]) for im in data["images"]}
-        for name in names.values():
-            grouped.setdefault(name, [])
-        for ann in data["annotations"]:
-            name = names.get(ann["image_id"], str(ann["image_id"]))
-            triples = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
-            scores = np.asarray(ann.get("scores") or triples[:, 2], np.float64)
-            grouped.setdefault(name, []).append(
-                (int(ann.get("track_id", -1)), _xywh_to_xyxy(ann["bbox"]), triples[:, :2],
-                 scores))
-        return {n: _result_frame(p, "posetrack17") if p else TrackFrame.empty()
-                for n, p in grouped.items()}
-    if isinstance(data, list):
-        for entry in data:
+        head = None
+    if first == "[":
+        for n, entry in enumerate(load_alphapose_json(path), 1):
+            where = f"{path}: entry {n}"
             name = str(entry["image_id"])
             triples = np.asarray(entry["keypoints"], np.float64).reshape(-1, 3)
-            layouts[name] = _LAYOUT_BY_K.get(len(triples))
+            layouts.setdefault(name, set()).add(_LAYOUT_BY_K.get(len(triples)))
             box = entry.get("box")
             if box is None:
                 x1, y1 = triples[:, :2].min(0)
                 x2, y2 = triples[:, :2].max(0)
                 box_xyxy = [x1, y1, x2, y2]
             else:
-                box_xyxy = _xywh_to_xyxy(box)
-            grouped.setdefault(name, []).append((_idx_to_id(entry.get("idx")), box_xyxy,
-                                                 triples[:, :2], triples[:, 2]))
-        return {n: _result_frame(p, layouts[n]) for n, p in grouped.items()}
+                box_xyxy = _box_xywh(box, where, "box")
+            grouped.setdefault(name, []).append(
+                _person(_idx_to_id(entry.get("idx")), box_xyxy, triples, None))
+        return {n: _result_frame(p, _layout_of(p, layouts[n], f"{path}: image {n!r}"))
+                for n, p in grouped.items()}
+    if isinstance(head, dict) and "people" in head:
+        for n, record in enumerate(load_json_lines(path), 1):
+            where = f"{path}: line {n}"
+            name = str(_image_key(record.get("image_id"), where))
+            layout = record.get("layout")
+            if layout is not None:
+                if not isinstance(layout, str):
+                    raise ValueError(f"{where}: 'layout' must be a layout name, got "
+                                     f"{layout!r:.60}")
+                layout = get_layout(layout).name
+            people = record.get("people", [])
+            if not isinstance(people, list):
+                raise ValueError(f"{where}: 'people' must be a list, got {people!r:.60}")
+            group = grouped.setdefault(name, [])
+            layouts.setdefault(name, set()).add(layout)
+            for j, person in enumerate(people):
+                here = f"{where}, person {j + 1}"
+                if not isinstance(person, dict):
+                    raise ValueError(f"{here}: expected an object")
+                keypoints = _numbers(person.get("keypoints"), here, "keypoints", multiple=3)
+                if layout is not None and keypoints.size != 3 * get_layout(layout).num_keypoints:
+                    raise ValueError(f"{here}: {keypoints.size // 3} keypoints, but the line's "
+                                     f"layout {layout!r} has {get_layout(layout).num_keypoints}")
+                box = _numbers(person.get("box"), here, "box", size=4).tolist()
+                track_id = _integer(person.get("track_id", -1), here, "track_id")
+                group.append(_person(track_id, box, keypoints, None))
+        return {n: _result_frame(p, _layout_of(p, layouts[n], f"{path}: image {n!r}"))
+                for n, p in grouped.items()}
+    if first == "{":
+        data = load_json(path, "tracking results", allow_cut=True)
+        if not (isinstance(data, dict) and isinstance(data.get("annotations"), list)):
+            raise ValueError(f"{path}: not a tracking results file (a JSON object, but neither "
+                             "JSON lines with 'people' nor a PoseTrack dict with 'annotations')")
+        images = data.get("images", [])  # absent in a killed run's file: names are the ids
+        if not isinstance(images, list):
+            raise ValueError(f"{path}: 'images' must be a list")
+        names: dict[Any, str] = {}
+        for i, image in enumerate(images):
+            where = f"{path}: images[{i}]"
+            if not isinstance(image, dict) or not isinstance(image.get("file_name"), str):
+                raise ValueError(f"{where}: expected an object with 'id' and 'file_name'")
+            names[_image_key(image.get("id"), where)] = image["file_name"]
+        for name in names.values():
+            grouped.setdefault(name, [])
+        for i, ann in enumerate(data["annotations"]):
+            where = f"{path}: annotations[{i}]"
+            if not isinstance(ann, dict):
+                raise ValueError(f"{where}: expected an object, got {type(ann).__name__}")
+            key = _image_key(ann.get("image_id"), where)
+            keypoints = _numbers(ann.get("keypoints"), where, "keypoints", size=51)
+            scores = ann.get("scores")
+            scores = None if scores is None else _numbers(scores, where, "scores", size=17)
+            grouped.setdefault(names.get(key, str(key)), []).append(_person(
+                _integer(ann.get("track_id", -1), where, "track_id"),
+                _box_xywh(ann.get("bbox"), where), keypoints, scores))
+        return {n: _result_frame(p, "posetrack17") if p else TrackFrame.empty()
+                for n, p in grouped.items()}
     raise ValueError(f"{path}: not a tracking results file (expected an AlphaPose JSON list, "
                      "JSON lines or a PoseTrack JSON dict)")
 
