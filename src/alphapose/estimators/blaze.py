@@ -82,6 +82,10 @@ class BlazeWholeBodyConfig:
         flip: flip test on the last body pass (averages with the mirrored crop; twice the cost).
         duplicate_oks: bodies whose COCO-17 OKS to a more probable one exceeds this are the
             same person found twice and are dropped before hands and face (1 = keep all).
+        box_min_agreement: a body estimated from a box without alignment keypoints (given
+            boxes, other detectors) should agree with it (:func:`box_agreement`, the IoU of
+            the box and the body's extent) at least this much, else it is estimated again with
+            the pixels outside the box greyed out (see :meth:`BlazeWholeBody.estimate_from_box`).
         num_threads: interpreter threads per model.
     """
 
@@ -96,6 +100,7 @@ class BlazeWholeBodyConfig:
     refine_face: bool = True
     flip: bool = False
     duplicate_oks: float = 0.8
+    box_min_agreement: float = 0.5
     num_threads: int = 2
 
     def __post_init__(self) -> None:
@@ -204,6 +209,33 @@ class BlazeWholeBody:
         side = max(x2 - x1, y2 - y1) * self.config.box_scale
         return RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, max(side, 1.0), max(side, 1.0), 0.0)
 
+    def estimate_from_box(self, image: np.ndarray, box: np.ndarray) -> BodyResult:
+        """All body passes on the person of a box that came without alignment keypoints.
+
+        A box says where a person is but not where their hips are or how they lean, which the
+        landmark model's crop needs (the detector path gets both from its alignment
+        keypoints). So the first pass, on an upright square around the box, only places the
+        crop; ``config.passes`` more follow, each re-cropped from the previous landmarks. In
+        a crowd the crop often holds a neighbour too and the passes may settle on them: when
+        the body does not agree with the box (:func:`box_agreement` below
+        ``config.box_min_agreement``), it is estimated once more with the pixels outside the
+        box greyed out (then one pass on the real pixels from there), and the body agreeing
+        best with the box is kept.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 BGR.
+            box: ``(4,)`` xyxy person box in image pixels.
+        """
+        upright = self.initial_rect(box, None)
+        body = self.estimate_body(image, upright, passes=self.config.passes + 1)
+        if box_agreement(body, box) >= self.config.box_min_agreement:
+            return body
+        masked = self.estimate_body(masked_outside(image, box, upright), upright,
+                                    passes=self.config.passes)
+        unmasked = self.estimate_body(image, self.body.next_rect(masked), passes=1)
+        return max((body, unmasked, masked),
+                   key=lambda candidate: (box_agreement(candidate, box), candidate.pose_score))
+
     def estimate_body(self, image: np.ndarray, rect: RotatedRect,
                       passes: int | None = None) -> BodyResult:
         """All body passes on one person (``config.passes`` unless given); the last one
@@ -308,10 +340,13 @@ class BlazeWholeBody:
         heads, futures = [], []
         for i in range(len(detections)):
             keypoints = None if detections.keypoints is None else detections.keypoints[i]
-            rect = self.initial_rect(detections.xyxy[i], keypoints)
             heads.append((detections.xyxy[i], float(detections.scores[i]), keypoints is not None))
-            futures.append(tasks.submit(partial(_body_task, image=image, rect=rect, passes=None),
-                                        URGENT))
+            if keypoints is None or len(keypoints) < 2:
+                work = partial(_box_task, image=image, box=detections.xyxy[i])
+            else:
+                work = partial(_body_task, image=image,
+                               rect=self.initial_rect(detections.xyxy[i], keypoints), passes=None)
+            futures.append(tasks.submit(work, URGENT))
         if tracked is not None and tracked.roi_points is not None:
             for i in range(len(tracked)):
                 rect = roi_from_alignment_points(tracked.roi_points[i][0],
@@ -480,6 +515,58 @@ class _LaterTracked:
 def _body_task(models: BlazeWholeBody, image: np.ndarray, rect: RotatedRect,
                passes: int | None) -> BodyResult:
     return models.estimate_body(image, rect, passes)
+
+
+def _box_task(models: BlazeWholeBody, image: np.ndarray, box: np.ndarray) -> BodyResult:
+    return models.estimate_from_box(image, box)
+
+
+def box_agreement(body: BodyResult, box: np.ndarray, min_visibility: float = 0.5) -> float:
+    """IoU of a box with the extent of a body's confident COCO-17 points (enlarged by 10% per
+    side, :func:`body_box`): whether the body is the box's person. 0 when no point is
+    confident. (A fraction of points inside the box cannot tell a person from the one who
+    stands in front of them: both lie mostly inside.)
+
+    Args:
+        body: a body estimate.
+        box: ``(4,)`` xyxy.
+        min_visibility: points at least this visible count.
+    """
+    confident = body.visibility[BLAZE_TO_COCO17] >= min_visibility
+    if not confident.any():
+        return 0.0
+    points = body.points[BLAZE_TO_COCO17][confident]
+    low, high = points.min(0), points.max(0)
+    pad = (high - low) * 0.1
+    x1, y1, x2, y2 = (float(v) for v in box)
+    ix = min(x2, high[0] + pad[0]) - max(x1, low[0] - pad[0])
+    iy = min(y2, high[1] + pad[1]) - max(y1, low[1] - pad[1])
+    inter = max(ix, 0.0) * max(iy, 0.0)
+    extent = (high - low + 2 * pad).prod()
+    union = (x2 - x1) * (y2 - y1) + extent - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def masked_outside(image: np.ndarray, box: np.ndarray, rect: RotatedRect,
+                   margin: float = 0.1) -> np.ndarray:
+    """A copy of the part of ``image`` that ``rect`` covers, grey (114) outside ``box``
+    enlarged by ``margin`` of its size per side; the rest of the image is not copied (zeros),
+    since only ``rect`` is read from it."""
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    pad_x, pad_y = (x2 - x1) * margin, (y2 - y1) * margin
+    half = max(rect.width, rect.height) * 0.75  # covers the rotated crop
+    rx1, ry1 = max(int(rect.cx - half), 0), max(int(rect.cy - half), 0)
+    rx2, ry2 = min(int(rect.cx + half) + 2, width), min(int(rect.cy + half) + 2, height)
+    out = np.zeros_like(image)
+    if rx2 <= rx1 or ry2 <= ry1:
+        return out
+    out[ry1:ry2, rx1:rx2] = 114
+    bx1, by1 = max(int(np.floor(x1 - pad_x)), rx1), max(int(np.floor(y1 - pad_y)), ry1)
+    bx2, by2 = min(int(np.ceil(x2 + pad_x)) + 1, rx2), min(int(np.ceil(y2 + pad_y)) + 1, ry2)
+    if bx2 > bx1 and by2 > by1:
+        out[by1:by2, bx1:bx2] = image[by1:by2, bx1:bx2]
+    return out
 
 
 def _part_task(models: BlazeWholeBody, image: np.ndarray, kind: str,

@@ -1,0 +1,108 @@
+"""Every person of a crowd survives: given boxes -> bodies -> pose NMS, on real MOT17 frames."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from alphapose.estimators.blaze_body import BodyResult
+from alphapose.evaluate.crowd import boxes_found
+from alphapose.structures import Detections, Poses
+from alphapose.transforms import RotatedRect
+
+MOT17_02 = "boxmot/MOT17-mini/train/MOT17-02-FRCNN"
+
+
+def mot17_people(root, frame: int) -> np.ndarray:
+    """``(N, 4)`` xyxy of the pedestrians of one MOT17-02 frame that are at least half visible
+    (MOT ground truth: frame, id, left, top, width, height, considered, class 1, visibility)."""
+    gt = np.loadtxt(root / MOT17_02 / "gt" / "gt.txt", delimiter=",")
+    rows = gt[(gt[:, 0] == frame) & (gt[:, 6] == 1) & (gt[:, 7] == 1) & (gt[:, 8] >= 0.5)]
+    # MOT boxes are 1-based pixel coordinates
+    return np.c_[rows[:, 2:4] - 1, rows[:, 2:4] - 1 + rows[:, 4:6]].astype(np.float32)
+
+
+class GivenBoxes:
+    """A detector that returns the boxes it is given (ground truth, as ``--detfile`` does)."""
+
+    def __init__(self) -> None:
+        self.xyxy = np.zeros((0, 4), np.float32)
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        return Detections(self.xyxy, np.ones(len(self.xyxy), np.float32))
+
+
+@pytest.mark.models
+@pytest.mark.parametrize("parts", [False, True], ids=["body-only", "hands-and-face"])
+@pytest.mark.parametrize("frame", [1, 4])
+def test_every_mot17_pedestrian_given_as_a_box_is_kept(shared_data, embedded_models,
+                                                       frame: int, parts: bool) -> None:
+    # MOT17-02 is a crowded street; people stand in front of each other. Before the fixes the
+    # default pose NMS kept 1 of 11 people here (body only), and the box path put two bodies
+    # on one person where boxes overlap.
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+    from alphapose.pipeline import Pipeline
+
+    boxes = mot17_people(shared_data, frame)
+    image = cv2.imread(str(shared_data / MOT17_02 / "img1" / f"{frame:06d}.jpg"))
+    detector = GivenBoxes()
+    detector.xyxy = boxes
+    estimator = BlazeWholeBody(BlazeWholeBodyConfig(hands=parts, face=parts))
+    poses = Pipeline(detector, estimator, sp=True).predict(image)
+    assert len(boxes) >= 10
+    assert boxes_found(boxes, poses) == len(boxes)
+    assert len(poses) == len(boxes)
+
+
+def _poses(points: list[np.ndarray]) -> Poses:
+    keypoints = np.stack([np.pad(p, ((0, 9), (0, 0))) for p in points]).astype(np.float32)
+    scores = np.zeros(keypoints.shape[:2], np.float32)
+    scores[:, :17] = 0.9
+    return Poses(keypoints, scores, np.zeros((len(points), 4)), np.ones(len(points)),
+                 layout="halpe26")
+
+
+def test_boxes_found_pairs_one_to_one() -> None:
+    rng = np.random.default_rng(0)
+    boxes = np.array([[0, 0, 100, 200], [300, 0, 400, 200]], np.float32)
+    a = rng.uniform([10, 10], [90, 190], (17, 2))
+    # one pose inside the first box only: one box found, never two
+    assert boxes_found(boxes, _poses([a])) == 1
+    assert boxes_found(boxes, _poses([a, a + [300, 0]])) == 2
+    # a pose half outside (more than the 20% margin) does not count
+    assert boxes_found(boxes[:1], _poses([a + [150, 0]])) == 0
+    assert boxes_found(boxes, Poses.empty(26, "halpe26")) == 0
+
+
+def _body(points17: np.ndarray, visible: float = 0.9) -> BodyResult:
+    from alphapose.estimators.blaze import BLAZE_TO_COCO17
+
+    points = np.zeros((39, 2))
+    points[BLAZE_TO_COCO17] = points17
+    visibility = np.zeros(39)
+    visibility[BLAZE_TO_COCO17] = visible
+    return BodyResult(points, visibility, visibility, 0.9, RotatedRect(0, 0, 1, 1, 0))
+
+
+def test_box_agreement_tells_a_person_from_the_one_in_front() -> None:
+    from alphapose.estimators.blaze import box_agreement
+
+    rng = np.random.default_rng(1)
+    behind = np.array([100, 0, 200, 300], np.float32)
+    own = rng.uniform([110, 20], [190, 280], (17, 2))
+    front = rng.uniform([40, 20], [140, 280], (17, 2))  # overlaps the box, most points inside
+    assert box_agreement(_body(own), behind) > 0.6
+    assert box_agreement(_body(front), behind) < 0.5
+    assert box_agreement(_body(own, visible=0.1), behind) == 0.0
+
+
+def test_masked_outside_keeps_the_box_and_greys_the_crop() -> None:
+    from alphapose.estimators.blaze import masked_outside
+
+    image = np.full((100, 200, 3), 7, np.uint8)
+    out = masked_outside(image, np.array([50, 20, 70, 80]), RotatedRect(60, 50, 80, 80, 0.0))
+    assert out.shape == image.shape
+    assert np.all(out[20:81, 48:73] == 7)  # the box plus 10% of its size
+    assert np.all(out[50, 0:45] == 114) and np.all(out[50, 120] == 114)  # crop around: grey
+    assert np.all(out[50, 199] == 0)  # outside the crop: not copied
