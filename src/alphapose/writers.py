@@ -123,6 +123,18 @@ def image_id_from_name(name: str) -> int:
     return int(token)
 
 
+def _unique_id(name: str, names: dict[int, str]) -> int:
+    """:func:`image_id_from_name` of ``name``, refused when another name of this file had it
+    (``a/1.jpg`` and ``b/1.jpg`` would be one image to pycocotools)."""
+    image_id = image_id_from_name(name)
+    other = names.setdefault(image_id, name)
+    if other != name:
+        raise ValueError(f"frame name {name!r}: image id {image_id} is already used by {other!r} "
+                         "in this results file; integer ids need one image per id (run the two "
+                         "into separate output folders, or drop --eval / --format coco)")
+    return image_id
+
+
 def _floats(values: np.ndarray) -> list[float]:
     """Flat list of the shortest decimals that read back to the same float32 values."""
     return [float(str(v)) for v in np.asarray(values, np.float32).ravel()]
@@ -223,16 +235,19 @@ class Sink:
 
 
 class _JsonArraySink(Sink):
-    """A JSON list streamed entry by entry: ``[`` on open, entries as they come, ``]`` on close.
+    """A JSON list streamed entry by entry that is valid JSON on disk after every frame.
 
-    One entry per line; the file is flushed after each frame, so a killed run leaves a valid
-    prefix that :func:`load_alphapose_json` reads.
+    The file always ends with the closing ``]``: each frame's entries are written over it,
+    followed by a new ``]``, in one ``write`` call, and flushed. So ``json.load``, pycocotools
+    and ``alphapose eval`` read the file of a killed run, with every frame finished before the
+    kill. One entry per line, as the official files are laid out by ``json.dump`` with indent.
     """
 
     def __init__(self, path: PathLike) -> None:
         self.path = Path(path)
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
         self._count = 0
+        self._tail_at = 0  # where the closing "\n]\n" (or "]\n" while empty) starts
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"
@@ -242,24 +257,24 @@ class _JsonArraySink(Sink):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "w", encoding="utf-8")
-        self._file.write("[\n")
-        self._file.flush()
+        self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 - closed by _close
+        self._tail_at = _write_all(self._file, b"[\n")
+        _write_all(self._file, b"]\n")
 
     def _write(self, frame: Frame, poses: Poses) -> None:
         assert self._file is not None  # noqa: S101 - open() ran
         entries = self._entries(frame, poses)
         if not entries:
             return
-        lines = [json.dumps(entry, separators=(",", ":")) for entry in entries]
-        separator = ",\n" if self._count else ""
-        self._file.write(separator + ",\n".join(lines))
-        self._file.flush()
+        lines = ",\n".join(json.dumps(entry, separators=(",", ":")) for entry in entries)
+        body = ((",\n" if self._count else "") + lines).encode("utf-8")
+        self._file.seek(self._tail_at)
+        _write_all(self._file, body + b"\n]\n")
+        self._tail_at += len(body)
         self._count += len(entries)
 
     def _close(self) -> None:
         assert self._file is not None  # noqa: S101 - open() ran
-        self._file.write("\n]\n" if self._count else "]\n")
         self._file.close()
         self._file = None
 
@@ -267,6 +282,17 @@ class _JsonArraySink(Sink):
     def entries_written(self) -> int:
         """Number of list entries (people) written so far."""
         return self._count
+
+
+def _write_all(file: IO[bytes], data: bytes) -> int:
+    """Write ``data`` to an unbuffered binary file (one call unless the OS writes less)."""
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        if not written:
+            raise OSError(f"could not write to {getattr(file, 'name', 'a file')}")
+        view = view[written:]
+    return len(data)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -290,8 +316,8 @@ class AlphaPoseJsonWriter(_JsonArraySink):
     detection, so tools written for official files keep working.
 
     Unlike the official writer (which writes the whole list at the end of the run), the list is
-    written as results arrive; a run that is killed leaves every finished frame readable by
-    :func:`load_alphapose_json`.
+    written as results arrive and is valid JSON after every frame, so a run that is killed
+    leaves every finished frame readable by ``json.load``.
 
     Args:
         path: the ``.json`` file (parent folders are created).
@@ -306,9 +332,11 @@ class AlphaPoseJsonWriter(_JsonArraySink):
     def __init__(self, path: PathLike, eval_ids: bool = False) -> None:
         super().__init__(path)
         self.eval_ids = bool(eval_ids)
+        self._names: dict[int, str] = {}
 
     def _entries(self, frame: Frame, poses: Poses) -> list[dict[str, Any]]:
-        image_id: int | str = image_id_from_name(frame.name) if self.eval_ids else frame.name
+        image_id: int | str = _unique_id(frame.name, self._names) if self.eval_ids else \
+            frame.name
         entries = []
         for i in range(len(poses)):
             triples = np.concatenate([poses.keypoints[i], poses.keypoint_scores[i][:, None]], 1)
@@ -338,15 +366,17 @@ class CocoResultsWriter(_JsonArraySink):
     (:func:`image_id_from_name`: ``000000000785.jpg`` -> 785).
 
     Raises:
-        ValueError: from ``write``, when a frame name holds no integer id.
+        ValueError: from ``write``, when a frame name holds no integer id, or its id is already
+            used by another frame name in this file.
     """
 
     def __init__(self, path: PathLike, layout: str | Layout | None = None) -> None:
         super().__init__(path)
         self.layout = None if layout is None else get_layout(layout)
+        self._names: dict[int, str] = {}
 
     def _entries(self, frame: Frame, poses: Poses) -> list[dict[str, Any]]:
-        image_id = image_id_from_name(frame.name)
+        image_id = _unique_id(frame.name, self._names)
         if self.layout is not None and len(poses):
             poses = convert_poses(poses, self.layout)
         entries = []
@@ -674,20 +704,29 @@ class PoseTrackWriter(Sink):
     or the shoulder midpoint, ``head_top`` from Halpe's ``head``, else score 0). ``track_id`` is
     the person's track id (``-1`` when untracked). Image ids are the frame indices.
 
-    Annotations are written (and flushed) as frames arrive; the image list, which is small, is
-    written on ``close``, so a killed run leaves the annotations but not a valid file.
+    The file is valid JSON after every frame, so a killed run's file reads with ``json.load``:
+    annotations are written over the closing ``]}`` (and a new one after them), and each
+    frame's image entry goes into a space-padded slot for the image list near the top, which
+    is moved further down (the file rewritten once) when it fills, doubling its room.
+    ``nframes`` is added to every image entry on ``close``.
 
     Args:
         path: the ``.json`` file (parent folders are created).
         vid_id: the sequence name written into each image entry (default: the file stem).
     """
 
+    _ROOM = 4096  # bytes first kept for the image list
+
     def __init__(self, path: PathLike, vid_id: str | None = None) -> None:
         self.path = Path(path)
         self.vid_id = vid_id if vid_id is not None else self.path.stem
-        self._file: IO[str] | None = None
+        self._file: IO[bytes] | None = None
         self._images: list[dict[str, Any]] = []
         self._count = 0
+        self._header = b""
+        self._room = self._ROOM
+        self._images_used = 0  # bytes of image entries in the slot
+        self._tail_at = 0  # where the closing "]}" of the annotations starts
 
     def __repr__(self) -> str:
         return f"PoseTrackWriter({str(self.path)!r})"
@@ -696,44 +735,93 @@ class PoseTrackWriter(Sink):
         from alphapose.evaluate.tracking import POSETRACK_KEYPOINTS
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "w", encoding="utf-8")
         category = {"id": 1, "name": "person", "supercategory": "person",
                     "keypoints": list(POSETRACK_KEYPOINTS)}
-        self._file.write('{"categories":' + json.dumps([category], separators=(",", ":"))
-                         + ',\n"annotations":[\n')
-        self._file.flush()
+        self._header = ('{"categories":' + json.dumps([category], separators=(",", ":"))
+                        + ',\n"images":[').encode("utf-8")
+        self._file = open(self.path, "wb", buffering=0)  # noqa: SIM115 - closed by _close
+        self._rewrite(b"", b"")
+
+    def _rewrite(self, images: bytes, annotations: bytes) -> None:
+        """Write the whole file (image slot of ``self._room`` bytes) via a temporary file."""
+        assert self._file is not None  # noqa: S101 - open() ran
+        slot = images + b"]" + b" " * (self._room - len(images) - 1)
+        head = self._header + slot + b'\n,"annotations":[\n'
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        with open(tmp, "wb") as file:
+            file.write(head + annotations + (b"\n]}\n" if annotations else b"]}\n"))
+        os.replace(tmp, self.path)
+        self._file.close()
+        self._file = open(self.path, "r+b", buffering=0)  # noqa: SIM115 - closed by _close
+        self._images_used = len(images)
+        self._tail_at = len(head) + len(annotations)
+
+    def _slot_bytes(self) -> bytes:
+        assert self._file is not None  # noqa: S101 - open() ran
+        self._file.seek(len(self._header))
+        return self._file.read(self._images_used)
+
+    def _annotation_bytes(self) -> bytes:
+        assert self._file is not None  # noqa: S101 - open() ran
+        start = len(self._header) + self._room + len(b'\n,"annotations":[\n')
+        self._file.seek(start)
+        return self._file.read(self._tail_at - start)
+
+    def _put_images(self, images: bytes) -> None:
+        """Replace the image list by ``images`` (entries joined by commas)."""
+        if len(images) + 1 > self._room:
+            while len(images) + 1 > self._room:
+                self._room *= 2
+            self._rewrite(images, self._annotation_bytes())
+            return
+        assert self._file is not None  # noqa: S101 - open() ran
+        self._file.seek(len(self._header))
+        _write_all(self._file, images + b"]")
+        self._images_used = len(images)
 
     def _write(self, frame: Frame, poses: Poses) -> None:
         from alphapose.evaluate.tracking import to_posetrack_keypoints
 
         assert self._file is not None  # noqa: S101 - open() ran
         image_id = int(frame.index)
-        self._images.append({"id": image_id, "frame_id": image_id, "file_name": frame.name,
-                             "vid_id": self.vid_id, "is_labeled": True})
-        if not len(poses):
-            return
-        keypoints, scores = to_posetrack_keypoints(poses.keypoints, poses.keypoint_scores,
-                                                   poses.layout)
-        lines = []
-        for i in range(len(poses)):
-            triples = np.concatenate([keypoints[i], scores[i][:, None]], 1)
-            lines.append(json.dumps({
-                "id": self._count + i, "image_id": image_id,
-                "track_id": int(poses.track_ids[i]),  # type: ignore[index]
-                "category_id": 1, "keypoints": _floats(triples), "scores": _floats(scores[i]),
-                "bbox": _floats(_xywh(poses.xyxy[i])),
-                "score": _float(poses.scores[i]),  # type: ignore[index]
-            }, separators=(",", ":")))
-        self._file.write((",\n" if self._count else "") + ",\n".join(lines))
-        self._file.flush()
-        self._count += len(lines)
+        image = {"id": image_id, "frame_id": image_id, "file_name": frame.name,
+                 "vid_id": self.vid_id, "is_labeled": True}
+        self._images.append(image)
+        if len(poses):
+            keypoints, scores = to_posetrack_keypoints(poses.keypoints, poses.keypoint_scores,
+                                                       poses.layout)
+            lines = []
+            for i in range(len(poses)):
+                triples = np.concatenate([keypoints[i], scores[i][:, None]], 1)
+                lines.append(json.dumps({
+                    "id": self._count + i, "image_id": image_id,
+                    "track_id": int(poses.track_ids[i]),  # type: ignore[index]
+                    "category_id": 1, "keypoints": _floats(triples),
+                    "scores": _floats(scores[i]),
+                    "bbox": _floats(_xywh(poses.xyxy[i])),
+                    "score": _float(poses.scores[i]),  # type: ignore[index]
+                }, separators=(",", ":")))
+            body = ((",\n" if self._count else "") + ",\n".join(lines)).encode("utf-8")
+            self._file.seek(self._tail_at)
+            _write_all(self._file, body + b"\n]}\n")
+            self._tail_at += len(body)
+            self._count += len(lines)
+        # the annotations first: an image entry is only listed once its people are on disk
+        entry = json.dumps(image, separators=(",", ":")).encode("utf-8")
+        data = (b"," if self._images_used else b"") + entry
+        if self._images_used + len(data) + 1 > self._room:
+            self._put_images(self._slot_bytes() + data)
+        else:
+            self._file.seek(len(self._header) + self._images_used)
+            _write_all(self._file, data + b"]")
+            self._images_used += len(data)
 
     def _close(self) -> None:
         assert self._file is not None  # noqa: S101 - open() ran
         for image in self._images:
             image["nframes"] = len(self._images)
-        self._file.write('\n],\n"images":' + json.dumps(self._images, separators=(",", ":"))
-                         + "}\n")
+        self._put_images(b",".join(json.dumps(image, separators=(",", ":")).encode("utf-8")
+                                   for image in self._images))
         self._file.close()
         self._file = None
 
@@ -803,11 +891,21 @@ _FOURCCS: dict[str, tuple[str, ...]] = {
 
 
 class VideoWriter(Sink):
-    """Rendered frames as a video file, through ``cv2.VideoWriter``.
+    """Rendered frames as a video file, through ``cv2.VideoWriter``, playable after a kill.
 
     The codec follows the extension (``.mp4``/``.m4v``: ``mp4v``, then ``avc1``; ``.mov``:
     ``mp4v``, then ``XVID``; ``.avi``: ``MJPG``, then ``XVID``; ``.mkv``: ``XVID``, ``MJPG``,
     ``mp4v``); if OpenCV cannot open the file with one codec the next is tried.
+
+    An MP4 is unplayable until it is closed (its index is written last), and OpenCV's FFmpeg
+    writer keeps the last frames in a buffer. So while the run lasts (``preview=True``, the
+    default) the video is written to a hidden ``.<name>.incomplete<ext>`` and every frame also
+    to ``<stem>.partial.avi``: Motion-JPEG in an AVI whose headers are updated after each
+    frame, readable by OpenCV, FFmpeg and players up to the last frame written. ``close``
+    checks the video (its frame count read back must be the frames written), renames it to
+    ``path`` and deletes the preview. Cost: one JPEG encoding and write per frame (measured
+    by ``bench/faults.py``; the preview is about 5x the size of the ``mp4v`` file while it
+    exists).
 
     Args:
         path: the video file; its extension picks the container.
@@ -815,15 +913,20 @@ class VideoWriter(Sink):
         frame_size: ``(width, height)``; ``None`` takes the size of the first frame written.
         render: how to draw the poses; ``None`` writes the frames unchanged.
         fourcc: a four-character codec to try before the defaults, e.g. ``"avc1"``.
+        preview: keep the playable ``.partial.avi`` while writing (see above).
 
     Raises:
         ValueError: unsupported extension, bad ``fps``/``frame_size``/``fourcc``; from
             ``write``, a frame whose size differs from ``frame_size``.
-        OSError: no codec could open the file (the message names the path and the codecs tried).
+        OSError: no codec could open the file (the message names the path and the codecs
+            tried); from ``write``, the preview could not be written (disk full, file-size
+            limit); from ``close``, the video read back lacks frames (OpenCV only logs a
+            warning when FFmpeg fails to write one).
     """
 
     def __init__(self, path: PathLike, fps: float, frame_size: tuple[int, int] | None = None,
-                 render: RenderOptions | None = RenderOptions(), fourcc: str | None = None) -> None:
+                 render: RenderOptions | None = RenderOptions(), fourcc: str | None = None,
+                 preview: bool = True) -> None:
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in _FOURCCS:
@@ -849,7 +952,12 @@ class VideoWriter(Sink):
             c for c in _FOURCCS[suffix] if c != fourcc)
         self.fourcc: str | None = None  # the one that opened
         self.frames_written = 0
+        self.preview_path = self.path.with_name(f"{self.path.stem}.partial.avi") if preview \
+            else None
+        self._target = self.path.with_name(f".{self.path.stem}.incomplete{self.path.suffix}") \
+            if preview else self.path
         self._writer: cv2.VideoWriter | None = None
+        self._preview: _MjpegAvi | None = None
 
     def __repr__(self) -> str:
         return f"VideoWriter({str(self.path)!r}, fps={self.fps})"
@@ -860,22 +968,30 @@ class VideoWriter(Sink):
             self._open_video(self.frame_size)
 
     def _open_video(self, frame_size: tuple[int, int]) -> None:
+        if self.path.is_dir():
+            raise OSError(f"could not open video file {self.path} for writing: it is a folder")
         for code in self.fourccs:
-            writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*code), self.fps,
+            writer = cv2.VideoWriter(str(self._target), cv2.VideoWriter_fourcc(*code), self.fps,
                                      frame_size)
             if writer.isOpened():
                 self._writer, self.fourcc, self.frame_size = writer, code, frame_size
-                return
+                break
             writer.release()
-        raise OSError(f"could not open video file {self.path} for writing with any of the codecs "
-                      f"{', '.join(self.fourccs)} (OpenCV build without a matching encoder, or "
-                      "the folder is not writable); try another extension such as .avi")
+        else:
+            raise OSError(f"could not open video file {self.path} for writing with any of the "
+                          f"codecs {', '.join(self.fourccs)} (OpenCV build without a matching "
+                          "encoder, or the folder is not writable); try another extension such "
+                          "as .avi")
+        if self.preview_path is not None:
+            self.path.unlink(missing_ok=True)  # an earlier run's video: this one replaces it
+            self._preview = _MjpegAvi(self.preview_path, self.fps, frame_size)
 
     def write_image(self, image: np.ndarray) -> None:
         """Append one already-rendered ``(H, W, 3)`` uint8 BGR image.
 
         Raises:
             ValueError: wrong dtype/shape, or a size other than ``frame_size``.
+            OSError: the preview could not be written.
         """
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
                 or image.shape[2] != 3:
@@ -888,16 +1004,108 @@ class VideoWriter(Sink):
         if size != self.frame_size:
             raise ValueError(f"image: frame of size {size} (width, height) does not match the "
                              f"video's frame_size {self.frame_size}; resize frames first")
-        self._writer.write(np.ascontiguousarray(image))  # type: ignore[union-attr]
+        image = np.ascontiguousarray(image)
+        if self._preview is not None:
+            self._preview.write(image)
+        self._writer.write(image)  # type: ignore[union-attr]
         self.frames_written += 1
 
     def _write(self, frame: Frame, poses: Poses) -> None:
         self.write_image(_rendered(frame, poses, self.render))
 
     def _close(self) -> None:
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if self._preview is not None:
+            self._preview.close()
+        capture = cv2.VideoCapture(str(self._target))
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else -1
+        capture.release()
+        if count != self.frames_written:
+            self._target.unlink(missing_ok=True)
+            kept = f"; the frames are in {self.preview_path}" if self.preview_path else ""
+            raise OSError(f"could not write video file {self.path}: "
+                          f"{max(count, 0)} of {self.frames_written} frames read back (disk full "
+                          f"or file-size limit?){kept}")
+        if self._target != self.path:
+            os.replace(self._target, self.path)
+        if self.preview_path is not None:
+            self.preview_path.unlink(missing_ok=True)
+
+
+class _MjpegAvi:
+    """Motion-JPEG frames in an AVI file that is complete after every frame.
+
+    Each frame is appended as one ``00dc`` chunk; then the RIFF and ``movi`` sizes and the
+    frame counts in the headers are updated, so a reader sees every frame written so far.
+    The index (``idx1``) is added on ``close``; readers scan the file without it.
+    """
+
+    _HEADER = 224  # bytes before the first frame chunk
+
+    def __init__(self, path: Path, fps: float, frame_size: tuple[int, int],
+                 quality: int = 85) -> None:
+        import struct
+
+        self.path = path
+        self.quality = quality
+        self._struct = struct
+        self._offsets: list[tuple[int, int]] = []
+        width, height = frame_size
+        scale, rate = 1000, max(1, round(fps * 1000))
+        pack = struct.pack
+        avih = pack("<4sI14I", b"avih", 56, round(1e6 / fps), 0, 0, 0, 0, 0, 1, 0, width,
+                    height, 0, 0, 0, 0)
+        strh = pack("<4sI4s4sIHHIIIIIIIIhhhh", b"strh", 56, b"vids", b"MJPG", 0, 0, 0, 0, scale,
+                    rate, 0, 0, 0, 0xFFFFFFFF, 0, 0, 0, width, height)
+        strf = pack("<4sIIiiHH4sIiiII", b"strf", 40, 40, width, height, 1, 24, b"MJPG",
+                    width * height * 3, 0, 0, 0, 0)
+        strl = pack("<4sI4s", b"LIST", 4 + len(strh) + len(strf), b"strl") + strh + strf
+        hdrl = pack("<4sI4s", b"LIST", 4 + len(avih) + len(strl), b"hdrl") + avih + strl
+        head = pack("<4sI4s", b"RIFF", 0, b"AVI ") + hdrl + pack("<4sI4s", b"LIST", 4, b"movi")
+        if len(head) != self._HEADER:  # pragma: no cover - the layout above is fixed
+            raise AssertionError(len(head))
+        self._total_frames_at = 12 + 12 + 8 + 16  # avih dwTotalFrames
+        self._length_at = 12 + 12 + 64 + 12 + 8 + 32  # strh dwLength
+        self._movi_at = self._HEADER - 4  # the "movi" fourcc, where index offsets count from
+        self._file = open(path, "wb", buffering=0)  # noqa: SIM115 - closed by close()
+        _write_all(self._file, head)
+        self._end = len(head)
+
+    def _set(self, offset: int, value: int) -> None:
+        os.pwrite(self._file.fileno(), self._struct.pack("<I", value), offset)
+
+    def write(self, image: np.ndarray) -> None:
+        ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+        if not ok:  # pragma: no cover - uint8 BGR always encodes
+            raise OSError(f"could not encode a frame for {self.path}")
+        data = jpeg.tobytes()
+        chunk = self._struct.pack("<4sI", b"00dc", len(data)) + data + b"\0" * (len(data) % 2)
+        os.pwrite(self._file.fileno(), chunk, self._end)  # a short write raises below
+        if os.fstat(self._file.fileno()).st_size < self._end + len(chunk):
+            raise OSError(f"could not write video file {self.path}: the frame was cut short")
+        self._offsets.append((self._end - self._movi_at, len(data)))
+        self._end += len(chunk)
+        # the frame is on disk: now the headers may count it
+        self._set(4, self._end - 8)
+        self._set(self._movi_at - 4, self._end - self._movi_at)
+        self._set(self._total_frames_at, len(self._offsets))
+        self._set(self._length_at, len(self._offsets))
+
+    def close(self) -> None:
+        if self._file.closed:
+            return
+        try:
+            index = b"".join(self._struct.pack("<4sIII", b"00dc", 0x10, offset, size)
+                             for offset, size in self._offsets)
+            os.pwrite(self._file.fileno(), self._struct.pack("<4sI", b"idx1", len(index))
+                      + index, self._end)
+            self._set(4, self._end + 8 + len(index) - 8)
+            self._set(12 + 12 + 8 + 12, 0x10)  # avih dwFlags: AVIF_HASINDEX
+        finally:
+            self._file.close()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -941,8 +1149,16 @@ class MultiWriter(Sink):
             self._stack = stack.pop_all()
 
     def _write(self, frame: Frame, poses: Poses) -> None:
+        # one sink's refusal (e.g. no integer id in the name for COCO) does not keep the frame
+        # from the others; the first error is raised after all have had it
+        error: Exception | None = None
         for w in self.writers:
-            w.write(frame, poses)
+            try:
+                w.write(frame, poses)
+            except (ValueError, OSError) as failure:
+                error = error or failure
+        if error is not None:
+            raise error
 
     def _close(self) -> None:
         if self._stack is not None:
