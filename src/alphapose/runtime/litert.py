@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +37,9 @@ class LiteRTModel:
             raise ImportError("the embedded default needs ai-edge-litert: "
                               "pip install ai-edge-litert") from error
         self.path = Path(path)
-        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
-        self._interpreter.allocate_tensors()
+        with _native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+            self._interpreter.allocate_tensors()
         (self._input,) = self._interpreter.get_input_details()
         self._outputs = self._interpreter.get_output_details()
         if any(not 0 <= i < len(self._outputs) for i in skip_outputs):
@@ -82,3 +87,30 @@ class LiteRTModel:
             get = self._interpreter.get_tensor
             return [None if index is None else get(index).copy()
                     for index in self._output_indices]
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send what native code writes to file descriptor 2 to /dev/null meanwhile (LiteRT prints
+    an INFO line when it creates its CPU delegate; errors still come as Python exceptions).
+    ``ALPHAPOSE_DEBUG=1`` keeps it."""
+    if os.environ.get("ALPHAPOSE_DEBUG"):
+        yield
+        return
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no usable fd 2 (embedded interpreters)
+            yield
+            return
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_STDERR_LOCK = threading.Lock()
