@@ -570,6 +570,48 @@ def _batches(sampler, num_workers: int, epoch: int):
                            persistent_workers=False))
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with numpy scalars made Python numbers and tuples made lists; anything that is
+    not a number, string, None or plain container is refused (it would not load back)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    raise TypeError(f"training state: {type(value).__name__} is not a plain value")
+
+
+def read_training_state(path: str | Path) -> dict[str, Any]:
+    """Read a trainer's ``last.pth`` safely (``weights_only=True``, via
+    :func:`alphapose.models.checkpoint.load_torch_file`) and check its fields.
+
+    Returns:
+        ``{"epoch": int, "model": state dict, "optimizer": dict, "history": list, ...}``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: refused or unreadable file, or not a training state (the message names the
+            file and the field).
+    """
+    from alphapose.models.checkpoint import load_torch_file
+
+    state = load_torch_file(path)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: not a training state (expected a dict with epoch, model, "
+                         f"optimizer and history, got {type(state).__name__})")
+    for key, kind in (("epoch", int), ("model", dict), ("optimizer", dict), ("history", list)):
+        value = state.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ValueError(f"{path}: not a training state: {key!r} must be a "
+                             f"{kind.__name__}, got {type(value).__name__}")
+    if state["epoch"] < 0:
+        raise ValueError(f"{path}: not a training state: epoch {state['epoch']} is negative")
+    return state
+
+
 def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
           max_epochs: int | None = None) -> TrainResult:
     """Run (or continue) a training.
@@ -632,11 +674,16 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
     history: list[dict[str, Any]] = []
     first_epoch = 0
     if resume and last.is_file():
-        state = torch.load(last, map_location=device, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        state = read_training_state(last)
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{last}: does not fit this run's model or optimizer "
+                             f"({str(error).splitlines()[0][:300]}); start without --resume or "
+                             f"use another output_dir") from None
         history = list(state["history"])
-        first_epoch = int(state["epoch"]) + 1
+        first_epoch = state["epoch"] + 1
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
@@ -680,9 +727,11 @@ def train(cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
                                    cfg.batch_size, cfg.val_flip)
                 record.update({k: v for k, v in metrics.items() if k.startswith("AP")})
             history.append(record)
+            # only what load_torch_file (weights_only=True) reads back: tensors, numbers,
+            # strings and plain containers
             state = {"epoch": epoch, "model": _unwrap(model).state_dict(),
-                     "optimizer": optimizer.state_dict(), "history": history,
-                     "config": cfg.to_dict()}
+                     "optimizer": optimizer.state_dict(), "history": _plain(history),
+                     "config": _plain(cfg.to_dict())}
             torch.save(state, out / "last.tmp")
             os.replace(out / "last.tmp", last)
             torch.save(_unwrap(model).state_dict(), out / f"model_{epoch}.pth")

@@ -31,7 +31,6 @@ The network returns the raw per-level maps; decoding, filtering and NMS run in n
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -367,17 +366,12 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     Raises:
         ValueError: the file is missing, needs unrestricted unpickling, or holds no state dict.
     """
+    from alphapose.models.checkpoint import load_torch_file
+
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"weights_path: no such file: {path}")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ValueError(f"{path}: refused: the file needs more than torch.load(weights_only="
-                         f"True) allows ({str(error).splitlines()[0]}); re-save its state dict "
-                         f"with torch.save(state_dict)") from None
-    except (RuntimeError, EOFError) as error:
-        raise ValueError(f"{path}: not a readable torch checkpoint ({error})") from None
+    data = load_torch_file(path)
     if isinstance(data, dict) and isinstance(data.get("model"), dict):
         data = data["model"]
     if not isinstance(data, dict) or not data or not all(

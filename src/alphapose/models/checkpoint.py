@@ -27,8 +27,8 @@ from torch import nn
 
 from alphapose.config import ModelConfig, PoseConfig, get_official_config, list_official_configs
 
-__all__ = ["KeyReport", "ConfigMatch", "read_state_dict", "remap_state_dict", "compare_state_dict",
-           "load_checkpoint", "load_model", "match_official_configs"]
+__all__ = ["KeyReport", "ConfigMatch", "load_torch_file", "read_state_dict", "remap_state_dict",
+           "compare_state_dict", "load_checkpoint", "load_model", "match_official_configs"]
 
 StateDict = dict[str, torch.Tensor]
 _WRAPPER_KEYS = ("state_dict", "model", "model_state_dict")
@@ -83,8 +83,53 @@ class ConfigMatch:
         return self.matched / union if union else 1.0
 
 
+def load_torch_file(path: str | PathLike[str]) -> Any:
+    """Read a file written by ``torch.save``, safely: the one place the project unpickles.
+
+    ``torch.load(weights_only=True)`` rebuilds tensors, numbers, strings and plain containers
+    only; a file that needs any other Python object (which unpickling could use to run code) is
+    refused. Every checkpoint the project reads goes through here: pose networks, YOLOX weights
+    and the trainer's own ``last.pth``.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The stored object, tensors on the CPU.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file needs more than tensors to unpickle (refused; the message names the
+            Python object it stores), or is not a readable PyTorch file (random bytes, cut
+            short, ...).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        text = str(error)
+        if "Weights only load failed" not in text:
+            raise ValueError(f"{path}: not a readable PyTorch checkpoint "
+                             f"({text.splitlines()[0] if text else 'unpickling failed'})") from None
+        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        what = f"a {found.group(1)} object" if found else "Python objects other than tensors"
+        raise ValueError(
+            f"{path}: refused: the file stores {what}, and unpickling it could run arbitrary "
+            f"code, so it is read with torch.load(weights_only=True) only. If you trust the file, "
+            f"convert it once to a plain state dict, e.g. obj = torch.load(path, "
+            f"weights_only=False); torch.save(obj.state_dict() if hasattr(obj, 'state_dict') else "
+            f"obj['state_dict'], 'plain.pth'), and load that.") from None
+    except Exception as error:  # noqa: BLE001 - any damage to the bytes, whatever torch raises
+        first = (str(error).splitlines() or [""])[0][:200]
+        raise ValueError(f"{path}: not a readable PyTorch checkpoint "
+                         f"({type(error).__name__}: {first})") from None
+
+
 def read_state_dict(path: str | PathLike[str]) -> StateDict:
-    """Read a checkpoint file safely and return its remapped state dict.
+    """Read a checkpoint file safely (:func:`load_torch_file`) and return its remapped state
+    dict.
 
     Args:
         path: a ``.pth`` file written by ``torch.save``.
@@ -97,27 +142,11 @@ def read_state_dict(path: str | PathLike[str]) -> StateDict:
         ValueError: the file needs more than tensors to unpickle (refused; the message names the
             Python object it stores), is not a PyTorch checkpoint, or holds no state dict.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+    obj = load_torch_file(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        text = str(error)
-        if "Weights only load failed" not in text:
-            raise ValueError(f"{path}: not a readable PyTorch checkpoint ({text})") from error
-        found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-        what = f"a {found.group(1)} object" if found else "Python objects other than tensors"
-        raise ValueError(
-            f"{path}: refused: the file stores {what}, and unpickling it could run arbitrary "
-            f"code, so it is read with torch.load(weights_only=True) only. If you trust the file, "
-            f"convert it once to a plain state dict, e.g. obj = torch.load(path, "
-            f"weights_only=False); torch.save(obj.state_dict() if hasattr(obj, 'state_dict') else "
-            f"obj['state_dict'], 'plain.pth'), and load that.") from error
-    except (RuntimeError, KeyError, EOFError, OSError) as error:
-        raise ValueError(f"{path}: not a readable PyTorch checkpoint "
-                         f"({type(error).__name__}: {error})") from error
-    return remap_state_dict(obj)
+        return remap_state_dict(obj)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 def remap_state_dict(state: Mapping[str, Any]) -> StateDict:
