@@ -8,8 +8,13 @@ included), then evaluates the results with pycocotools:
 * AP per part (body, foot, face, hand, whole body) with the COCO-WholeBody sigmas against
   ``test_coco_wholebody.json``.
 
-Last line: ``body_ap_gt=... body_ap_e2e=... foot_ap=... face_ap=... hand_ap=... wholebody_ap=...``
-(foot / face / hand / whole body: end to end).
+Then the crowd check: the 4 frames of MOT17-02 (a crowded street), each pedestrian at least half
+visible given as a box, through the default estimator and pose NMS, with and without hands and
+face; a pedestrian counts as kept when a pose is paired with their box
+(:func:`alphapose.evaluate.crowd.boxes_found`).
+
+Last line: ``body_ap_gt=... body_ap_e2e=... foot_ap=... face_ap=... hand_ap=... wholebody_ap=...
+crowd_kept=K/N crowd_kept_body_only=K/N`` (foot / face / hand / whole body: end to end).
 
 Usage: ``.venv/bin/python bench/accuracy.py [--data ../shared/data] [--keep OUT]``
 """
@@ -51,6 +56,38 @@ def evaluate(results: list[dict], coco_gt: dict, wholebody_gt: dict) -> dict[str
     return figures
 
 
+MOT17_02 = Path("boxmot") / "MOT17-mini" / "train" / "MOT17-02-FRCNN"
+
+
+def crowd_kept(data: Path, parts: bool) -> tuple[int, int]:
+    """``(kept, annotated)`` pedestrians of the MOT17-02 frames, given as boxes."""
+    import cv2
+    import numpy as np
+
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+    from alphapose.evaluate.crowd import boxes_found
+    from alphapose.pipeline import Pipeline
+    from alphapose.structures import Detections
+
+    gt = np.loadtxt(data / MOT17_02 / "gt" / "gt.txt", delimiter=",")
+    boxes: dict[str, np.ndarray] = {}
+
+    def given(image: np.ndarray) -> Detections:
+        return Detections(boxes["now"], np.ones(len(boxes["now"]), np.float32))
+
+    estimator = BlazeWholeBody(BlazeWholeBodyConfig(hands=parts, face=parts))
+    pipeline = Pipeline(given, estimator, sp=True)
+    kept = total = 0
+    for frame in sorted(set(gt[:, 0].astype(int))):
+        # frame, id, left, top, width, height, considered, class (1 pedestrian), visibility
+        rows = gt[(gt[:, 0] == frame) & (gt[:, 6] == 1) & (gt[:, 7] == 1) & (gt[:, 8] >= 0.5)]
+        boxes["now"] = np.c_[rows[:, 2:4] - 1, rows[:, 2:4] - 1 + rows[:, 4:6]].astype(np.float32)
+        image = cv2.imread(str(data / MOT17_02 / "img1" / f"{frame:06d}.jpg"))
+        kept += boxes_found(boxes["now"], pipeline.predict(image))
+        total += len(rows)
+    return kept, total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -75,9 +112,14 @@ def main() -> None:
         print(f"{key:18s}{gt[key]:10.3f}{e2e[key]:12.3f}")
     print(f"{'people found':18s}{len(gt_results):10d}{len(e2e_results):12d}")
     print(f"{'seconds':18s}{gt_time:10.1f}{e2e_time:12.1f}")
+    crowd = crowd_kept(args.data, parts=True)
+    crowd_body = crowd_kept(args.data, parts=False)
+    print(f"MOT17-02 pedestrians given as boxes and kept: {crowd[0]}/{crowd[1]} (hands and face), "
+          f"{crowd_body[0]}/{crowd_body[1]} (body only)")
     print(f"body_ap_gt={gt['body17']:.3f} body_ap_e2e={e2e['body17']:.3f} "
           f"foot_ap={e2e['wb_foot']:.3f} face_ap={e2e['wb_face']:.3f} "
-          f"hand_ap={e2e['wb_hand']:.3f} wholebody_ap={e2e['wb_wholebody']:.3f}")
+          f"hand_ap={e2e['wb_hand']:.3f} wholebody_ap={e2e['wb_wholebody']:.3f} "
+          f"crowd_kept={crowd[0]}/{crowd[1]} crowd_kept_body_only={crowd_body[0]}/{crowd_body[1]}")
 
 
 if __name__ == "__main__":

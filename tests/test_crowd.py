@@ -24,13 +24,17 @@ def mot17_people(root, frame: int) -> np.ndarray:
 
 
 class GivenBoxes:
-    """A detector that returns the boxes it is given (ground truth, as ``--detfile`` does)."""
+    """A detector that returns the boxes it is given (ground truth, as ``--detfile`` does);
+    with ``nan_keypoints`` as the fused detector gives a box detector's boxes."""
 
-    def __init__(self) -> None:
+    def __init__(self, nan_keypoints: bool = False) -> None:
         self.xyxy = np.zeros((0, 4), np.float32)
+        self.nan_keypoints = nan_keypoints
 
     def __call__(self, image: np.ndarray) -> Detections:
-        return Detections(self.xyxy, np.ones(len(self.xyxy), np.float32))
+        keypoints = (np.full((len(self.xyxy), 4, 2), np.nan, np.float32)
+                     if self.nan_keypoints else None)
+        return Detections(self.xyxy, np.ones(len(self.xyxy), np.float32), keypoints)
 
 
 @pytest.mark.models
@@ -53,6 +57,24 @@ def test_every_mot17_pedestrian_given_as_a_box_is_kept(shared_data, embedded_mod
     assert len(boxes) >= 10
     assert boxes_found(boxes, poses) == len(boxes)
     assert len(poses) == len(boxes)
+
+
+@pytest.mark.models
+def test_boxes_with_nan_alignment_points_take_the_box_path(shared_data, embedded_models) -> None:
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+    from alphapose.pipeline import Pipeline
+
+    boxes = mot17_people(shared_data, 1)
+    image = cv2.imread(str(shared_data / MOT17_02 / "img1" / "000001.jpg"))
+    estimator = BlazeWholeBody(BlazeWholeBodyConfig(hands=False, face=False))
+    results = []
+    for nan_keypoints in (False, True):
+        detector = GivenBoxes(nan_keypoints)
+        detector.xyxy = boxes
+        results.append(Pipeline(detector, estimator, sp=True).predict(image))
+    assert boxes_found(boxes, results[1]) == len(boxes)
+    np.testing.assert_array_equal(results[1].keypoints, results[0].keypoints)
+    np.testing.assert_array_equal(results[1].xyxy, boxes)  # the given boxes are kept
 
 
 def _poses(points: list[np.ndarray]) -> Poses:

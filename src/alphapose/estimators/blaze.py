@@ -340,8 +340,12 @@ class BlazeWholeBody:
         heads, futures = [], []
         for i in range(len(detections)):
             keypoints = None if detections.keypoints is None else detections.keypoints[i]
+            # rows without alignment points (NaN: a box detector's, see detection.fused)
+            if keypoints is not None and (len(keypoints) < 2
+                                          or not np.isfinite(keypoints[:2]).all()):
+                keypoints = None
             heads.append((detections.xyxy[i], float(detections.scores[i]), keypoints is not None))
-            if keypoints is None or len(keypoints) < 2:
+            if keypoints is None:
                 work = partial(_box_task, image=image, box=detections.xyxy[i])
             else:
                 work = partial(_body_task, image=image,

@@ -1,0 +1,65 @@
+"""FusedDetector: BlazePose detections plus the boxes none of them accounts for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alphapose.detection.fused import FusedDetector, covered_boxes
+from alphapose.structures import Detections
+
+
+def blaze_person(hip: tuple[float, float], radius: float, score: float = 0.9) -> Detections:
+    """One BlazePose-style detection of an upright person: hip centre, body-circle point above
+    it, shoulder centre half-way up, upper-body circle point."""
+    x, y = hip
+    keypoints = np.array([[[x, y], [x, y - radius], [x, y - radius / 2], [x, y - radius]]])
+    head = np.array([[x - radius / 4, y - radius, x + radius / 4, y - radius / 2]])
+    return Detections(head, np.array([score]), keypoints)
+
+
+def concat(*parts: Detections) -> Detections:
+    return Detections(np.concatenate([p.xyxy for p in parts]),
+                      np.concatenate([p.scores for p in parts]),
+                      np.concatenate([p.keypoints for p in parts]))
+
+
+def test_a_box_around_a_blaze_person_is_covered() -> None:
+    found = blaze_person((100, 200), 100)  # a person about 200 px tall
+    boxes = np.array([[60, 100, 140, 300],     # that person's box
+                      [400, 100, 480, 300],    # someone else
+                      [90, 190, 110, 210],     # far too small for that body circle
+                      [0, 0, 1000, 1000]])     # far too large
+    assert covered_boxes(found, boxes).tolist() == [True, False, False, False]
+
+
+def test_one_detection_covers_one_box_the_nearest() -> None:
+    found = blaze_person((100, 200), 100)
+    boxes = np.array([[40, 90, 150, 310], [60, 100, 140, 300]])  # both fit; the second is centred
+    assert covered_boxes(found, boxes).tolist() == [False, True]
+
+
+@pytest.mark.parametrize("blaze_count", [0, 1, 2])
+def test_fused_detections_keep_blaze_first_and_add_the_rest_without_keypoints(
+        blaze_count: int) -> None:
+    people = [blaze_person((100, 200), 100), blaze_person((300, 200), 100, 0.8)]
+    blaze = concat(*people[:blaze_count]) if blaze_count else Detections(
+        np.zeros((0, 4)), np.zeros(0), np.zeros((0, 4, 2)))
+    boxes = Detections(np.array([[60, 100, 140, 300], [260, 100, 340, 300],
+                                 [500, 100, 580, 300]]), np.array([0.7, 0.6, 0.5]))
+    fused = FusedDetector(lambda image: blaze, lambda image: boxes)(np.zeros((8, 8, 3),
+                                                                            np.uint8))
+    assert len(fused) == blaze_count + (3 - blaze_count)
+    np.testing.assert_array_equal(fused.xyxy[:blaze_count], blaze.xyxy)
+    np.testing.assert_array_equal(fused.xyxy[blaze_count:], boxes.xyxy[blaze_count:])
+    assert np.isfinite(fused.keypoints[:blaze_count]).all()
+    assert np.isnan(fused.keypoints[blaze_count:]).all()
+    np.testing.assert_allclose(fused.scores[blaze_count:], boxes.scores[blaze_count:])
+
+
+def test_fused_detect_takes_a_list() -> None:
+    empty = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 4, 2)))
+    detector = FusedDetector(lambda image: empty, lambda image: Detections.empty())
+    assert [len(d) for d in detector.detect([np.zeros((4, 4, 3), np.uint8)] * 2)] == [0, 0]
+    with pytest.raises(TypeError, match="list of images"):
+        detector.detect(np.zeros((4, 4, 3), np.uint8))
