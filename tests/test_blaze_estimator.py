@@ -137,7 +137,7 @@ def test_file_detector_reads_results_and_annotations(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("content,message", [("{", "not valid JSON"), ('"x"', "expected a list"),
-                                             ('[{"bbox": [1, 2]}]', "entry 0")],
+                                             ('[{"bbox": [1, 2]}]', "entry 1")],
                          ids=["bad-json", "wrong-type", "bad-entry"])
 def test_file_detector_errors_name_the_file(tmp_path, content, message) -> None:
     path = tmp_path / "det.json"

@@ -167,3 +167,72 @@ def test_parse_json_positions_count_bytes_of_utf8() -> None:
 
     with pytest.raises(ValueError, match=r"line 2 column 3 \(byte 9\)"):
         parse_json('["é",\n  x]', "t.json")
+
+
+# -- item 9: --detfile -----------------------------------------------------------------------
+
+
+def test_detfile_nan_box_is_dropped_and_the_image_keeps_its_valid_boxes(tmp_path: Path,
+                                                                       caplog) -> None:
+    from alphapose.detection.from_file import FileDetector
+
+    path = tmp_path / "det.json"
+    path.write_text('[{"image_id": "a.jpg", "bbox": [NaN, 2, 3, 4], "score": 0.9},\n'
+                    ' {"image_id": "a.jpg", "bbox": [10, 20, 30, 40], "score": 0.8},\n'
+                    ' {"image_id": "a.jpg", "bbox": [5, 5, -3, 4], "score": 0.7}]')
+    with caplog.at_level(logging.WARNING, logger="alphapose"):
+        detector = FileDetector(path)
+    found = detector.lookup("a.jpg")
+    np.testing.assert_allclose(found.xyxy, [[10, 20, 40, 60]])
+    np.testing.assert_allclose(found.scores, [0.8])
+    assert "2 unusable box(es)" in caplog.text
+    assert "entry 1 (image a.jpg): bbox is not finite" in caplog.text
+    assert "entry 3 (image a.jpg): bbox has no area" in caplog.text
+
+
+def test_detfile_matching_no_input_warns_once_naming_file_and_input(tmp_path: Path,
+                                                                   caplog) -> None:
+    from alphapose.detection.from_file import FileDetector
+
+    path = tmp_path / "det.json"
+    path.write_text(json.dumps([{"image_id": 785, "bbox": [1, 2, 3, 4], "score": 0.9}]))
+    detector = FileDetector(path)
+    with caplog.at_level(logging.WARNING, logger="alphapose"):
+        assert len(detector.lookup("holiday.jpg")) == 0
+        assert len(detector.lookup("beach.jpg")) == 0
+    assert len(caplog.records) == 1
+    assert "det.json: no boxes for input 'holiday.jpg'" in caplog.text
+    assert "e.g. '785'" in caplog.text
+    assert detector.unmatched == ["holiday.jpg", "beach.jpg"] and detector.matched == 0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="alphapose"):
+        assert len(detector.lookup("000000000785.jpg")) == 1
+    assert caplog.text == "" and detector.matched == 1
+
+
+def test_detfile_annotation_form_refuses_an_input_it_does_not_list(tmp_path: Path) -> None:
+    from alphapose.detection.from_file import FileDetector
+
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps({"images": [{"id": 7, "file_name": "x.jpg"},
+                                           {"id": 8, "file_name": "empty.jpg"}],
+                                "annotations": [{"image_id": 7, "bbox": [0, 0, 10, 10]}]}))
+    detector = FileDetector(path)
+    assert len(detector.lookup("x.jpg")) == 1
+    assert len(detector.lookup("empty.jpg")) == 0  # listed, nobody in it
+    with pytest.raises(ValueError, match="gt.json does not list this image"):
+        detector.lookup("other.jpg")
+
+
+def test_detfile_score_is_optional_and_every_message_says_so(tmp_path: Path) -> None:
+    from alphapose.detection.from_file import FileDetector
+
+    path = tmp_path / "det.json"
+    path.write_text(json.dumps([{"image_id": "a.jpg", "bbox": [1, 2, 3, 4]}]))
+    np.testing.assert_allclose(FileDetector(path).lookup("a.jpg").scores, [1.0])
+    for entry, field in [({"bbox": [1, 2, 3, 4]}, "image_id"),
+                         ({"image_id": "a.jpg", "bbox": [1, 2]}, "bbox"),
+                         ({"image_id": "a.jpg", "bbox": [1, 2, 3, 4], "score": "hi"}, "score")]:
+        path.write_text(json.dumps([entry]))
+        with pytest.raises(ValueError, match=f"entry 1: '{field}'.*score is optional"):
+            FileDetector(path)
