@@ -236,3 +236,83 @@ def test_detfile_score_is_optional_and_every_message_says_so(tmp_path: Path) -> 
         path.write_text(json.dumps([entry]))
         with pytest.raises(ValueError, match=f"entry 1: '{field}'.*score is optional"):
             FileDetector(path)
+
+
+# -- item 10: alphapose eval -----------------------------------------------------------------
+
+
+def _gt_with(shared_data: Path, tmp_path: Path, **changes) -> Path:
+    gt = json.loads((shared_data / "mmpose/coco/test_coco.json").read_text())
+    gt["annotations"][1].update(changes)
+    path = tmp_path / "gt.json"
+    path.write_text(json.dumps(gt))
+    return path
+
+
+def _coco_results(shared_data: Path, tmp_path: Path) -> Path:
+    gt = json.loads((shared_data / "mmpose/coco/test_coco.json").read_text())
+    results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"],
+                "score": 1.0} for a in gt["annotations"] if a["num_keypoints"]]
+    path = tmp_path / "res.json"
+    path.write_text(json.dumps(results))
+    return path
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"bbox": None}, "'bbox' must be 4 finite numbers"),
+    ({"area": -5000.0}, "'area' must be a finite number >= 0"),
+    ({"bbox": [10, 10, -4, 20]}, "negative width or height"),
+    ({"iscrowd": 2}, "'iscrowd' must be 0 or 1"),
+], ids=["null-bbox", "negative-area", "negative-width", "iscrowd-2"])
+def test_eval_validates_ground_truth_as_strictly_as_results(shared_data: Path, tmp_path: Path,
+                                                           capsys, changes: dict,
+                                                           message: str) -> None:
+    gt = _gt_with(shared_data, tmp_path, **changes)
+    status = main(["eval", "--gt", str(gt), "--res", str(_coco_results(shared_data, tmp_path))])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "gt.json: annotation" in err and message in err
+    assert "Traceback" not in err
+
+
+def test_eval_converts_halpe136_results_to_wholebody_ground_truth_by_name(
+        shared_data: Path, tmp_path: Path, capsys, caplog) -> None:
+    from alphapose.evaluate.keypoints import load_ground_truth
+    from alphapose.skeletons import convert
+
+    gt_path = shared_data / "mmpose/coco/test_coco_wholebody.json"
+    gt = load_ground_truth(gt_path)
+    assert gt.layout.name == "coco_wholebody133"
+    results = []
+    for ann in gt.data["annotations"]:
+        if not ann["num_keypoints"]:
+            continue
+        triples = np.asarray(ann["keypoints"], np.float64).reshape(133, 3)
+        kp, sc = convert(triples[:, :2], (triples[:, 2] > 0).astype(np.float64),
+                         "coco_wholebody133", "halpe136")
+        results.append({"image_id": ann["image_id"], "category_id": 1, "score": 1.0,
+                        "keypoints": np.concatenate([kp, sc[:, None]], 1).ravel().tolist()})
+    res_path = tmp_path / "alphapose-results.json"
+    res_path.write_text(json.dumps(results))
+    out = tmp_path / "ap.json"
+    with caplog.at_level(logging.WARNING, logger="alphapose"):
+        status = main(["eval", "--gt", str(gt_path), "--res", str(res_path), "--json", str(out)])
+    assert status == 0, capsys.readouterr().err
+    report = json.loads(out.read_text())["parts"]
+    assert report["body"]["AP"] == pytest.approx(1.0)
+    assert report["whole"]["AP"] == pytest.approx(1.0)
+    converted = [r.getMessage() for r in caplog.records if "converted" in r.getMessage()]
+    assert len(converted) == 1
+    assert (f"{len(results)} result(s) in layout halpe136 converted to the ground truth's "
+            f"coco_wholebody133 by keypoint name (head, neck, hip left out)") in converted[0]
+
+
+def test_eval_refuses_results_that_lack_ground_truth_points(shared_data: Path,
+                                                            tmp_path: Path) -> None:
+    from alphapose.evaluate.keypoints import load_ground_truth, load_results
+
+    gt = load_ground_truth(shared_data / "mmpose/coco/test_coco_wholebody.json")
+    res = [{"image_id": gt.image_ids[0], "keypoints": [1.0] * 51, "score": 1.0}]
+    with pytest.raises(ValueError, match="coco17 cannot be converted to it by name: it lacks "
+                                         "left_big_toe"):
+        load_results(res, gt)

@@ -176,15 +176,11 @@ class GroundTruth:
 
 
 def _read_json(path: str | Path, what: str) -> Any:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such {what} file")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not a UTF-8 text file ({error})") from error
+    """A JSON file read all the way (a file cut short is refused too: AP of part of the results
+    would mislead)."""
+    from alphapose.jsonfile import load_json
+
+    return load_json(path, what)
 
 
 def _annotation_keypoints(ann: dict, name: str) -> np.ndarray:
@@ -194,8 +190,9 @@ def _annotation_keypoints(ann: dict, name: str) -> np.ndarray:
         pieces = []
         for key, size in _WHOLEBODY_FIELDS:
             values = ann.get(key) or [0.0] * (3 * size)
-            if len(values) != 3 * size:
-                raise ValueError(f"{where}: '{key}' has {len(values)} values, expected "
+            if not isinstance(values, list) or len(values) != 3 * size:
+                count = len(values) if isinstance(values, list) else type(values).__name__
+                raise ValueError(f"{where}: '{key}' has {count} values, expected "
                                  f"{3 * size} ({size} keypoints x 3)")
             pieces.append(values)
         values = [v for piece in pieces for v in piece]
@@ -211,6 +208,41 @@ def _annotation_keypoints(ann: dict, name: str) -> np.ndarray:
         raise ValueError(f"{where}: 'keypoints' must be a flat list of x, y, v triples, got "
                          f"{array.size} values")
     return array.reshape(-1, 3)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def _check_annotation(ann: dict, label: str) -> None:
+    """Ground truth is checked as strictly as results: a finite ``bbox`` [x, y, w, h] with
+    non-negative sizes (pycocotools reads it for every person), a finite non-negative ``area``
+    (the OKS scale; a negative one would change AP), ``iscrowd`` 0 or 1, finite keypoints with
+    visibility >= 0, an integer ``category_id``."""
+    where = f"{label}: annotation {ann.get('id', '?')!r:.40} (image {ann.get('image_id')!r:.40})"
+    box = ann.get("bbox")
+    if not isinstance(box, list) or len(box) != 4 or not all(_is_number(v) for v in box):
+        raise ValueError(f"{where}: 'bbox' must be 4 finite numbers [x, y, w, h], got "
+                         f"{box!r:.80}")
+    if box[2] < 0 or box[3] < 0:
+        raise ValueError(f"{where}: 'bbox' has a negative width or height: {box}")
+    if "area" in ann and not (_is_number(ann["area"]) and ann["area"] >= 0):
+        raise ValueError(f"{where}: 'area' must be a finite number >= 0 (the OKS scale), got "
+                         f"{ann['area']!r:.60}")
+    if ann.get("iscrowd", 0) not in (0, 1) or isinstance(ann.get("iscrowd"), float):
+        raise ValueError(f"{where}: 'iscrowd' must be 0 or 1, got {ann.get('iscrowd')!r:.60}")
+    category = ann.get("category_id", 1)
+    if isinstance(category, bool) or not isinstance(category, int):
+        raise ValueError(f"{where}: 'category_id' must be an integer, got {category!r:.60}")
+    if "id" in ann and (isinstance(ann["id"], bool) or not isinstance(ann["id"], int)):
+        raise ValueError(f"{where}: 'id' must be an integer, got {ann['id']!r:.60}")
+    kp = np.asarray(ann["keypoints"], np.float64).reshape(-1, 3)
+    if not np.all(np.isfinite(kp)):
+        raise ValueError(f"{where}: 'keypoints' holds NaN or infinite values")
+    if np.any(kp[:, 2] < 0):
+        raise ValueError(f"{where}: keypoint visibility must be >= 0, got "
+                         f"{kp[:, 2].min():g}")
 
 
 def load_ground_truth(source: str | Path | Mapping, layout: str | Layout | None = None,
@@ -244,6 +276,12 @@ def load_ground_truth(source: str | Path | Mapping, layout: str | Layout | None 
     for i, image in enumerate(raw["images"]):
         if not isinstance(image, Mapping) or "id" not in image:
             raise ValueError(f"{label}: images[{i}] has no 'id'")
+        if isinstance(image["id"], bool) or not isinstance(image["id"], int):
+            raise ValueError(f"{label}: images[{i}]: 'id' must be an integer, got "
+                             f"{image['id']!r:.60}")
+        if "file_name" in image and not isinstance(image["file_name"], str):
+            raise ValueError(f"{label}: images[{i}]: 'file_name' must be a string, got "
+                             f"{image['file_name']!r:.60}")
         images.append(dict(image))
         ids_by_name[str(int(image["id"]))] = int(image["id"])
         file_name = image.get("file_name")
@@ -266,15 +304,12 @@ def load_ground_truth(source: str | Path | Mapping, layout: str | Layout | None 
                 or isinstance(entry.get("image_id"), (str, bool)):
             raise ValueError(f"{label}: annotation {ann.get('id', '?')} refers to image "
                              f"{ann.get('image_id')!r}, which is not in 'images'")
+        entry["keypoints"] = kp.ravel().tolist()
+        _check_annotation(entry, label)
         if "area" not in entry:
-            box = entry.get("bbox")
-            if not (isinstance(box, Sequence) and len(box) == 4):
-                raise ValueError(f"{label}: annotation {ann.get('id', '?')} has neither 'area' "
-                                 f"nor a 4-value 'bbox' (the OKS scale)")
-            entry["area"] = float(box[2]) * float(box[3])
+            entry["area"] = float(entry["bbox"][2]) * float(entry["bbox"][3])
         entry.setdefault("iscrowd", 0)
         entry.setdefault("category_id", 1)
-        entry["keypoints"] = kp.ravel().tolist()
         entry["num_keypoints"] = int((kp[:, 2] > 0).sum())
         annotations.append(entry)
     for i, entry in enumerate(annotations):
@@ -296,6 +331,8 @@ def load_ground_truth(source: str | Path | Mapping, layout: str | Layout | None 
             raise ValueError(f"{label}: people have {min(wrong)} keypoints but layout "
                              f"{lay.name!r} has {lay.num_keypoints}")
     categories = raw.get("categories") or [{"id": 1, "name": "person"}]
+    if not isinstance(categories, list) or not all(isinstance(c, Mapping) for c in categories):
+        raise ValueError(f"{label}: 'categories' must be a list of objects")
     data = {"images": images, "annotations": annotations,
             "categories": [dict(c) for c in categories]}
     return GroundTruth(data, lay, label, ids_by_name)
@@ -346,7 +383,10 @@ def load_results(source: str | Path | Sequence | Mapping, gt: GroundTruth,
 
     Returns:
         Normalised results ``{"image_id": int, "category_id": 1, "keypoints": [3 K floats],
-        "score": float}`` in input order.
+        "score": float}`` in input order. Results of another layout (17, 26, 133 or 136
+        keypoints, e.g. Halpe-136 results against COCO-WholeBody ground truth) are converted by
+        keypoint name (:func:`alphapose.skeletons.convert`), which one warning line says; they
+        are refused when the ground truth has points their layout lacks.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -365,7 +405,7 @@ def load_results(source: str | Path | Sequence | Mapping, gt: GroundTruth,
         if not isinstance(entry, Mapping):
             message = f"{label}: result {i} is a {type(entry).__name__}, not a dict"
             raise ValueError(message)  # noqa: TRY004
-        where = f"{label}: result {i} (image_id {entry.get('image_id')!r})"
+        where = f"{label}: result {i} (image_id {entry.get('image_id')!r:.60})"
         if "image_id" not in entry:
             raise ValueError(f"{label}: result {i} has no 'image_id'")
         image_id = gt.image_id(entry["image_id"])
@@ -375,24 +415,66 @@ def load_results(source: str | Path | Sequence | Mapping, gt: GroundTruth,
         values = entry.get("keypoints")
         try:
             kp = np.asarray(values, np.float64)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             raise ValueError(f"{where}: 'keypoints' must be numbers ({error})") from error
-        if values is None or kp.ndim != 1 or kp.size != 3 * k:
+        if values is None or kp.ndim != 1 or (kp.size != 3 * k and not (
+                kp.size % 3 == 0 and kp.size // 3 in _LAYOUT_BY_COUNT)):
             got = "none" if values is None else f"{kp.size} values"
-            hint = ""
-            if kp.ndim == 1 and kp.size % 3 == 0 and kp.size // 3 in _LAYOUT_BY_COUNT:
-                hint = (f" = {kp.size // 3} keypoints, i.e. layout "
-                        f"{_LAYOUT_BY_COUNT[kp.size // 3]}")
-            raise ValueError(f"{where}: 'keypoints' has {got}{hint}; layout {gt.layout.name!r} "
-                             f"needs {k} keypoints ({3 * k} values: x, y, score each)")
+            raise ValueError(f"{where}: 'keypoints' has {got}; layout {gt.layout.name!r} "
+                             f"needs {k} keypoints ({3 * k} values: x, y, score each), or those "
+                             f"of another layout to convert by name (17, 26, 133 or 136)")
         score = entry.get("score", entry.get("scores"))
         if isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise ValueError(f"{where}: needs a numeric 'score', got {score!r}")  # noqa: TRY004
+            raise ValueError(f"{where}: needs a numeric 'score', got {score!r:.60}")  # noqa: TRY004
         if not np.all(np.isfinite(kp)) or not math.isfinite(score):
             raise ValueError(f"{where}: keypoints and score must be finite numbers")
-        out.append({"image_id": image_id, "category_id": int(entry.get("category_id", 1)),
+        category = entry.get("category_id", 1)
+        if isinstance(category, bool) or not isinstance(category, int):
+            raise ValueError(f"{where}: 'category_id' must be an integer, got {category!r:.60}")
+        out.append({"image_id": image_id, "category_id": category,
                     "keypoints": kp.tolist(), "score": float(score)})
+    _convert_results(out, gt.layout, label)
     return out
+
+
+def _convert_results(results: list[dict], layout: Layout, label: str) -> None:
+    """Re-express, in place, results of another layout in ``layout`` by keypoint name
+    (:func:`alphapose.skeletons.convert`), saying so on one line; refused when ``layout`` has
+    points the results' layout neither has nor derives (they would count as missed)."""
+    import logging
+
+    from alphapose.skeletons import convert
+
+    k = layout.num_keypoints
+    groups: dict[int, list[int]] = {}
+    for i, res in enumerate(results):
+        count = len(res["keypoints"]) // 3
+        if count != k:
+            groups.setdefault(count, []).append(i)
+    for count, members in sorted(groups.items()):
+        source = get_layout(_LAYOUT_BY_COUNT[count])
+        names = set(source.keypoint_names)
+        derivable = {"neck": ("left_shoulder", "right_shoulder"), "hip": ("left_hip", "right_hip")}
+        lacking = [n for n in layout.keypoint_names if n not in names
+                   and not set(derivable.get(n, ("?",))) <= names]
+        if lacking:
+            shown = ", ".join(lacking[:6]) + (f", ... ({len(lacking)} in all)"
+                                               if len(lacking) > 6 else "")
+            raise ValueError(f"{label}: result {members[0]}: 'keypoints' has {3 * count} values "
+                             f"= {count} keypoints, i.e. layout {source.name}; layout "
+                             f"{layout.name!r} needs {k}, and {source.name} cannot be converted "
+                             f"to it by name: it lacks {shown}")
+        triples = np.array([results[i]["keypoints"] for i in members]).reshape(-1, count, 3)
+        kp, sc = convert(triples[..., :2], triples[..., 2], source, layout)
+        converted = np.concatenate([kp, sc[..., None]], -1).reshape(len(members), -1)
+        for i, row in zip(members, converted):
+            results[i]["keypoints"] = row.tolist()
+        dropped = [n for n in source.keypoint_names if n not in set(layout.keypoint_names)]
+        logging.getLogger("alphapose").warning(
+            "%s: %d result(s) in layout %s converted to the ground truth's %s by keypoint name%s",
+            label, len(members), source.name, layout.name,
+            f" ({', '.join(dropped[:6])}{', ...' if len(dropped) > 6 else ''} left out)"
+            if dropped else "")
 
 
 # ------------------------------------------------------------------------------------------------
