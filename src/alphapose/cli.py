@@ -12,6 +12,7 @@ The official demo's flag names are accepted where they mean the same thing: ``--
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -314,14 +315,81 @@ def _video_job(source, target: Path):
     return VideoJob(Path(source.path), target)
 
 
-def _source_outdir(outdir: Path, source, many: bool) -> Path:
-    """Each video / camera source gets its own folder when several sources run together."""
+def unique_names(paths: Sequence[str | Path], stems: bool = False) -> dict[str, str]:
+    """One name per distinct path, unique among ``paths`` and the same in every run with them:
+    the file name (its stem when ``stems``), or where two paths share it, as many of their
+    parent folders as tell them apart (``a/1.jpg``, ``b/1.jpg``; folders as ``a_clip``).
+
+    Example:
+        >>> unique_names(["x/a/1.jpg", "x/b/1.jpg", "x/a/2.jpg"])
+        {'x/a/1.jpg': 'a/1.jpg', 'x/b/1.jpg': 'b/1.jpg', 'x/a/2.jpg': '2.jpg'}
+    """
+    keys = {str(p): Path(os.path.abspath(p)).parts for p in paths}
+    distinct = sorted(set(keys.values()))
+
+    def name(parts: tuple[str, ...], depth: int) -> str:
+        tail = list(parts[-depth:])
+        if stems:
+            tail[-1] = Path(tail[-1]).stem if depth <= len(parts) else tail[-1]
+            return "_".join(tail)
+        return "/".join(tail)
+
+    depth = dict.fromkeys(distinct, 1)
+    while True:
+        names: dict[str, list[tuple[str, ...]]] = {}
+        for parts in distinct:
+            names.setdefault(name(parts, depth[parts]), []).append(parts)
+        clashes = [group for group in names.values() if len(group) > 1]
+        grown = False
+        for group in clashes:
+            for parts in group:
+                if depth[parts] < len(parts):
+                    depth[parts] += 1
+                    grown = True
+        if not grown:
+            break
+    chosen = {parts: name(parts, depth[parts]) for parts in distinct}
+    if stems:  # a/clip.mp4 and a/clip.avi: the extension tells them apart
+        counts: dict[str, int] = {}
+        for value in chosen.values():
+            counts[value] = counts.get(value, 0) + 1
+        chosen = {parts: f"{value}_{Path(parts[-1]).suffix.lstrip('.')}" if counts[value] > 1
+                  else value for parts, value in chosen.items()}
+        chosen = {parts: "".join(c if c.isalnum() or c in "-_." else "_" for c in value)
+                  or "stream" for parts, value in chosen.items()}
+    return {key: chosen[parts] for key, parts in keys.items()}
+
+
+def _source_outdirs(outdir: Path, sources: list) -> list[Path]:
+    """The results folder of each source: ``outdir``, or with several sources, one folder per
+    video / camera source named by :func:`unique_names` (the video's stem unless two share
+    it)."""
     from alphapose.sources import VideoSource, WebcamSource
 
-    if not many or not isinstance(source, (VideoSource, WebcamSource)):
-        return outdir
-    stem = Path(str(source.name)).stem or "stream"
-    return outdir / "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+    streams = [s for s in sources if isinstance(s, (VideoSource, WebcamSource))]
+    if len(sources) <= 1 or not streams:
+        return [outdir] * len(sources)
+    files = unique_names([str(s.path) for s in streams if getattr(s, "path", None)], stems=True)
+    targets = []
+    for source in sources:
+        if not isinstance(source, (VideoSource, WebcamSource)):
+            targets.append(outdir)
+        elif getattr(source, "path", None):
+            targets.append(outdir / files[str(source.path)])
+        else:
+            stem = Path(str(source.name)).stem or "stream"
+            targets.append(outdir / "".join(c if c.isalnum() or c in "-_." else "_"
+                                            for c in stem))
+    return targets
+
+
+def _image_names(sources: list) -> dict[str, str]:
+    """Frame names of the still images (by path): the file name, unless two images share it."""
+    from alphapose.sources import ImageSource
+
+    paths = [p for s in sources if isinstance(s, ImageSource) for p in s.paths]
+    names = unique_names(paths)
+    return {path: name for path, name in names.items() if name != Path(path).name}
 
 
 class _Outputs:
@@ -332,7 +400,6 @@ class _Outputs:
                  stack: ExitStack) -> None:
         from alphapose import writers
 
-        outdir.mkdir(parents=True, exist_ok=True)
         self.stack = ExitStack()
         stack.callback(self.stack.close)
         # the result files; images and video are rendered by `run` (names depend on the source)
@@ -344,14 +411,69 @@ class _Outputs:
         self.stack.close()
 
 
+#: options of `alphapose run` that change what its output files hold
+_OUTPUT_OPTIONS = (
+    "formats", "layout", "eval", "save_img", "save_video", "showbox", "kpt_thresh", "detector",
+    "detector_weights", "detector_cfg", "pose", "checkpoint", "backend", "detfile", "tiles",
+    "detect_every", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
+    "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
+    "track_regions", "trails", "smooth", "smooth_params",
+)
+
+
+def output_options(args: argparse.Namespace) -> dict:
+    """The options that shape the outputs of ``alphapose run`` (recorded in the done marker,
+    so ``--resume`` with other options redoes a video instead of skipping it)."""
+    options = {name: getattr(args, name, None) for name in _OUTPUT_OPTIONS}
+    options.update({f"track_{name}": getattr(args, f"track_{name}", None)
+                    for _, name, _, _ in _MSIM_OPTIONS})
+    options["formats"] = _formats(getattr(args, "formats", None))
+    for name in ("detector_weights", "detector_cfg", "checkpoint", "detfile", "nms_params"):
+        if options[name]:
+            options[name] = os.path.abspath(options[name])
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
+
+
+class OutputLocked(OSError):
+    """Another ``alphapose run`` writes to the same output folder."""
+
+
+def _lock_outdir(outdir: Path, stack: ExitStack) -> None:
+    """Hold an exclusive lock on ``outdir`` for the rest of the run (``fcntl.flock`` on
+    ``outdir/.alphapose.lock``; released by the OS when the process ends, also on a kill).
+
+    Raises:
+        OutputLocked: another run holds it.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        return
+    outdir.mkdir(parents=True, exist_ok=True)
+    path = outdir / ".alphapose.lock"
+    file = stack.enter_context(open(path, "a+", encoding="utf-8"))  # noqa: SIM115
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.seek(0)
+        holder = file.read().strip() or "?"
+        raise OutputLocked(f"{outdir}: another alphapose run (pid {holder}) is writing to this "
+                           "folder: wait for it to finish, or choose another -o/--out") from None
+    file.seek(0)
+    file.truncate()
+    file.write(f"{os.getpid()}\n")
+    file.flush()
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    for name in ("qsize", "max_pixels", "detect_every"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise SystemExit(f"alphapose: --{name.replace('_', '-')} must be >= 1, got {value}")
+
+
 def run(args: argparse.Namespace) -> int:
     """``alphapose run``: returns the process exit status."""
-    from tqdm import tqdm
-
-    from alphapose.distributed import DONE_MARKER, is_done, mark_done
-    from alphapose.render import draw_poses
-    from alphapose.sources import ImageSource, InputError, collect_errors
-
     if getattr(args, "ray", None) is not None:
         if args.ray != "local" and Path(args.ray).exists():  # `--ray videos/`: an input
             args.inputs, args.ray = [args.ray, *args.inputs], "local"
@@ -359,13 +481,32 @@ def run(args: argparse.Namespace) -> int:
 
         return run_cli(args)
     formats = _formats(args.formats)
+    _check_options(args)
+    options = output_options(args)
     sources = _open_all(args)
     if not sources:
         print("alphapose run: no inputs given (see alphapose run --help)", file=sys.stderr)
         return 2
-    pipeline = _build_pipeline(args)
     outdir = Path(args.outdir)
-    many = len(sources) > 1
+    lock = ExitStack()
+    _lock_outdir(outdir, lock)
+    with lock:
+        pipeline = _build_pipeline(args)
+        return _run_locked(args, pipeline, sources, formats, options, outdir)
+
+
+def _run_locked(args: argparse.Namespace, pipeline, sources: list, formats: list[str],  # noqa: C901, PLR0912, PLR0915
+                options: dict, outdir: Path) -> int:
+    """The loop of ``alphapose run`` over its sources, with ``outdir`` locked."""
+    from dataclasses import replace
+
+    from tqdm import tqdm
+
+    from alphapose import writers
+    from alphapose.distributed import DONE_MARKER, changed_options, done_options, mark_done
+    from alphapose.render import draw_poses
+    from alphapose.sources import ImageSource, InputError, collect_errors
+
     totals = [getattr(s, "total", None) for s in sources]
     total = sum(totals) if all(t is not None for t in totals) else None
     frame_errors: list[InputError] = []
@@ -375,24 +516,35 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     bar = tqdm(total=total, unit="frame", disable=args.quiet, dynamic_ncols=True,
                file=sys.stderr)
-    from alphapose import writers
+    renamed = _image_names(sources)
 
     def report(frame, error: Exception) -> None:
         label = str(frame.path or f"{frame.source or 'input'}#{frame.index}")
         frame_errors.append(InputError(label, f"pose estimation failed: {error}"))
         LOG.warning("%s: pose estimation failed: %s", label, error)
 
+    def refuse(label: str, error: Exception | str) -> None:
+        frame_errors.append(InputError(label, str(error)))
+        LOG.warning("%s: %s", label, error)
+
     with ExitStack() as stack:
         outputs: dict[Path, _Outputs] = {}
         try:
-            targets = [_source_outdir(outdir, source, many) for source in sources]
+            targets = _source_outdirs(outdir, sources)
             for number, (source, target) in enumerate(zip(sources, targets)):
                 job = _video_job(source, target)
-                if job is not None and getattr(args, "resume", False) and is_done(job):
-                    skipped.append(str(source.name))
-                    if bar.total is not None and source.total:
-                        bar.total -= source.total
-                    continue
+                if job is not None and getattr(args, "resume", False):
+                    recorded = done_options(job)
+                    changed = None if recorded is None else changed_options(recorded, options)
+                    if changed == []:
+                        skipped.append(str(source.name))
+                        if bar.total is not None and source.total:
+                            bar.total -= source.total
+                        continue
+                    if changed:
+                        print(f"alphapose: --resume: {source.name} was done with other options "
+                              f"({', '.join('--' + c.replace('_', '-') for c in changed)}); "
+                              "running it again", file=sys.stderr)
                 if job is not None:  # redone: not done until it succeeds again
                     (target / DONE_MARKER).unlink(missing_ok=True)
                 errors_before = len(frame_errors)
@@ -400,46 +552,69 @@ def run(args: argparse.Namespace) -> int:
                     outputs[target] = _Outputs(target, args, formats, stack)
                 out = outputs[target]
                 video = None
+                video_label = str(target / f"AlphaPose_{_video_name(source)}")
                 trails = _start_source_tracking(pipeline, args)
-                for frame, poses in pipeline.run(source, on_error=report):
-                    out.results.write(frame, poses)
-                    if out.image_dir is not None or args.save_video or show:
-                        rendered = draw_poses(frame.image, poses, draw_boxes=args.showbox,
-                                              draw_ids=args.showbox,
-                                              keypoint_threshold=args.kpt_thresh)
-                        if trails is not None:
-                            from alphapose.render import draw_trails
+                try:
+                    for frame, poses in pipeline.run(source, on_error=report):
+                        if frame.path is not None and str(frame.path) in renamed:
+                            frame = replace(frame, name=renamed[str(frame.path)])
+                        label = str(frame.path or f"{source.name}#{frame.index}")
+                        try:
+                            out.results.write(frame, poses)
+                        except ValueError as error:  # this frame does not fit a format
+                            refuse(label, error)
+                        if out.image_dir is not None or args.save_video or show:
+                            rendered = draw_poses(frame.image, poses, draw_boxes=args.showbox,
+                                                  draw_ids=args.showbox,
+                                                  keypoint_threshold=args.kpt_thresh)
+                            if trails is not None:
+                                from alphapose.render import draw_trails
 
-                            rendered = draw_trails(rendered, trails.update(poses))
-                        if out.image_dir is not None:
-                            out.image_dir.mkdir(parents=True, exist_ok=True)
-                            name = frame.name if isinstance(source, ImageSource) else \
-                                f"{Path(str(source.name)).stem}_{frame.name}"
-                            if not _imwrite(out.image_dir / name, rendered):
-                                frame_errors.append(InputError(
-                                    str(out.image_dir / name), "could not write image"))
-                        if args.save_video and not isinstance(source, ImageSource):
-                            if video is None:
-                                video = out.stack.enter_context(writers.VideoWriter(
-                                    target / f"AlphaPose_{_video_name(source)}",
-                                    fps=_fps(source), frame_size=(frame.width, frame.height)))
-                            video.write_image(rendered)
-                        if show:
-                            show = _show(rendered)
-                    frames_done += 1
-                    persons += len(poses)
-                    bar.update(1)
-                    elapsed = time.perf_counter() - started
-                    postfix = {"fps": f"{frames_done / max(elapsed, 1e-9):.1f}",
-                               "people": len(poses)}
-                    if args.profile:
-                        postfix.update({k: f"{v:.0f}ms" for k, v in
-                                        pipeline.times.per_frame_ms().items()})
-                    bar.set_postfix(postfix, refresh=False)
+                                rendered = draw_trails(rendered, trails.update(poses))
+                            if out.image_dir is not None:
+                                name = frame.name if isinstance(source, ImageSource) else \
+                                    f"{Path(str(source.name)).stem}_{frame.name}"
+                                path = out.image_dir / writers.relative_path(name)
+                                path.parent.mkdir(parents=True, exist_ok=True)
+                                if not _imwrite(path, rendered):
+                                    frame_errors.append(InputError(str(path),
+                                                                   "could not write image"))
+                            if args.save_video and not isinstance(source, ImageSource) \
+                                    and video is not False:
+                                try:
+                                    if video is None:
+                                        video = writers.VideoWriter(
+                                            video_label, fps=_fps(source),
+                                            frame_size=(frame.width, frame.height))
+                                    video.write_image(rendered)
+                                except (OSError, ValueError) as error:
+                                    refuse(video_label, _first_line(error))
+                                    _close_quietly(video)
+                                    video = False  # no more frames to a broken video
+                            if show:
+                                show = _show(rendered)
+                        frames_done += 1
+                        persons += len(poses)
+                        bar.update(1)
+                        elapsed = time.perf_counter() - started
+                        postfix = {"fps": f"{frames_done / max(elapsed, 1e-9):.1f}",
+                                   "people": len(poses)}
+                        if args.profile:
+                            postfix.update({k: f"{v:.0f}ms" for k, v in
+                                            pipeline.times.per_frame_ms().items()})
+                        bar.set_postfix(postfix, refresh=False)
+                    if video:
+                        try:
+                            video.close()  # checks that every frame reached the file
+                        except (OSError, ValueError) as error:
+                            refuse(video_label, _first_line(error))
+                finally:
+                    if video:  # interrupted: keep what was written
+                        _close_quietly(video)
                 if job is not None and not source.errors and len(frame_errors) == errors_before \
                         and target not in targets[number + 1:]:
                     out.close()  # the folder's files are complete: then it is marked done
-                    mark_done(job)
+                    mark_done(job, options)
         except KeyboardInterrupt:
             print("\nalphapose: interrupted; results of finished frames are on disk",
                   file=sys.stderr)
@@ -464,6 +639,21 @@ def run(args: argparse.Namespace) -> int:
             print(f"  - {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _first_line(error: BaseException) -> str:
+    """One line for ``error``: an OSError's reason (and file), else its message's first line."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower() + (f" ({error.filename})" if error.filename else "")
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _close_quietly(sink) -> None:
+    try:
+        sink.close()
+    except (OSError, ValueError):
+        pass
 
 
 def _imwrite(path: Path, image) -> bool:
@@ -738,10 +928,115 @@ def eval_track(args: argparse.Namespace) -> int:
     return 0
 
 
+#: exit statuses of the ``alphapose`` command (README: "Errors and exit codes")
+EXIT_OK, EXIT_INPUTS, EXIT_USAGE, EXIT_ENVIRONMENT = 0, 1, 2, 3
+
+# errno -> what to do about it, for errors of the machine rather than of the command line
+_OS_FIXES = {
+    errno.ENOSPC: "free some disk space or choose another -o/--out",
+    errno.EDQUOT: "free some of your disk quota or choose another -o/--out",
+    errno.EFBIG: "the file-size limit was reached (ulimit -f): raise it or write less "
+                 "(e.g. no --save-video)",
+    errno.EACCES: "check the permissions, or choose another -o/--out",
+    errno.EPERM: "check the permissions, or choose another -o/--out",
+    errno.EROFS: "the file system is read-only: choose another -o/--out",
+}
+# errno -> fix, for paths the user named wrongly (usage errors)
+_PATH_FIXES = {
+    errno.ENOENT: "check the path",
+    errno.ENOTDIR: "a path in it is a file, not a folder: choose another path",
+    errno.EEXIST: "it exists and is not a folder: choose another -o/--out",
+    errno.EISDIR: "it is a folder: give a file",
+}
+
+
+def describe_error(error: BaseException) -> tuple[int, str] | None:
+    """The exit status and the one line ``alphapose`` prints for an expected error, or None
+    for an unexpected one (a bug: its traceback is shown).
+
+    Expected: the project's own errors, ``ValueError`` (bad options, files and configs: 2),
+    ``OSError`` (disk full, permissions, file-size limit: 3; a wrong path: 2), ``RuntimeError``
+    (model fetching and runtimes: 3) and ``ImportError`` (a missing optional dependency: 3).
+    A chained error is described by the ``OSError`` at the root of the chain, if any.
+    """
+    from alphapose.sources import InputError
+
+    root = error
+    seen = set()
+    while root is not None and id(root) not in seen:  # the disk-full OSError under a chain
+        seen.add(id(root))
+        if isinstance(root, OSError) and root.errno is not None:
+            break
+        root = root.__cause__ or root.__context__
+    if isinstance(root, OSError) and root.errno is not None:
+        what = root.strerror or str(root)
+        where = root.filename or ""
+        if root.errno in _PATH_FIXES:
+            return EXIT_USAGE, f"alphapose: {where}: {what.lower()}: {_PATH_FIXES[root.errno]}"
+        fix = _OS_FIXES.get(root.errno, "check the disk and the folder, then run again with "
+                                        "--resume")
+        return EXIT_ENVIRONMENT, f"alphapose: {where or 'output'}: {what.lower()}: {fix}"
+    text = " ".join(str(error).split()) or type(error).__name__
+    text = text if text.startswith("alphapose") else f"alphapose: {text}"
+    if isinstance(error, InputError):
+        return EXIT_INPUTS, text
+    if isinstance(error, OSError):  # no errno: our own messages (e.g. the output lock)
+        return EXIT_ENVIRONMENT, text
+    if isinstance(error, ValueError) or any(c.__name__ == "YAMLError"
+                                             for c in type(error).__mro__):
+        return EXIT_USAGE, text
+    if isinstance(error, (RuntimeError, ImportError)):
+        return EXIT_ENVIRONMENT, text
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``alphapose`` command; returns its exit status (0 success, 1 some inputs failed,
+    2 usage or configuration error, 3 environment: disk, permissions, missing model).
+
+    Expected errors print one line ``alphapose: <what>: <fix>``; ``--debug`` (anywhere on the
+    line) shows their traceback instead and keeps the native libraries' messages.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     logging.basicConfig(level=logging.WARNING, format="alphapose: %(message)s")
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    if debug:
+        os.environ["ALPHAPOSE_DEBUG"] = "1"
+    else:
+        _quiet_native_logs()
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args))
+    except SystemExit as stop:
+        if isinstance(stop.code, str):  # our own refusals of options: one line, usage error
+            print(stop.code, file=sys.stderr)
+            return EXIT_USAGE
+        return int(stop.code or 0)
+    except KeyboardInterrupt:
+        print("\nalphapose: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        described = None if debug else describe_error(error)
+        if described is None:
+            raise
+        status, line = described
+        print(line, file=sys.stderr)
+        return status
+
+
+def _quiet_native_logs() -> None:
+    """OpenCV's and FFmpeg's own warnings (``[ WARN] ... FFmpeg: Failed to write frame``,
+    ``moov atom not found``) would print before our messages; the problems they tell of are
+    reported by alphapose itself (see ``VideoWriter`` and the sources)."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None:
+        try:
+            cv2.setLogLevel(2)  # ERROR
+        except AttributeError:  # pragma: no cover - very old OpenCV
+            pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DONE_MARKER", "RAY_HINT", "VideoJob", "VideoOutcome", "is_done", "mark_done",
+__all__ = ["DONE_MARKER", "RAY_HINT", "VideoJob", "VideoOutcome", "changed_options",
+           "done_options", "is_done", "mark_done",
            "require_ray", "run_cli", "run_videos", "video_jobs"]
 
 RAY_HINT = "pip install 'alphapose[ray]'"
@@ -101,22 +102,50 @@ def _video_stamp(video: Path) -> dict[str, Any]:
     return {"video": str(video), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
-def mark_done(job: VideoJob) -> None:
-    """Record that ``job`` finished (the marker names the video file's size and time)."""
+def mark_done(job: VideoJob, options: dict[str, Any] | None = None) -> None:
+    """Record that ``job`` finished: the marker names the video file's size and time and the
+    ``options`` that shape its outputs (formats, layout, models, ...)."""
     import json
 
-    (job.outdir / DONE_MARKER).write_text(json.dumps(_video_stamp(job.video)) + "\n")
+    stamp = {**_video_stamp(job.video), "options": options or {}}
+    tmp = job.outdir / f".{DONE_MARKER}.tmp"
+    tmp.write_text(json.dumps(stamp, sort_keys=True) + "\n")
+    tmp.replace(job.outdir / DONE_MARKER)
 
 
-def is_done(job: VideoJob) -> bool:
-    """Whether an earlier run finished ``job`` on the same video file (unchanged since)."""
+def done_options(job: VideoJob) -> dict[str, Any] | None:
+    """The options an earlier run finished ``job`` with, on the same video file (unchanged
+    since); None when it did not finish it. A marker from before options were recorded gives
+    ``{}``."""
     import json
 
     try:
         stamp = json.loads((job.outdir / DONE_MARKER).read_text())
-        return stamp == json.loads(json.dumps(_video_stamp(job.video)))
-    except (OSError, ValueError):
+        options = stamp.pop("options", {})
+        same = stamp == json.loads(json.dumps(_video_stamp(job.video)))
+        return options if same and isinstance(options, dict) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def changed_options(recorded: dict[str, Any], options: dict[str, Any]) -> list[str]:
+    """Names of the options whose values differ (an empty record, from an older marker,
+    matches anything)."""
+    import json
+
+    if not recorded:
+        return []
+    now = json.loads(json.dumps(options))
+    return sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))
+
+
+def is_done(job: VideoJob, options: dict[str, Any] | None = None) -> bool:
+    """Whether an earlier run finished ``job`` on the same video file (unchanged since) and,
+    when ``options`` are given, with the same options."""
+    recorded = done_options(job)
+    if recorded is None:
         return False
+    return options is None or not changed_options(recorded, options)
 
 
 def _run_one(args: argparse.Namespace, video: str, outdir: str) -> int:
@@ -178,7 +207,10 @@ def run_videos(args: argparse.Namespace, jobs: list[VideoJob], address: str | No
             attempts[i] += 1
             return task.remote(args, str(jobs[i].video), str(jobs[i].outdir))
 
-        skipped = {i for i, job in enumerate(jobs) if resume and is_done(job)}
+        from alphapose.cli import output_options
+
+        options = output_options(args)
+        skipped = {i for i, job in enumerate(jobs) if resume and is_done(job, options)}
         pending = {submit(i): i for i in range(len(jobs)) if i not in skipped}
         bar = tqdm(total=len(jobs), initial=len(skipped), unit="video", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True)

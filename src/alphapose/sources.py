@@ -18,7 +18,7 @@ How an input is classified (first rule that applies):
 * an existing folder -> :class:`ImageSource` over its image files (top level only, natural
   sort: ``2.jpg`` before ``10.jpg``), plus one :class:`VideoSource` per video file in it, in
   the same order (a folder of videos is a batch of videos); other files are skipped without an
-  error;
+  error, and sub-folders with a warning that names them;
 * an existing file: a video extension (:data:`VIDEO_EXTENSIONS`) -> :class:`VideoSource`;
   ``.txt`` -> a list file, one image path per line (blank lines and ``#`` comments skipped;
   relative paths resolved against ``root`` if given, like the official ``--indir`` with
@@ -516,9 +516,16 @@ def _open_one(item: str | int | Path, root: str | Path | None, max_pixels: int,
 def _open_folder(text: str, folder: Path, max_pixels: int,
                  opener: Opener | None) -> list[Source]:
     try:
-        entries = [p for p in folder.iterdir() if p.is_file()]
+        children = list(folder.iterdir())
+        entries = [p for p in children if p.is_file()]
     except OSError as exc:
         return [FailedSource(InputError(text, f"cannot list folder: {exc.strerror or exc}"))]
+    folders = sorted(p.name for p in children if p.is_dir() and not p.name.startswith("."))
+    if folders:
+        shown = ", ".join(folders[:3]) + (", ..." if len(folders) > 3 else "")
+        LOG.warning("%s: %d sub-folder(s) not searched (%s); give them as inputs too, or a "
+                    "pattern such as '%s/**/*.jpg'", text, len(folders), shown,
+                    text.rstrip("/\\"))
     images = sorted((p for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS),
                     key=lambda p: _natural_key(p.name))
     videos = sorted((p for p in entries if p.suffix.lower() in VIDEO_EXTENSIONS),

@@ -66,6 +66,7 @@ __all__ = [
     "load_json_lines",
     "make_writers",
     "openpose_people",
+    "relative_path",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -133,6 +134,13 @@ def _unique_id(name: str, names: dict[int, str]) -> int:
                          "in this results file; integer ids need one image per id (run the two "
                          "into separate output folders, or drop --eval / --format coco)")
     return image_id
+
+
+def relative_path(name: str) -> Path:
+    """A frame name as a path below an output folder: folders in the name are kept (``a/1.jpg``
+    for two images named ``1.jpg``), ``..`` and roots are dropped."""
+    parts = [p for p in re.split(r"[\\/]", str(name)) if p not in ("", ".", "..")]
+    return Path(*parts) if parts else Path("frame")
 
 
 def _floats(values: np.ndarray) -> list[float]:
@@ -288,7 +296,10 @@ def _write_all(file: IO[bytes], data: bytes) -> int:
     """Write ``data`` to an unbuffered binary file (one call unless the OS writes less)."""
     view = memoryview(data)
     while view:
-        written = file.write(view)
+        try:
+            written = file.write(view)
+        except OSError as error:  # name the file: "no space left on device" alone does not
+            raise OSError(error.errno, error.strerror, getattr(file, "name", None)) from None
         if not written:
             raise OSError(f"could not write to {getattr(file, 'name', 'a file')}")
         view = view[written:]
@@ -504,17 +515,21 @@ class OpenPoseWriter(Sink):
         return f"OpenPoseWriter({str(self.outdir)!r})"
 
     def path_for(self, frame: Frame) -> Path:
-        """The file ``write`` puts ``frame``'s results in."""
-        base = re.split(r"[\\/]", frame.name)[-1]
+        """The file ``write`` puts ``frame``'s results in (a name with folders, ``a/1.jpg``,
+        gives ``a/1_keypoints.json``)."""
+        relative = relative_path(frame.name)
+        base = relative.name
         stem = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
-        return self.outdir / f"{stem}_keypoints.json"
+        return self.outdir / relative.parent / f"{stem}_keypoints.json"
 
     def _open(self) -> None:
         self.outdir.mkdir(parents=True, exist_ok=True)
 
     def _write(self, frame: Frame, poses: Poses) -> None:
         document = {"version": self.version, "people": openpose_people(poses)}
-        _atomic_write_text(self.path_for(frame), json.dumps(document, separators=(",", ":")))
+        path = self.path_for(frame)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(path, json.dumps(document, separators=(",", ":")))
 
     def _close(self) -> None:
         pass
@@ -861,16 +876,18 @@ class ImageWriter(Sink):
 
     def path_for(self, frame: Frame) -> Path:
         """The file ``write`` puts ``frame``'s image in."""
-        name = re.split(r"[\\/]", frame.name)[-1] or f"{frame.index}.jpg"
-        if not cv2.haveImageWriter(name):
-            name += ".jpg"
-        return self.outdir / name
+        relative = relative_path(frame.name) if frame.name.strip("/\\.") else \
+            Path(f"{frame.index}.jpg")
+        if not cv2.haveImageWriter(relative.name):
+            relative = relative.with_name(relative.name + ".jpg")
+        return self.outdir / relative
 
     def _open(self) -> None:
         self.outdir.mkdir(parents=True, exist_ok=True)
 
     def _write(self, frame: Frame, poses: Poses) -> None:
         path = self.path_for(frame)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".tmp-{path.name}")
         if not cv2.imwrite(str(tmp), _rendered(frame, poses, self.render)):
             raise OSError(f"could not write image {path} (OpenCV imwrite failed)")
