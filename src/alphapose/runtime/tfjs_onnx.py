@@ -66,10 +66,9 @@ __all__ = [
 ]
 
 #: Bumped whenever the converter's output changes; cached conversions of older versions are redone.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 
-#: ONNX opset of the converted graphs (18: ``Resize`` with ``axes``, ``Split`` with
-#: ``num_outputs``).
+#: ONNX opset of the converted graphs (18: ``Split`` with ``num_outputs``).
 OPSET = 18
 
 _INSTALL_HINT = "pip install alphapose[onnx]"
@@ -229,9 +228,12 @@ def load_tfjs(json_path: str | Path) -> TfjsModel:
     for key, spec in signature.get("outputs", {}).items():
         ref = spec.get("name", key)
         ref = ref[:-2] if ref.endswith(":0") else ref
-        dims = spec.get("tensorShape", {}).get("dim", [])
+        if "tensorShape" not in spec:
+            continue  # typed by shape inference
+        dims = spec["tensorShape"].get("dim", [])
         specs[ref] = (spec.get("dtype", "DT_FLOAT"), tuple(int(d.get("size", -1)) for d in dims))
-    outputs = list(specs)
+    outputs = [spec.get("name", key) for key, spec in signature.get("outputs", {}).items()]
+    outputs = [ref[:-2] if ref.endswith(":0") else ref for ref in outputs]
     if not outputs:
         consumed = {_split_ref(i)[0] for n in nodes.values() for i in n.get("input", [])}
         outputs = [name for name, n in nodes.items()
@@ -386,12 +388,32 @@ def _spatial(node: dict[str, Any]) -> tuple[bool, Callable[[list[int]], list[int
     return nhwc, (lambda v: list(v[1:3]) if nhwc else list(v[2:4]))
 
 
+def _const_kernel_size(node: dict[str, Any]) -> list[int]:
+    """``(kh, kw)`` of a convolution, from its filter's shape (set by :func:`_convert_conv`)."""
+    shape = node.get("_filter_shape")
+    if shape is None:
+        raise TfjsConversionError(f"node {node['name']!r} ({node['op']}): dilated SAME "
+                                  f"padding needs a constant filter")
+    return [int(shape[0]), int(shape[1])]
+
+
 def _padding_attrs(node: dict[str, Any], hw: Callable[[list[int]], list[int]],
                    nhwc: bool) -> dict[str, Any]:
     padding = _attr(node, "padding", "VALID")
     if padding == "VALID":
         return {"pads": [0, 0, 0, 0]}
     if padding == "SAME":
+        dilations = hw(_attr(node, "dilations", [1, 1, 1, 1]) or [1, 1, 1, 1])
+        if max(dilations) > 1:
+            # TF allows dilation only at stride 1, where SAME pads (k - 1) * d in all, the odd
+            # pixel at the end (onnxruntime has no SAME_UPPER with dilations)
+            strides = hw(_attr(node, "strides", [1, 1, 1, 1]))
+            if max(strides) > 1:
+                raise TfjsConversionError(f"node {node['name']!r} ({node['op']}): SAME padding "
+                                          f"with both strides and dilations is not supported")
+            kernel = _const_kernel_size(node)
+            total = [(k - 1) * d for k, d in zip(kernel, dilations)]
+            return {"pads": [t // 2 for t in total] + [t - t // 2 for t in total]}
         return {"auto_pad": "SAME_UPPER"}  # TF's SAME puts the odd pixel at the end, too
     if padding == "EXPLICIT":
         flat = _attr(node, "explicit_paddings", [])
@@ -451,6 +473,7 @@ def _convert_conv(graph: _Graph, node: dict[str, Any], out: str) -> None:
                                  .astype(np.float32), "weight")  # HWIO -> OIHW
     else:
         weight = graph.transpose(graph.tensor(node["input"][1]), (3, 2, 0, 1))
+    node = {**node, "_filter_shape": None if filt is None else filt.shape}
     fused = _attr(node, "fused_ops", []) if op.startswith(("_Fused", "Fused")) else []
     extra = [graph.alias.get(r, r) for r in node["input"][2:] if not r.startswith("^")]
     inputs = [graph.transpose(x, _NCHW_FROM_NHWC) if nhwc else x, weight]
@@ -504,8 +527,11 @@ def _convert_resize(graph: _Graph, node: dict[str, Any], out: str) -> None:
         else:
             transform, nearest = "asymmetric", "floor"
     x = graph.transpose(graph.tensor(node["input"][0]), _NCHW_FROM_NHWC)
-    sizes = graph.add_const(np.asarray(size, np.int64).reshape(2), "sizes")
-    y = graph.op("Resize", [x, "", "", sizes], hint=node["name"], mode=mode, axes=[2, 3],
+    # full (N, C, h, w) sizes: onnxruntime's layout optimiser mishandles Resize with `axes`
+    batch_channels = graph.op("Shape", [x], start=0, end=2)
+    sizes = graph.op("Concat", [batch_channels, graph.add_const(
+        np.asarray(size, np.int64).reshape(2), "sizes")], axis=0)
+    y = graph.op("Resize", [x, "", "", sizes], hint=node["name"], mode=mode,
                  coordinate_transformation_mode=transform, nearest_mode=nearest)
     graph.transpose(y, _NHWC_FROM_NCHW, output=out)
 
