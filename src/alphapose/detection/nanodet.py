@@ -323,14 +323,17 @@ class NanoDetDetector:
         """Input side, output names of the class scores and distributions (finest level first)
         and the strides, read from the graph's shapes."""
         shape = self.backend.input_shape
-        if len(shape) != 4 or shape[1] != 3 or shape[2] != shape[3] or not isinstance(shape[2],
-                                                                                     int):
+        found = [tuple(o.shape) for o in self.backend.session.get_outputs()]
+        if len(shape) != 4 or shape[1] != 3 or shape[2] != shape[3] or \
+                not isinstance(shape[2], int):
             raise ValueError(f"{self.backend.path.name}: expected a square (1, 3, S, S) input, "
                              f"got {shape}")
         size = int(shape[2])
         scores: dict[int, str] = {}
         boxes: dict[int, str] = {}
         for output in self.backend.session.get_outputs():
+            if len(output.shape) < 2 or not isinstance(output.shape[-2], int):
+                continue
             cells, width = output.shape[-2], output.shape[-1]
             if width == 4 * NUM_BINS:
                 boxes[cells] = output.name
@@ -342,7 +345,7 @@ class NanoDetDetector:
                 (size // s) ** 2 != c for s, c in zip(strides, levels)):
             raise ValueError(f"{self.backend.path.name}: expected per level a (1, cells, C) "
                              f"score output and a (1, cells, {4 * NUM_BINS}) box output on "
-                             f"square grids, got {[o.shape for o in self.backend.session.get_outputs()]}")
+                             f"square grids, got {found}")
         return size, [scores[c] for c in levels], [boxes[c] for c in levels], strides
 
     def run(self, tensor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
