@@ -63,3 +63,33 @@ def test_fused_detect_takes_a_list() -> None:
     assert [len(d) for d in detector.detect([np.zeros((4, 4, 3), np.uint8)] * 2)] == [0, 0]
     with pytest.raises(TypeError, match="list of images"):
         detector.detect(np.zeros((4, 4, 3), np.uint8))
+
+
+@pytest.mark.models
+def test_fused_finds_the_street_people_blaze_misses(shared_data, embedded_models,
+                                                    nanodet_model, tmp_path) -> None:
+    # MOT17-02 frame 1: pedestrians seen from behind and small; the BlazePose detector, which
+    # finds people by their faces, misses most of them.
+    import json
+
+    from alphapose.cli import main
+    from alphapose.evaluate.crowd import boxes_found
+    from alphapose.structures import Poses
+
+    frame = shared_data / "boxmot/MOT17-mini/train/MOT17-02-FRCNN/img1/000001.jpg"
+    gt = np.loadtxt(shared_data / "boxmot/MOT17-mini/train/MOT17-02-FRCNN/gt/gt.txt",
+                    delimiter=",")
+    rows = gt[(gt[:, 0] == 1) & (gt[:, 6] == 1) & (gt[:, 7] == 1) & (gt[:, 8] >= 0.5)]
+    boxes = np.c_[rows[:, 2:4] - 1, rows[:, 2:4] - 1 + rows[:, 4:6]]
+    found = {}
+    for mode in ("blaze", "fused"):
+        out = tmp_path / mode
+        assert main(["run", str(frame), "-o", str(out), "--detector", mode, "--no-hands",
+                     "--no-face", "--quiet"]) == 0
+        results = json.loads((out / "alphapose-results.json").read_text())
+        keypoints = np.array([r["keypoints"] for r in results]).reshape(len(results), -1, 3)
+        poses = Poses(keypoints[..., :2], keypoints[..., 2], np.zeros((len(results), 4)),
+                      np.ones(len(results)), layout="halpe136")
+        found[mode] = boxes_found(boxes, poses)
+    assert found["fused"] >= found["blaze"] + 3
+    assert found["fused"] >= 6
