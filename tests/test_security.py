@@ -146,7 +146,8 @@ def _unsafe_calls(path: Path) -> list[str]:
                 found.append(f"{where}: {name}() (use yaml.safe_load)")
             elif last == "load" and name.split(".")[0] in ("np", "numpy"):
                 allow = _keyword(node, "allow_pickle")
-                if not (allow is None or (isinstance(allow, ast.Constant) and allow.value is False)):
+                if not (allow is None
+                        or (isinstance(allow, ast.Constant) and allow.value is False)):
                     found.append(f"{where}: {name}(allow_pickle=...)")
             elif name in ("pd.read_pickle", "pandas.read_pickle", "os.system"):
                 found.append(f"{where}: {name}()")

@@ -422,10 +422,9 @@ def read_official_config(source: str | PathLike[str] | Mapping[str, Any], *,
         where = str(path)
         if not path.is_file():
             raise FileNotFoundError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as error:
-            raise ValueError(f"{path}: not valid YAML: {error}") from error
+        from alphapose.jsonfile import load_yaml
+
+        data = load_yaml(path, "config")
         if name is None:
             name = _official_name_of(path) or path.stem
     elif isinstance(source, Mapping):
@@ -687,6 +686,8 @@ def _check_keys(section: Mapping[str, Any], known: tuple[str, ...], path: str, w
     for key in section:
         if key not in known:
             full = f"{path}.{key}" if path else str(key)
+            if not full.isprintable():
+                full = repr(full)
             hint = _suggest(str(key), known)
             raise ValueError(f"{where}: unknown key {full}{hint}; known keys"
                              f"{' of ' + path if path else ''}: {', '.join(known)}")

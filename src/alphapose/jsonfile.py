@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonRead", "load_json", "parse_json", "read_text", "where"]
+__all__ = ["JsonRead", "load_json", "load_yaml", "parse_json", "read_text", "where"]
 
 LOG = logging.getLogger("alphapose")
 
@@ -257,3 +257,28 @@ def load_json(path: str | os.PathLike[str], what: str = "JSON", allow_cut: bool 
         LOG.warning("%s: %s; reading what is complete (the file of a run that was killed?)",
                     path, result.cut)
     return result.data
+
+
+def load_yaml(path: str | os.PathLike[str], what: str = "YAML") -> Any:
+    """Read a YAML file with ``yaml.safe_load`` (plain data only: no Python objects).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not UTF-8, or not valid YAML; one line naming the file, the line and column
+            and the problem.
+    """
+    import yaml
+
+    text = read_text(path, what)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        context = getattr(error, "context", None)
+        place = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        detail = " ".join(str(problem).split()) + (f" ({' '.join(str(context).split())})"
+                                                   if context else "")
+        raise ValueError(f"{path}: not valid YAML{place}: {detail}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not valid YAML: nested too deeply") from None

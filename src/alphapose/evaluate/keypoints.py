@@ -331,8 +331,10 @@ def load_ground_truth(source: str | Path | Mapping, layout: str | Layout | None 
             raise ValueError(f"{label}: people have {min(wrong)} keypoints but layout "
                              f"{lay.name!r} has {lay.num_keypoints}")
     categories = raw.get("categories") or [{"id": 1, "name": "person"}]
-    if not isinstance(categories, list) or not all(isinstance(c, Mapping) for c in categories):
-        raise ValueError(f"{label}: 'categories' must be a list of objects")
+    if not isinstance(categories, list) or not all(
+            isinstance(c, Mapping) and isinstance(c.get("id"), int)
+            and not isinstance(c.get("id"), bool) for c in categories):
+        raise ValueError(f"{label}: 'categories' must be a list of objects with an integer 'id'")
     data = {"images": images, "annotations": annotations,
             "categories": [dict(c) for c in categories]}
     return GroundTruth(data, lay, label, ids_by_name)

@@ -359,26 +359,22 @@ def load_nms_params(path: str | Path) -> PoseNMSParams:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such NMS parameter file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
+    from alphapose.jsonfile import load_json, load_yaml
 
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as error:  # yaml.YAMLError / json.JSONDecodeError
-        raise ValueError(f"{path}: cannot parse ({error})") from error
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data = load_yaml(path, "NMS parameter")
+    else:
+        data = load_json(path, "NMS parameter")
     if isinstance(data, Mapping) and isinstance(data.get("pose_nms"), Mapping):
         data = data["pose_nms"]
     if not isinstance(data, Mapping):
         raise ValueError(f"{path}: expected a mapping of PoseNMSParams fields")  # noqa: TRY004
     unknown = set(data) - set(_FIELDS)
     if unknown:
-        raise ValueError(f"{path}: unknown pose NMS parameters {sorted(unknown)}; valid: "
+        raise ValueError(f"{path}: unknown pose NMS parameters {sorted(map(str, unknown))}; valid: "
                          f"{', '.join(_FIELDS)}")
     try:
         return PoseNMSParams(**{k: float(v) if isinstance(v, int) and not isinstance(v, bool)
                                 else v for k, v in data.items()})
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{path}: {error}") from error
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"{path}: {error}") from None

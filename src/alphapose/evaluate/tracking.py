@@ -567,7 +567,10 @@ def load_tracking_results(path: str | os.PathLike[str]) -> dict[str, TrackFrame]
                 if not isinstance(layout, str):
                     raise ValueError(f"{where}: 'layout' must be a layout name, got "
                                      f"{layout!r:.60}")
-                layout = get_layout(layout).name
+                try:
+                    layout = get_layout(layout).name
+                except ValueError as error:
+                    raise ValueError(f"{where}: {error}") from None
             people = record.get("people", [])
             if not isinstance(people, list):
                 raise ValueError(f"{where}: 'people' must be a list, got {people!r:.60}")
