@@ -15,7 +15,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from alphapose.runtime.tfjs_onnx import (  # noqa: E402
+from alphapose.runtime.tfjs_onnx import (
     TfjsConversionError,
     cached_onnx,
     convert_tfjs,

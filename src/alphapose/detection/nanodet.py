@@ -316,12 +316,7 @@ class NanoDetDetector:
             model_file = get_model_file("nanodet-m")
         path = Path(model_file)
         if path.suffix == ".json":
-            try:
-                import onnx  # noqa: F401
-            except ImportError as error:
-                raise ImportError(f"converting the NanoDet TF.js model needs onnx: "
-                                  f"{_INSTALL_HINT}") from error
-            path = cached_onnx(path)
+            path = cached_onnx(path)  # converts (needs onnx) only when no valid cache exists
         self.backend = OnnxBackend(path, num_threads=num_threads, allow_spinning=False)
         self.input_size, self._score_outputs, self._box_outputs, strides = self._levels()
         self.centres, self.cell_strides = cell_centres(self.input_size, strides)
@@ -347,7 +342,7 @@ class NanoDetDetector:
             elif isinstance(width, int) and width > self.config.person_class:
                 scores[cells] = output.name
         levels = sorted(set(scores) & set(boxes), reverse=True)
-        strides = [size // int(round(np.sqrt(cells))) for cells in levels]
+        strides = [size // round(np.sqrt(cells)) for cells in levels]
         if not levels or set(scores) != set(boxes) or any(
                 (size // s) ** 2 != c for s, c in zip(strides, levels)):
             raise ValueError(f"{self.backend.path.name}: expected per level a (1, cells, C) "

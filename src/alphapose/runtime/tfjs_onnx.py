@@ -227,13 +227,13 @@ def load_tfjs(json_path: str | Path) -> TfjsModel:
     specs: dict[str, tuple[str, tuple[int, ...]]] = {}
     for key, spec in signature.get("outputs", {}).items():
         ref = spec.get("name", key)
-        ref = ref[:-2] if ref.endswith(":0") else ref
+        ref = ref.removesuffix(":0")
         if "tensorShape" not in spec:
             continue  # typed by shape inference
         dims = spec["tensorShape"].get("dim", [])
         specs[ref] = (spec.get("dtype", "DT_FLOAT"), tuple(int(d.get("size", -1)) for d in dims))
     outputs = [spec.get("name", key) for key, spec in signature.get("outputs", {}).items()]
-    outputs = [ref[:-2] if ref.endswith(":0") else ref for ref in outputs]
+    outputs = [ref.removesuffix(":0") for ref in outputs]
     if not outputs:
         consumed = {_split_ref(i)[0] for n in nodes.values() for i in n.get("input", [])}
         outputs = [name for name, n in nodes.items()
@@ -587,7 +587,7 @@ def _convert_strided_slice(graph: _Graph, node: dict[str, Any], out: str) -> Non
         if s == 0:
             raise TfjsConversionError(f"node {name!r} (StridedSlice): stride 0 on axis {axis}")
         if shrink >> axis & 1:
-            b, e, s = b, (b + 1 if b != -1 else big), 1
+            e, s = (b + 1 if b != -1 else big), 1
         else:
             if begin_mask >> axis & 1:
                 b = 0 if s > 0 else big
