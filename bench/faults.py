@@ -2,7 +2,8 @@
 
 Each trial runs ``alphapose run`` on a 60-frame cut of the shared video plus the shared still
 images (formats alphapose, coco, posetrack, jsonl; ``--save-video``), kills it with SIGKILL
-at a random moment (seeded), and checks:
+once a random number of frames (seeded) is finished plus a random fraction of a
+frame's time, and checks:
 
 * readable: every results file loads with ``json.load``; ``coco-results.json`` with
   pycocotools ``COCO().loadRes``; the rendered video (the finished ``.mp4``, or while it was
@@ -142,6 +143,17 @@ def check(out: Path, video_dir: Path, stem: str) -> tuple[bool, int, int, list[s
     return not problems, lost, video_lost, problems
 
 
+def finished_frames(out: Path, stem: str) -> int:
+    """Lines of the JSON-lines files so far (the video's, then the images')."""
+    count = 0
+    for path in (out / stem / "alphapose-results.jsonl", out / "alphapose-results.jsonl"):
+        try:
+            count += path.read_bytes().count(b"\n")
+        except OSError:
+            pass
+    return count
+
+
 def preview_cost(video: Path, frames: int) -> tuple[float, float]:
     """(ms per frame added by the playable preview, preview size / final video size)."""
     from alphapose.writers import VideoWriter
@@ -190,10 +202,17 @@ def main() -> None:
         readable = resumed = lost_total = video_lost_total = 0
         for trial in range(args.trials):
             shutil.rmtree(out, ignore_errors=True)
-            delay = float(rng.uniform(0.3, full))
+            # kill once a random number of frames is finished (video first, then the images),
+            # plus a random fraction of a frame's time: every phase of the run gets hit
+            target = int(rng.integers(0, args.frames + 4))
+            extra = float(rng.uniform(0, 1.5 * full / (args.frames + 3)))
             process = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
-            time.sleep(delay)
+            start = time.perf_counter()
+            while process.poll() is None and finished_frames(out, stem) < target:
+                time.sleep(0.01)
+            time.sleep(extra)
+            delay = time.perf_counter() - start
             killed = process.poll() is None
             if killed:
                 os.kill(process.pid, signal.SIGKILL)
@@ -214,7 +233,8 @@ def main() -> None:
                                 ["images"]) == args.frames
                         and len(json.loads((out / "alphapose-results.json").read_text())) > 0)
             resumed += complete
-            print(f"trial {trial}: kill at {delay:.2f} s{'' if killed else ' (already done)'}: "
+            print(f"trial {trial}: kill after {target} frames + {extra:.2f} s ({delay:.1f} s)"
+                  f"{'' if killed else ' (already done)'}: "
                   f"readable={ok} lost={lost} video_lost={video_lost} resumed={complete}"
                   + "".join(f"\n  - {p}" for p in problems)
                   + ("" if complete else f"\n  resume: exit {done.returncode} "
