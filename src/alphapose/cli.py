@@ -506,11 +506,10 @@ def run(args: argparse.Namespace) -> int:
     if not sources:
         print("alphapose run: no inputs given (see alphapose run --help)", file=sys.stderr)
         return 2
+    pipeline = _build_pipeline(args)  # refuses bad options before any folder is made
     outdir = Path(args.outdir)
-    lock = ExitStack()
-    _lock_outdir(outdir, lock)
-    with lock:
-        pipeline = _build_pipeline(args)
+    with ExitStack() as lock:
+        _lock_outdir(outdir, lock)
         return _run_locked(args, pipeline, sources, formats, options, outdir)
 
 
