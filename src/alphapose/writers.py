@@ -1058,7 +1058,8 @@ class _MjpegAvi:
 
     Each frame is appended as one ``00dc`` chunk; then the RIFF and ``movi`` sizes and the
     frame counts in the headers are updated, so a reader sees every frame written so far.
-    The index (``idx1``) is added on ``close``; readers scan the file without it.
+    The index (``idx1``) is added on ``close``; readers scan the file without it. A RIFF file
+    ends at 4 GiB: frames beyond that are not added to the preview (the video itself has them).
     """
 
     _HEADER = 224  # bytes before the first frame chunk
@@ -1101,6 +1102,8 @@ class _MjpegAvi:
             raise OSError(f"could not encode a frame for {self.path}")
         data = jpeg.tobytes()
         chunk = self._struct.pack("<4sI", b"00dc", len(data)) + data + b"\0" * (len(data) % 2)
+        if self._end + len(chunk) + 16 * (len(self._offsets) + 1) + 8 >= 2**32:
+            return  # a RIFF file ends at 4 GiB: the preview stops growing, the video does not
         os.pwrite(self._file.fileno(), chunk, self._end)  # a short write raises below
         if os.fstat(self._file.fileno()).st_size < self._end + len(chunk):
             raise OSError(f"could not write video file {self.path}: a frame was cut short (disk "
