@@ -91,7 +91,9 @@ def count(poses: Poses, sample: Sample) -> dict[str, int]:
 
 
 def evaluate(mode: str, sets: dict[str, list[Sample]], dark: str | None) -> dict[str, dict]:
-    estimator = BlazeWholeBody(BlazeWholeBodyConfig(hands=False, face=False))
+    config = BlazeWholeBodyConfig(hands=False, face=False)
+    # as alphapose run builds it: a detector's plain boxes get the stricter box-path checks
+    estimator = BlazeWholeBody(config if mode == "blaze" else config.for_detector_boxes())
     pipeline = Pipeline(build_detector(mode), estimator, sp=True)
     out = {}
     for name, samples in sets.items():

@@ -131,3 +131,26 @@ def test_masked_outside_keeps_the_box_and_greys_the_crop() -> None:
     assert np.all(out[20:81, 48:73] == 7)  # the box plus 10% of its size
     assert np.all(out[50, 0:45] == 114) and np.all(out[50, 120] == 114)  # crop around: grey
     assert np.all(out[50, 199] == 0)  # outside the crop: not copied
+
+
+@pytest.mark.parametrize(("placed", "pose_score", "shift", "given", "detected"), [
+    (True, 0.52, 0.0, True, True),      # placed by alignment points: the box plays no part
+    (False, 0.52, 0.0, True, False),    # a detector's box needs pose probability 0.55
+    (False, 0.70, 0.0, True, True),
+    (False, 0.70, 400.0, True, False),  # body far from its box: not the box's person
+    (False, 0.45, 0.0, False, False),   # below min_pose_score for every box
+], ids=["placed", "weak-box-body", "box-body", "body-off-its-box", "improbable"])
+def test_probable_is_stricter_for_a_detectors_boxes(placed: bool, pose_score: float,
+                                                    shift: float, given: bool,
+                                                    detected: bool) -> None:
+    from dataclasses import replace
+
+    from alphapose.estimators.blaze import BlazeWholeBodyConfig, Person, probable
+
+    rng = np.random.default_rng(2)
+    body = replace(_body(rng.uniform([110, 20], [190, 280], (17, 2)) + [shift, 0]),
+                   pose_score=pose_score)
+    person = Person(np.array([100, 0, 200, 300], np.float32), 0.9, placed, body)
+    config = BlazeWholeBodyConfig()
+    assert probable(person, config) is given
+    assert probable(person, config.for_detector_boxes()) is detected

@@ -93,3 +93,14 @@ def test_fused_finds_the_street_people_blaze_misses(shared_data, embedded_models
         found[mode] = boxes_found(boxes, poses)
     assert found["fused"] >= found["blaze"] + 3
     assert found["fused"] >= 6
+
+
+def test_blaze_detections_without_a_box_are_dropped_unless_asked() -> None:
+    # the box detector decides who is there; BlazePose only places the people it shares
+    blaze = concat(blaze_person((100, 200), 100), blaze_person((700, 200), 100, 0.8))
+    boxes = Detections(np.array([[60, 100, 140, 300]]), np.array([0.7]))
+    image = np.zeros((8, 8, 3), np.uint8)
+    fused = FusedDetector(lambda image: blaze, lambda image: boxes)(image)
+    np.testing.assert_array_equal(fused.keypoints, blaze.keypoints[:1])
+    both = FusedDetector(lambda image: blaze, lambda image: boxes, keep_blaze_only=True)(image)
+    np.testing.assert_array_equal(both.keypoints, blaze.keypoints)

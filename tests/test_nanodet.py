@@ -202,3 +202,33 @@ def test_real_nanodet_finds_the_people_of_a_coco_image(shared_data, nanodet_mode
     # converted once: the cached ONNX and its record sit beside the JSON
     record = json.loads(nanodet_model.with_suffix(".onnx.json").read_text())
     assert record["source"] == "nanodet.json" and len(record["sha256"]) == 64
+
+
+def test_tiles_find_the_small_pedestrians_of_a_1080p_street(shared_data, nanodet_model) -> None:
+    # MOT17-02: pedestrians 84-116 px tall shrink to 18-25 px in the 416 px whole-frame input;
+    # the tiles (side = frame height) show them at 38-52 px.
+    import cv2
+
+    from alphapose.detection.nms import box_iou
+
+    root = shared_data / "boxmot/MOT17-mini/train/MOT17-02-FRCNN"
+    gt = np.loadtxt(root / "gt/gt.txt", delimiter=",")
+    rows = gt[(gt[:, 0] == 1) & (gt[:, 6] == 1) & (gt[:, 7] == 1) & (gt[:, 8] >= 0.5)]
+    boxes = np.c_[rows[:, 2:4] - 1, rows[:, 2:4] - 1 + rows[:, 4:6]]
+    image = cv2.imread(str(root / "img1/000001.jpg"))
+    found = {}
+    for tiles in ("none", "auto"):
+        detector = NanoDetDetector(NanoDetConfig(tiles=tiles), model_file=nanodet_model,
+                                   num_threads=1)
+        detections = detector(image)
+        iou = box_iou(boxes, detections.xyxy) if len(detections) else np.zeros((len(boxes), 0))
+        found[tiles] = int((iou.max(1, initial=0) >= 0.5).sum())
+    assert detector.tiles(1080, 1920) == [(0, 0, 1080), (420, 0, 1080), (840, 0, 1080)]
+    assert found["auto"] >= found["none"] + 3
+
+
+def test_tiles_are_validated() -> None:
+    with pytest.raises(ValueError, match="tiles"):
+        NanoDetConfig(tiles="always")
+    with pytest.raises(ValueError, match="tile_scales"):
+        NanoDetConfig(tile_scales=(0.0,))

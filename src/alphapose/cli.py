@@ -238,10 +238,14 @@ def _build_pipeline(args: argparse.Namespace):
 
         # with workers the models run on 1-thread copies: make this one the first of them
         threads = _embedded_threads(args)
-        estimator = BlazeWholeBody(BlazeWholeBodyConfig(
+        config = BlazeWholeBodyConfig(
             decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
             flip=args.flip, hand_model=args.hand_model,
-            refine_hands=getattr(args, "hand_refine", "landmarks"), num_threads=threads))
+            refine_hands=getattr(args, "hand_refine", "landmarks"), num_threads=threads)
+        if args.detector != "blaze" and not args.detfile and args.detector != "file":
+            # a detector's boxes, not the user's: box-path people must look like the box's
+            config = config.for_detector_boxes()
+        estimator = BlazeWholeBody(config)
     if args.detect_every < 1:
         raise SystemExit(f"alphapose: --detect-every must be >= 1, got {args.detect_every}")
     nms_params = None

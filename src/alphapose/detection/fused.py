@@ -3,10 +3,11 @@
 The BlazePose detector finds people through their faces and gives alignment keypoints from
 which the landmark model's crop is placed (measured better than any crop from a box); it misses
 people whose face is not visible (back-facing), small people and dark images. A general COCO
-detector (NanoDet) finds those as plain boxes. :class:`FusedDetector` runs both: a person found
-by both keeps the BlazePose detection; a box no BlazePose detection accounts for is added
-without keypoints (its ``keypoints`` rows are NaN), so the estimator takes it through its box
-path (:meth:`alphapose.estimators.blaze.BlazeWholeBody.estimate_from_box`).
+detector (NanoDet) finds those as plain boxes. :class:`FusedDetector` runs both: the box
+detector says who is there; a person found by both keeps the BlazePose detection; a box no
+BlazePose detection accounts for is passed on without keypoints (its ``keypoints`` rows are
+NaN), so the estimator takes it through its box path
+(:meth:`alphapose.estimators.blaze.BlazeWholeBody.estimate_from_box`).
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ import numpy as np
 
 from alphapose.structures import Detections
 
-__all__ = ["FusedDetector", "covered_boxes"]
+__all__ = ["FusedDetector", "covered_boxes", "match_boxes"]
 
 
-def covered_boxes(blaze: Detections, boxes: np.ndarray, min_ratio: float = 0.5,
-                  max_ratio: float = 3.0) -> np.ndarray:
-    """Which boxes a BlazePose detection already accounts for.
+def match_boxes(blaze: Detections, boxes: np.ndarray, min_ratio: float = 0.5,
+                max_ratio: float = 3.0) -> np.ndarray:
+    """Which BlazePose detection accounts for each box (``-1``: none).
 
     A detection accounts for a box when its shoulder centre (keypoint 2) and hip centre
     (keypoint 0) lie inside the box, and its body circle's diameter (``2 |kp1 - kp0|``) is
-    ``min_ratio``-``max_ratio`` times the box's long side. Each detection accounts for at most
-    one box, the one whose centre is nearest its hip centre.
+    ``min_ratio``-``max_ratio`` times the box's long side. Greedily by detection score, each
+    detection takes at most one box, the free one whose centre is nearest its hip centre.
 
     Args:
         blaze: detections with ``(N, >=3, 2)`` alignment keypoints.
@@ -35,12 +36,12 @@ def covered_boxes(blaze: Detections, boxes: np.ndarray, min_ratio: float = 0.5,
         min_ratio, max_ratio: allowed body-circle diameter / long box side.
 
     Returns:
-        ``(M,)`` bool.
+        ``(M,)`` int64 detection index per box, ``-1`` where none.
     """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
-    covered = np.zeros(len(boxes), bool)
+    owner = np.full(len(boxes), -1, np.int64)
     if blaze.keypoints is None or len(blaze) == 0 or len(boxes) == 0:
-        return covered
+        return owner
     keypoints = blaze.keypoints.astype(np.float64)
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     long_side = (boxes[:, 2:] - boxes[:, :2]).max(1)
@@ -55,23 +56,35 @@ def covered_boxes(blaze: Detections, boxes: np.ndarray, min_ratio: float = 0.5,
             & (diameter[:, None] >= min_ratio * long_side[None])
             & (diameter[:, None] <= max_ratio * long_side[None]))
     for n in np.argsort(-blaze.scores, kind="stable"):
-        free = np.flatnonzero(fits[n] & ~covered)
+        free = np.flatnonzero(fits[n] & (owner < 0))
         if free.size:
             distance = np.linalg.norm(centres[free] - keypoints[n, 0], axis=1)
-            covered[free[np.argmin(distance)]] = True
-    return covered
+            owner[free[np.argmin(distance)]] = n
+    return owner
+
+
+def covered_boxes(blaze: Detections, boxes: np.ndarray, min_ratio: float = 0.5,
+                  max_ratio: float = 3.0) -> np.ndarray:
+    """``(M,)`` bool: which boxes a BlazePose detection accounts for (:func:`match_boxes`)."""
+    return match_boxes(blaze, boxes, min_ratio, max_ratio) >= 0
 
 
 class FusedDetector:
-    """BlazePose detections plus the boxes of a general detector that none of them covers.
+    """The people of a general box detector, each placed by BlazePose where it can be.
 
     Args:
         blaze: the embedded detector (its detections carry alignment keypoints).
         boxes: a box detector ``image -> Detections`` (e.g. NanoDet).
+        keep_blaze_only: also keep BlazePose detections that account for no box (people
+            only BlazePose finds); ``False`` (default): the box detector decides who is there
+            (measured: BlazePose-only detections were mostly duplicates and pictures of people,
+            see ``bench/people.py``).
 
-    Returns (when called): :class:`~alphapose.structures.Detections` with the BlazePose
-    detections first, then the added boxes, whose ``keypoints`` rows are NaN (no alignment
-    points: the estimator places their crops from the box).
+    Returns (when called): :class:`~alphapose.structures.Detections`: the BlazePose
+    detections that account for a box (:func:`match_boxes`: keypoints and score of the
+    detection), then (``keep_blaze_only``) the other BlazePose detections, then the boxes no
+    detection accounts for, whose ``keypoints`` rows are NaN (no alignment points: the
+    estimator places their crops from the box).
 
     Example::
 
@@ -80,20 +93,26 @@ class FusedDetector:
     """
 
     def __init__(self, blaze: Callable[[np.ndarray], Detections],
-                 boxes: Callable[[np.ndarray], Detections]) -> None:
+                 boxes: Callable[[np.ndarray], Detections], *,
+                 keep_blaze_only: bool = False) -> None:
         self.blaze = blaze
         self.boxes = boxes
+        self.keep_blaze_only = keep_blaze_only
 
     def __call__(self, image: np.ndarray) -> Detections:
         found = self.blaze(image)
         extra = self.boxes(image)
-        added = extra[np.flatnonzero(~covered_boxes(found, extra.xyxy))]
-        if len(added) == 0:
-            return found
-        points = found.keypoints if found.keypoints is not None else np.zeros((len(found), 4, 2))
-        none = np.full((len(added), points.shape[1], 2), np.nan, np.float32)
-        return Detections(np.concatenate([found.xyxy, added.xyxy]),
-                          np.concatenate([found.scores, added.scores]),
+        owner = match_boxes(found, extra.xyxy)
+        used = owner[owner >= 0]
+        if self.keep_blaze_only:
+            used = np.concatenate([used, np.setdiff1d(np.arange(len(found)), used)])
+        placed = found[used]
+        added = extra[np.flatnonzero(owner < 0)]
+        width = found.keypoints.shape[1] if found.keypoints is not None else 4
+        points = placed.keypoints if placed.keypoints is not None else np.zeros((0, width, 2))
+        none = np.full((len(added), width, 2), np.nan, np.float32)
+        return Detections(np.concatenate([placed.xyxy, added.xyxy]),
+                          np.concatenate([placed.scores, added.scores]),
                           np.concatenate([points, none]))
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:

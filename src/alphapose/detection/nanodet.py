@@ -97,10 +97,19 @@ class NanoDetConfig:
         nms_iou: NMS suppresses a box whose IoU with a kept box is ``> nms_iou``.
         max_detections: keep at most this many boxes (best first).
         person_class: the class index kept (COCO ``person`` = 0).
+        tiles: ``"auto"``: images whose long side is at least ``auto_min_side`` are also run
+            in square tiles (:func:`alphapose.detection.blaze.plan_tiles` with
+            ``tile_scales``), since the 416 px input shrinks a 100 px tall pedestrian of a
+            1080p frame to 22 px; ``"none"``: the whole image only.
+        tile_scales: tile sides as fractions of ``min(H, W)``.
+        auto_min_side: see ``tiles``.
     """
 
     score_threshold: float = 0.3
     nms_iou: float = 0.5
+    tiles: str = "auto"
+    tile_scales: tuple[float, ...] = (1.0,)
+    auto_min_side: int = 1000
     max_detections: int = 100
     person_class: int = 0
 
@@ -112,6 +121,10 @@ class NanoDetConfig:
             raise ValueError(f"nms_iou: expected a value in (0, 1], got {self.nms_iou}")
         if self.max_detections < 1:
             raise ValueError(f"max_detections: expected at least 1, got {self.max_detections}")
+        if self.tiles not in ("auto", "none"):
+            raise ValueError(f"tiles: expected 'auto' or 'none', got {self.tiles!r}")
+        if any(not 0.0 < scale <= 1.0 for scale in self.tile_scales):
+            raise ValueError(f"tile_scales: expected fractions in (0, 1], got {self.tile_scales}")
         if not 0 <= self.person_class < 80:
             raise ValueError(f"person_class: expected a COCO class index in [0, 80), got "
                              f"{self.person_class}")
@@ -205,12 +218,16 @@ def decode_boxes(distributions: np.ndarray, centres: np.ndarray, cell_strides: n
     return np.concatenate([centres - distances[:, :2], centres + distances[:, 2:]], axis=1)
 
 
-def preprocess(image: np.ndarray, input_size: int = INPUT_SIZE) -> tuple[np.ndarray, Letterbox]:
-    """The network input for one BGR image.
+def preprocess(image: np.ndarray, input_size: int = INPUT_SIZE,
+               region: tuple[float, float, float, float] | None = None,
+               ) -> tuple[np.ndarray, Letterbox]:
+    """The network input for one BGR image (or a region of it).
 
     Args:
         image: ``(H, W, 3)`` uint8 BGR.
         input_size: side of the square input.
+        region: ``(x1, y1, x2, y2)`` pixel-edge extent to run on, as
+            :func:`alphapose.transforms.letterbox` takes it; ``None``: the whole image.
 
     Returns:
         ``(tensor, letterbox)``: ``(1, 3, S, S)`` float32 normalised BGR and the placement
@@ -222,7 +239,7 @@ def preprocess(image: np.ndarray, input_size: int = INPUT_SIZE) -> tuple[np.ndar
         ((1, 3, 64, 64), 0.32, -1.8044)
     """
     _check_image(image)
-    square, transform = letterbox(image, input_size, border_value=(0, 0, 0))
+    square, transform = letterbox(image, input_size, region=region, border_value=(0, 0, 0))
     tensor = square.astype(np.float32)
     tensor -= np.asarray(MEAN_BGR, np.float32)
     tensor *= np.float32(1.0) / np.asarray(STD_BGR, np.float32)
@@ -377,7 +394,42 @@ class NanoDetDetector:
             :class:`~alphapose.structures.Detections`: ``xyxy`` in image pixels (pixel-centre
             coordinates), ``scores`` the person scores in [0, 1], best first.
         """
-        tensor, transform = preprocess(image, self.input_size)
+        h, w = image.shape[:2]
+        runs = [self._run_region(image, None)]
+        if self.config.tiles == "auto" and max(h, w) >= self.config.auto_min_side:
+            for x0, y0, side in self.tiles(h, w):
+                found = self._run_region(image, (x0 - 0.5, y0 - 0.5, x0 + side - 0.5,
+                                                 y0 + side - 0.5))
+                # a box cut by an inner tile edge is a part of a person; the whole-image run
+                # or a neighbouring tile sees all of them
+                x1, y1, x2, y2 = found.xyxy.T
+                left, top, right, bottom = x0 - 0.5, y0 - 0.5, x0 + side - 0.5, y0 + side - 0.5
+                cut = (((x1 <= left + 2) & (x0 > 0)) | ((y1 <= top + 2) & (y0 > 0))
+                       | ((x2 >= right - 2) & (x0 + side < w))
+                       | ((y2 >= bottom - 2) & (y0 + side < h)))
+                runs.append(found[np.flatnonzero(~cut)])
+        if len(runs) == 1:
+            return runs[0]
+        xyxy = np.concatenate([r.xyxy for r in runs])
+        scores = np.concatenate([r.scores for r in runs])
+        kept = nms(xyxy, scores, self.config.nms_iou)[: self.config.max_detections]
+        return Detections(xyxy[kept], scores[kept])
+
+    def tiles(self, height: int, width: int) -> list[tuple[int, int, int]]:
+        """``(x0, y0, side)`` of the tiles run besides the whole image (``tiles="auto"``)."""
+        from dataclasses import replace as _replace
+
+        from alphapose.detection.blaze import BlazeDetectorConfig, plan_tiles
+
+        # the embedded detector's tile plan, with this detector's scales and no tile smaller
+        # than the network input
+        return plan_tiles(height, width, _replace(BlazeDetectorConfig(),
+                                                  tile_scales=self.config.tile_scales,
+                                                  min_tile_side=self.input_size))
+
+    def _run_region(self, image: np.ndarray,
+                    region: tuple[float, float, float, float] | None) -> Detections:
+        tensor, transform = preprocess(image, self.input_size, region)
         scores, boxes = self.run(tensor)
         h, w = image.shape[:2]
         return postprocess(scores, boxes, self.centres, self.cell_strides, transform, (w, h),
