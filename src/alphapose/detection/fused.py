@@ -121,3 +121,42 @@ class FusedDetector:
             raise TypeError("images: expected a list of images, got one image array; "
                             "call the detector on it directly")
         return [self(image) for image in images]
+
+
+DEFAULT_DETECTOR = "fused"
+
+
+def default_detector(num_threads: int = 2, *, tiles: str = "auto",
+                     score_threshold: float | None = None) -> tuple[Callable, str]:
+    """The default person detector: :class:`FusedDetector` (NanoDet-m boxes, placed by
+    BlazePose where it finds the person), or the BlazePose detector alone, with one warning,
+    when NanoDet cannot be had (no npm and no tarball for its package, no onnxruntime).
+
+    Args:
+        num_threads: interpreter threads of each model.
+        tiles: the BlazePose detector's tiling (``"auto"`` or ``"none"``).
+        score_threshold: the BlazePose detector's score threshold (default: its own).
+
+    Returns:
+        ``(detector, name)``: the detector and ``"fused"`` or ``"blaze"``.
+    """
+    import logging
+
+    from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
+
+    overrides: dict = {"tiles": tiles}
+    if score_threshold is not None:
+        overrides["score_threshold"] = score_threshold
+    blaze = BlazePersonDetector(BlazeDetectorConfig(**overrides), num_threads=num_threads)
+    try:
+        from alphapose.detection.nanodet import NanoDetDetector
+
+        boxes = NanoDetDetector(num_threads=num_threads)
+    except (RuntimeError, ImportError, OSError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        logging.getLogger("alphapose").warning(
+            "the NanoDet person detector is unavailable (%s); using the BlazePose detector "
+            "alone, which misses people whose face it cannot see (back-facing, small, dark)",
+            reason)
+        return blaze, "blaze"
+    return FusedDetector(blaze, boxes), "fused"
