@@ -104,3 +104,28 @@ def test_blaze_detections_without_a_box_are_dropped_unless_asked() -> None:
     np.testing.assert_array_equal(fused.keypoints, blaze.keypoints[:1])
     both = FusedDetector(lambda image: blaze, lambda image: boxes, keep_blaze_only=True)(image)
     np.testing.assert_array_equal(both.keypoints, blaze.keypoints)
+
+
+@pytest.mark.models
+def test_dark_street_people_are_found_with_the_low_light_gain(shared_data, embedded_models,
+                                                             nanodet_model) -> None:
+    # MOT17-02 frame 1 darkened by gamma 2.5 (mean luminance 19 of 255): measured 6 of the 11
+    # pedestrians found without the gain, 10 with it
+    import cv2
+
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+    from alphapose.evaluate.crowd import boxes_found
+    from alphapose.pipeline import Pipeline
+
+    root = shared_data / "boxmot/MOT17-mini/train/MOT17-02-FRCNN"
+    gt = np.loadtxt(root / "gt/gt.txt", delimiter=",")
+    rows = gt[(gt[:, 0] == 1) & (gt[:, 6] == 1) & (gt[:, 7] == 1) & (gt[:, 8] >= 0.5)]
+    boxes = np.c_[rows[:, 2:4] - 1, rows[:, 2:4] - 1 + rows[:, 4:6]]
+    image = cv2.imread(str(root / "img1/000001.jpg"))
+    dark = cv2.LUT(image, (255 * (np.arange(256) / 255) ** 2.5).round().astype(np.uint8))
+    estimator = BlazeWholeBody(BlazeWholeBodyConfig(hands=False, face=False).for_detector_boxes())
+    found = {low_light: boxes_found(boxes, Pipeline(None, estimator, sp=True,
+                                                    low_light=low_light).predict(dark))
+             for low_light in (False, True)}
+    assert found[True] >= found[False] + 3
+    assert found[True] >= 9

@@ -10,7 +10,8 @@ from alphapose.structures import Detections, Frame, Poses
 
 
 class BoxPerBrightFrame:
-    """Detector: one box whose score is the frame's brightness / 255; refuses black frames."""
+    """Detector: one box whose score is the frame's brightness / 255; refuses black frames.
+    (Pipelines that read brightness back leave dark frames as they are: ``low_light=False``.)"""
 
     def __call__(self, image: np.ndarray) -> Detections:
         if image.max() == 0:
@@ -35,7 +36,7 @@ def frames(values: list[int]) -> list[Frame]:
 
 
 def test_run_keeps_order_and_reports_failed_frames() -> None:
-    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), pose_nms="none", prefetch=2)
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), low_light=False, pose_nms="none", prefetch=2)
     values = [10 * i + 5 for i in range(20)]
     values[7] = 0
     failed: list[tuple[int, str]] = []
@@ -47,7 +48,7 @@ def test_run_keeps_order_and_reports_failed_frames() -> None:
 
 
 def test_run_without_error_handler_raises() -> None:
-    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose())
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), low_light=False)
     with pytest.raises(ValueError, match="black frame"):
         list(pipeline.run(frames([5, 0, 5])))
 
@@ -57,13 +58,13 @@ def test_reader_errors_reach_the_consumer() -> None:
         yield from frames([5])
         raise OSError("disk gone")
 
-    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose())
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), low_light=False)
     with pytest.raises(OSError, match="disk gone"):
         list(pipeline.run(broken()))
 
 
 def test_person_score_over_body_parts_and_layout_conversion() -> None:
-    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), layout="halpe26")
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), low_light=False, layout="halpe26")
     poses = pipeline.predict(np.full((8, 8, 3), 153, np.uint8))
     assert poses.layout == "halpe26" and poses.keypoints.shape == (1, 26, 2)
     s = 153 / 255
@@ -73,7 +74,7 @@ def test_person_score_over_body_parts_and_layout_conversion() -> None:
 
 def test_unknown_nms_method_is_refused() -> None:
     with pytest.raises(ValueError, match="pose_nms"):
-        Pipeline(BoxPerBrightFrame(), CornerPose(), pose_nms="greedy")
+        Pipeline(BoxPerBrightFrame(), CornerPose(), low_light=False, pose_nms="greedy")
 
 
 class TrackingCornerPose(CornerPose):
@@ -128,7 +129,7 @@ def test_still_images_always_run_the_detector() -> None:
 
 def test_detect_every_must_be_positive() -> None:
     with pytest.raises(ValueError, match="detect_every"):
-        Pipeline(BoxPerBrightFrame(), CornerPose(), detect_every=0)
+        Pipeline(BoxPerBrightFrame(), CornerPose(), low_light=False, detect_every=0)
 
 
 class HandsOffPose(CornerPose):
@@ -151,6 +152,26 @@ def test_person_score_parts_follow_the_estimator(parts, expected) -> None:
     estimator = HandsOffPose()
     if parts is not None:
         estimator.person_score_parts = parts
-    pipeline = Pipeline(BoxPerBrightFrame(), estimator, pose_nms="none")
+    pipeline = Pipeline(BoxPerBrightFrame(), estimator, low_light=False, pose_nms="none")
     poses = pipeline.predict(np.full((8, 8, 3), 153, np.uint8))
     assert poses.scores[0] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize(("value", "seen"), [(30, 102), (63, 102), (64, 64), (200, 200)],
+                         ids=["dark", "just-dark", "just-bright", "bright"])
+def test_models_see_dark_frames_brightened_and_outputs_keep_the_frame(value: int,
+                                                                      seen: int) -> None:
+    # mean luminance below 0.25 (63.75 of 255): a gain to 0.4 (102); brighter frames unchanged
+    seen_by: dict[str, float] = {}
+
+    class Recorder(CornerPose):
+        def __call__(self, image: np.ndarray, detections: Detections) -> Poses:
+            seen_by["estimator"] = float(image.mean())
+            return super().__call__(image, detections)
+
+    for sp in (True, False):
+        pipeline = Pipeline(BoxPerBrightFrame(), Recorder(), pose_nms="none", sp=sp)
+        (frame, poses), = list(pipeline.run(frames([value])))
+        assert poses.box_scores[0] == pytest.approx(seen / 255, abs=1e-6)  # the detector's view
+        assert seen_by["estimator"] == pytest.approx(seen, abs=0.5)
+        assert frame.image.mean() == value  # the frame (rendered, written) is untouched

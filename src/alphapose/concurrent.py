@@ -227,7 +227,8 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
             chunk = frames[start:start + size]
             if len(chunk) > 1:
                 try:
-                    results = pipeline.detector.detect([frame.image for frame in chunk])
+                    results = pipeline.detector.detect([pipeline.model_image(frame.image)
+                                                        for frame in chunk])
                     found.update((id(f), d) for f, d in zip(chunk, results, strict=True))
                     continue
                 except FRAME_ERRORS:

@@ -82,9 +82,10 @@ class BlazeWholeBodyConfig:
         flip: flip test on the last body pass (averages with the mirrored crop; twice the cost).
         duplicate_oks: bodies whose COCO-17 OKS to a more probable one exceeds this are the
             same person found twice and are dropped before hands and face (1 = keep all).
-        box_duplicate_oks: the same when either body came from a plain box (a box
-            detector's, a given one): such a crop is less exact, so its body can be the same
-            person at a lower OKS.
+        box_duplicate_oks: the same when either body came from a plain box: a detector's
+            box (:meth:`for_detector_boxes`: 0.5) gives a less exact crop, so its body can be
+            the same person as a placed one at a lower OKS; given boxes are the user's people
+            (0.8, as placed ones).
         box_min_agreement: a body estimated from a box without alignment keypoints (given
             boxes, other detectors) should agree with it (:func:`box_agreement`, the IoU of
             the box and the body's extent) at least this much, else it is estimated again with
@@ -110,7 +111,7 @@ class BlazeWholeBodyConfig:
     refine_face: bool = True
     flip: bool = False
     duplicate_oks: float = 0.8
-    box_duplicate_oks: float = 0.5
+    box_duplicate_oks: float = 0.8
     box_min_agreement: float = 0.5
     box_min_pose_score: float = 0.5
     box_keep_agreement: float = 0.0
@@ -119,14 +120,15 @@ class BlazeWholeBodyConfig:
 
     def for_detector_boxes(self) -> BlazeWholeBodyConfig:
         """These settings for plain boxes that come from a person detector (NanoDet, fused)
-        rather than from the user: a box-path body must reach pose probability 0.55 and agree
-        with its box at least 0.2. Measured end to end over the 39 labelled people of
-        ``bench/people.py``: fused detector, recall / precision 0.974 / 0.776 without this,
+        rather than from the user: a box-path body must reach pose probability 0.55, agree
+        with its box at least 0.2, and is a duplicate of another body from OKS 0.5. Measured
+        end to end over the 39 labelled people of ``bench/people.py``: fused detector, recall / precision 0.974 / 0.776 without this,
         0.923 / 0.923 with it; NanoDet alone 0.974 / 0.809 -> 0.923 / 0.973. (The thresholds
         were chosen on those same images, from a grid of 4 x 4 x 4 settings: read them as a
         first calibration.)"""
         return replace(self, box_min_pose_score=max(self.box_min_pose_score, 0.55),
-                       box_keep_agreement=max(self.box_keep_agreement, 0.2))
+                       box_keep_agreement=max(self.box_keep_agreement, 0.2),
+                       box_duplicate_oks=min(self.box_duplicate_oks, 0.5))
 
     def __post_init__(self) -> None:
         if self.passes < 1:
