@@ -1,4 +1,4 @@
-"""Recall, precision and speed of the embedded person detector on the labelled images we have.
+"""Recall, precision and speed of the person detector modes on the labelled images we have.
 
 Data (``../shared/data`` beside the repository; absent sets are skipped):
 
@@ -9,35 +9,42 @@ Data (``../shared/data`` beside the repository; absent sets are skipped):
   ground truth, every other labelled box (occluded pedestrians, static people, riders, ...)
   is an ignore region.
 
-Matching. The detector's output is a person crop built from its keypoints, not a tight box, so
-box IoU against the ground truth says little (the crop is square and 2.5x the body radius). A
-detection matches a ground-truth box when (1) its shoulder centre (keypoint 2) lies inside the
-box, (2) the box centre lies inside the detection's body circle square (hip centre +- radius,
-radius = |kp1 - kp0|) and (3) the body circle's diameter is 0.5-3x the box's long side.
-Detections are matched greedily by score, one to one. An unmatched detection whose shoulder
-centre falls in an ignore region is ignored; otherwise it is a false positive (duplicates
-included, also counted apart).
+Default: people found end to end, per ``alphapose run --detector`` mode. Each image runs
+through the pipeline with the embedded estimator (body only: hands and face do not change who
+is found), built as ``alphapose run`` builds it:
 
-``--detector nanodet`` measures NanoDet-m (:mod:`alphapose.detection.nanodet`) instead, whose
-boxes are tight person boxes: a detection matches a ground-truth box at box IoU >= 0.5
-(greedy by score, one to one); an unmatched one whose box centre falls in an ignore region is
-ignored.
+* ``blaze``: the embedded BlazePose detector (whole image and tiles);
+* ``nanodet``: NanoDet-m boxes, every crop placed from its box;
+* ``fused`` (the default): NanoDet-m boxes, placed by BlazePose where it finds the person.
+
+A ground-truth person is found when a kept pose is paired with their box one to one
+(:func:`alphapose.evaluate.crowd.boxes_found`: most of its confident body points inside the
+box); a kept pose paired with nobody is a false positive unless its confident points' centre
+lies in an ignore region (duplicates count as false positives). ``--dark`` also runs darkened
+copies of every image (gamma 2.5, and brightness x 0.3). Last line (default mode, all sets):
+``recall=... precision=... ms_per_image=...`` (and ``dark_recall=...``, the worse of the two
+darkened copies, with ``--dark``).
+
+``--boxes``: the detectors' own output instead, as boxes. BlazePose's output is a person crop
+built from its keypoints, not a tight box, so a detection matches a ground-truth box when (1)
+its shoulder centre (keypoint 2) lies inside the box, (2) the box centre lies inside the
+detection's body circle square (hip centre +- radius, radius = |kp1 - kp0|) and (3) the body
+circle's diameter is 0.5-3x the box's long side; NanoDet's boxes match at IoU >= 0.5.
+Detections are matched greedily by score, one to one.
 
 Usage::
 
-    python bench/detector.py                      # tiles none and auto on every set
-    python bench/detector.py --tiles auto --datasets coco
-    python bench/detector.py --tiles auto --tile-scales 1.0 0.6   # fewer, larger tiles
-    python bench/detector.py --detector nanodet --score-thresholds 0.3 0.4
-
-The last line sums every data set for the last ``--tiles`` mode (score threshold):
-``recall=... precision=... ms_per_image=...``.
+    python bench/detector.py --dark                 # the modes end to end (default)
+    python bench/detector.py --modes fused blaze
+    python bench/detector.py --boxes --tiles none auto        # BlazePose boxes
+    python bench/detector.py --boxes --detector nanodet --score-thresholds 0.3 0.4
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -45,9 +52,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from scipy.optimize import linear_sum_assignment
+
 from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
 from alphapose.detection.nms import box_iou
-from alphapose.structures import Detections
+from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+from alphapose.pipeline import Pipeline
+from alphapose.structures import Detections, Poses
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -208,8 +219,8 @@ def _line(totals: dict[str, float]) -> str:
             f"ms_per_image={totals['ms'] / max(totals['images'], 1):.1f}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main_boxes(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="detector output alone, as boxes (--boxes)")
     parser.add_argument("--tiles", nargs="+", default=["none", "auto"],
                         choices=["none", "auto", "always"])
     parser.add_argument("--datasets", nargs="+", default=list(LOADERS), choices=list(LOADERS))
@@ -255,6 +266,130 @@ def main(argv: list[str] | None = None) -> None:
             for key, value in totals.items():
                 summary[key] = summary.get(key, 0) + value
     print(_line(summary))
+
+
+MODES = ("blaze", "nanodet", "fused")
+DEFAULT_MODE = "fused"
+
+
+def build_detector(mode: str):
+    from alphapose.detection.blaze import BlazePersonDetector
+    from alphapose.detection.fused import FusedDetector
+    from alphapose.detection.nanodet import NanoDetDetector
+
+    if mode == "blaze":
+        return BlazePersonDetector()
+    if mode == "nanodet":
+        return NanoDetDetector()
+    return FusedDetector(BlazePersonDetector(), NanoDetDetector())
+
+
+def darken(image: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "gamma":
+        table = (255 * (np.arange(256) / 255) ** 2.5).round().astype(np.uint8)
+        return cv2.LUT(image, table)
+    return (image.astype(np.float32) * 0.3).round().astype(np.uint8)
+
+
+def count_people(poses: Poses, sample: Sample) -> dict[str, int]:
+    """tp / fp / gt of one image (pairing as :func:`boxes_found`, plus ignore regions)."""
+    gt = sample.gt_xyxy
+    points = poses.keypoints[:, :17].astype(np.float64)
+    confident = poses.keypoint_scores[:, :17] >= 0.5
+    agreement = np.zeros((len(gt), len(poses)))
+    for g, (x1, y1, x2, y2) in enumerate(gt):
+        px, py = (x2 - x1) * 0.2, (y2 - y1) * 0.2
+        inside = ((points[..., 0] >= x1 - px) & (points[..., 0] <= x2 + px)
+                  & (points[..., 1] >= y1 - py) & (points[..., 1] <= y2 + py))
+        agreement[g] = (inside & confident).sum(1) / np.maximum(confident.sum(1), 1)
+    rows, cols = linear_sum_assignment(-agreement) if agreement.size else ([], [])
+    good = [(r, c) for r, c in zip(rows, cols) if agreement[r, c] >= 0.5]
+    matched = {c for _, c in good}
+    fp = 0
+    for p in range(len(poses)):
+        if p in matched:
+            continue
+        centre = (points[p][confident[p]].mean(0) if confident[p].any()
+                  else points[p].mean(0))
+        x, y = float(centre[0]), float(centre[1])
+        ignored = any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in sample.ignore_xyxy) or \
+            any(cv2.pointPolygonTest(poly.astype(np.float32), (x, y), False) >= 0
+                for poly in sample.ignore_polygons)
+        fp += 0 if ignored else 1
+    return {"tp": len(good), "fp": fp, "gt": len(gt)}
+
+
+def evaluate_people(mode: str, sets: dict[str, list[Sample]], dark: str | None) -> dict[str, dict]:
+    config = BlazeWholeBodyConfig(hands=False, face=False)
+    # as alphapose run builds it: a detector's plain boxes get the stricter box-path checks
+    estimator = BlazeWholeBody(config if mode == "blaze" else config.for_detector_boxes())
+    pipeline = Pipeline(build_detector(mode), estimator, sp=True)
+    out = {}
+    for name, samples in sets.items():
+        totals = {"tp": 0, "fp": 0, "gt": 0, "seconds": 0.0, "images": len(samples)}
+        for sample in samples:
+            image = sample.image if dark is None else darken(sample.image, dark)
+            start = time.perf_counter()
+            poses = pipeline.predict(image)
+            totals["seconds"] += time.perf_counter() - start
+            for key, value in count_people(poses, sample).items():
+                totals[key] += value
+        out[name] = totals
+    return out
+
+
+def summary(per_set: dict[str, dict]) -> dict[str, float]:
+    tp = sum(t["tp"] for t in per_set.values())
+    fp = sum(t["fp"] for t in per_set.values())
+    gt = sum(t["gt"] for t in per_set.values())
+    images = sum(t["images"] for t in per_set.values())
+    seconds = sum(t["seconds"] for t in per_set.values())
+    return {"recall": tp / max(gt, 1), "precision": tp / max(tp + fp, 1),
+            "ms": 1000 * seconds / max(images, 1), "tp": tp, "fp": fp, "gt": gt}
+
+
+def main_people(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--dark", action="store_true", help="also darkened copies")
+    args = parser.parse_args(argv)
+    sets = {name: loader() for name, loader in LOADERS.items()}
+    sets = {name: samples for name, samples in sets.items() if samples}
+    if not sets:
+        raise SystemExit("bench/detector.py: no labelled data found beside the repository")
+    results: dict[tuple[str, str], dict[str, float]] = {}
+    variants = [None] + (["gamma", "dim"] if args.dark else [])
+    print(f"{'mode':8s}{'images':>8s}{'set':>11s}{'recall':>8s}{'precision':>10s}"
+          f"{'tp/gt':>8s}{'fp':>4s}{'ms':>8s}")
+    for mode in args.modes:
+        for dark in variants:
+            per_set = evaluate_people(mode, sets, dark)
+            for name, t in per_set.items():
+                s = summary({name: t})
+                print(f"{mode:8s}{dark or 'original':>8s}{name:>11s}{s['recall']:8.3f}"
+                      f"{s['precision']:10.3f}{s['tp']:>5d}/{s['gt']:<3d}{s['fp']:3d}"
+                      f"{s['ms']:8.0f}")
+            results[(mode, dark or "original")] = summary(per_set)
+            s = results[(mode, dark or "original")]
+            print(f"{mode:8s}{dark or 'original':>8s}{'all':>11s}{s['recall']:8.3f}"
+                  f"{s['precision']:10.3f}{s['tp']:>5d}/{s['gt']:<3d}{s['fp']:3d}{s['ms']:8.0f}")
+    mode = DEFAULT_MODE if DEFAULT_MODE in args.modes else args.modes[0]
+    s = results[(mode, "original")]
+    line = (f"recall={s['recall']:.3f} precision={s['precision']:.3f} "
+            f"ms_per_image={s['ms']:.1f}")
+    if args.dark:
+        dark = min(results[(mode, d)]["recall"] for d in ("gamma", "dim"))
+        line += f" dark_recall={dark:.3f}"
+    print(line)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--boxes" in argv:
+        argv.remove("--boxes")
+        main_boxes(argv)
+    else:
+        main_people(argv)
 
 
 if __name__ == "__main__":

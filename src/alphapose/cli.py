@@ -26,8 +26,8 @@ __all__ = ["build_parser", "main"]
 LOG = logging.getLogger("alphapose")
 
 FORMATS = ("alphapose", "coco", "openpose", "jsonl", "posetrack")
-DETECTORS = ("blaze", "nanodet", "fused", "file", "yolox", "yolox-nano", "yolox-tiny", "yolox-s", "yolox-m",
-             "yolox-l", "yolox-x", "yolo", "yolov3")
+DETECTORS = ("fused", "blaze", "nanodet", "file", "yolox", "yolox-nano", "yolox-tiny",
+             "yolox-s", "yolox-m", "yolox-l", "yolox-x", "yolo", "yolov3")
 FORMAT_ALIASES = {"open": "openpose", "cmu": "openpose", "json": "alphapose",
                   "jsonlines": "jsonl"}
 

@@ -307,7 +307,7 @@ def brighten_if_dark(image: np.ndarray, dark_mean: float = DARK_MEAN,
     (saturating at 255); other images are returned as they are (the same object).
 
     Only pixel values change, never geometry, so keypoints found on the result are keypoints
-    of ``image``. Measured end to end (``bench/people.py --dark``, 39 people): recall on copies
+    of ``image``. Measured end to end (``bench/detector.py --dark``, 39 people): recall on copies
     darkened by gamma 2.5 / by brightness x 0.3 went from 0.795 / 0.846 to 0.897 / 0.897 (0.923
     on the originals); a gamma curve instead of a gain helped the first and hurt the second.
 

@@ -78,7 +78,7 @@ class FusedDetector:
         keep_blaze_only: also keep BlazePose detections that account for no box (people
             only BlazePose finds); ``False`` (default): the box detector decides who is there
             (measured: BlazePose-only detections were mostly duplicates and pictures of people,
-            see ``bench/people.py``).
+            see ``bench/detector.py``).
 
     Returns (when called): :class:`~alphapose.structures.Detections`: the BlazePose
     detections that account for a box (:func:`match_boxes`: keypoints and score of the

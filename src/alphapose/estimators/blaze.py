@@ -122,10 +122,10 @@ class BlazeWholeBodyConfig:
         """These settings for plain boxes that come from a person detector (NanoDet, fused)
         rather than from the user: a box-path body must reach pose probability 0.55, agree
         with its box at least 0.2, and is a duplicate of another body from OKS 0.5. Measured
-        end to end over the 39 labelled people of ``bench/people.py``: fused detector, recall / precision 0.974 / 0.776 without this,
-        0.923 / 0.923 with it; NanoDet alone 0.974 / 0.809 -> 0.923 / 0.973. (The thresholds
-        were chosen on those same images, from a grid of 4 x 4 x 4 settings: read them as a
-        first calibration.)"""
+        end to end over the 39 labelled people of ``bench/detector.py``: fused detector,
+        recall / precision 0.974 / 0.776 without this, 0.923 / 0.923 with it; NanoDet alone
+        0.974 / 0.809 -> 0.923 / 0.973. (The thresholds were chosen on those same images, from
+        a grid of 4 x 4 x 4 settings: read them as a first calibration.)"""
         return replace(self, box_min_pose_score=max(self.box_min_pose_score, 0.55),
                        box_keep_agreement=max(self.box_keep_agreement, 0.2),
                        box_duplicate_oks=min(self.box_duplicate_oks, 0.5))
