@@ -15,19 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from alphapose.detection import check_bgr_image
 from alphapose.structures import Detections
 
 __all__ = ["BatchedTorchDetector", "check_bgr_image", "sigmoid"]
-
-
-def check_bgr_image(image: np.ndarray, name: str = "image") -> None:
-    """Raise TypeError / ValueError unless ``image`` is a non-empty ``(H, W, 3)`` uint8 array."""
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        kind = type(image).__name__ + (f" of {image.dtype}" if isinstance(image, np.ndarray)
-                                       else "")
-        raise TypeError(f"{name}: expected a uint8 BGR numpy array, got {kind}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name}: expected shape (H, W, 3) BGR, got {image.shape}")
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

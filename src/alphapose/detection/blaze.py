@@ -694,10 +694,9 @@ class BlazePersonDetector:
         Returns:
             One :class:`~alphapose.structures.Detections` per image.
         """
-        if isinstance(images, np.ndarray) and images.ndim == 3:
-            raise TypeError("images: expected a list of images, got one image array; "
-                            "call the detector on it directly")
-        return [self(image) for image in images]
+        from alphapose.detection import detect_each
+
+        return detect_each(self, images)
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -117,10 +117,9 @@ class FusedDetector:
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
         """:meth:`__call__` on each image."""
-        if isinstance(images, np.ndarray) and images.ndim == 3:
-            raise TypeError("images: expected a list of images, got one image array; "
-                            "call the detector on it directly")
-        return [self(image) for image in images]
+        from alphapose.detection import detect_each
+
+        return detect_each(self, images)
 
 
 DEFAULT_DETECTOR = "fused"

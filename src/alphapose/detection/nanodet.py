@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from alphapose.detection import check_bgr_image, detect_each
 from alphapose.detection.nms import nms
 from alphapose.structures import Detections
 from alphapose.transforms import Letterbox, apply_affine, letterbox
@@ -238,7 +239,7 @@ def preprocess(image: np.ndarray, input_size: int = INPUT_SIZE,
         >>> x.shape, round(box.scale, 2), round(float(x[0, 0, 0, 0]), 4)
         ((1, 3, 64, 64), 0.32, -1.8044)
     """
-    _check_image(image)
+    check_bgr_image(image)
     square, transform = letterbox(image, input_size, region=region, border_value=(0, 0, 0))
     tensor = square.astype(np.float32)
     tensor -= np.asarray(MEAN_BGR, np.float32)
@@ -287,15 +288,6 @@ def postprocess(class_scores: np.ndarray, distributions: np.ndarray, centres: np
     corners[:, 0::2] = np.clip(corners[:, 0::2], -0.5, width - 0.5)
     corners[:, 1::2] = np.clip(corners[:, 1::2], -0.5, height - 0.5)
     return Detections(corners, person)
-
-
-def _check_image(image: np.ndarray, name: str = "image") -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        kind = type(image).__name__ + (f" of {image.dtype}" if isinstance(image, np.ndarray)
-                                       else "")
-        raise TypeError(f"{name}: expected a uint8 BGR numpy array, got {kind}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name}: expected shape (H, W, 3) BGR, got {image.shape}")
 
 
 class NanoDetDetector:
@@ -444,7 +436,4 @@ class NanoDetDetector:
         Returns:
             One :class:`~alphapose.structures.Detections` per image.
         """
-        if isinstance(images, np.ndarray) and images.ndim == 3:
-            raise TypeError("images: expected a list of images, got one image array; call the "
-                            "detector on it directly")
-        return [self(image) for image in images]
+        return detect_each(self, images)
