@@ -177,3 +177,15 @@ def test_the_source_check_sees_unsafe_calls(tmp_path: Path, monkeypatch) -> None
         "import pickle",
         "torch.load() outside load_torch_file or without weights_only=True",
         "yaml.load() (use yaml.safe_load)", "np.load(allow_pickle=...)", "eval()"]
+
+
+def test_a_file_that_is_no_checkpoint_is_not_called_unsafe(tmp_path) -> None:
+    # torch reports a JSON file as a weights-only refusal ("Unsupported operand"); telling the
+    # user it stores unsafe Python objects (and how to unpickle it anyway) would mislead
+    from alphapose.models.checkpoint import load_torch_file
+
+    path = tmp_path / "weights.pth"
+    path.write_text('[{"not": "a checkpoint"}]')
+    with pytest.raises(ValueError, match="not a PyTorch checkpoint") as error:
+        load_torch_file(path)
+    assert "weights_only=False" not in str(error.value)

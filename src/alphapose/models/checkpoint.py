@@ -110,6 +110,11 @@ def load_torch_file(path: str | PathLike[str]) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         text = str(error)
+        # torch words bytes that are no pickle at all ("Unsupported operand", "invalid load
+        # key") as a weights-only refusal too: those files are not checkpoints, not unsafe ones
+        if "Unsupported operand" in text or "invalid load key" in text:
+            raise ValueError(f"{path}: not a PyTorch checkpoint (its bytes are no file torch.save "
+                             f"writes: another format, or damaged)") from None
         if "Weights only load failed" not in text:
             raise ValueError(f"{path}: not a readable PyTorch checkpoint "
                              f"({text.splitlines()[0] if text else 'unpickling failed'})") from None
