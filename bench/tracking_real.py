@@ -1,0 +1,309 @@
+"""Tracking measured on real crowds: MOT17-02 (real frames) and MOT15 TUD (real trajectories).
+
+Cases (each: MOTA, IDF1, ID switches, fragmentations; box level, IoU 0.5, py-motmetrics):
+
+* ``mot17 gt``: MOT17-02-FRCNN, 4 frames of a crowded street (1920x1080), every evaluated
+  pedestrian's ground-truth box given to the embedded estimator as a detection (a detector that
+  returns the frame's boxes, as ``--detfile`` does), then pose NMS and the default MSIM tracker.
+* ``mot17 det``: the same with MOT17's public Faster R-CNN detections (``det/det.txt``, score >=
+  ``--det-score``).
+* ``mot17 e2e``: the default pipeline end to end (default detector, embedded estimator, MSIM).
+* ``tud``: MOT15 TUD-Campus and TUD-Stadtmitte ground-truth boxes alone (no images, no keypoints:
+  the motion and box stages only), each box corner moved by Gaussian noise of ``--noise`` (5 %)
+  of the box height and ``--drop`` (10 %) of the boxes dropped, ``--seeds`` seeds.
+
+Ground truth (MOTChallenge ``gt.txt``, frames numbered from 1 = ``img1/000001.jpg``, boxes
+``left, top, width, height`` in 1-based pixels, converted to xyxy with ``left - 1``): MOT17 people
+to evaluate are the pedestrians (``conf`` 1, class 1) at least half visible (``visibility >=
+0.5``, 10-11 per frame, the people a detector or pose estimator can see). Every other row (people
+mostly hidden, static people, people on vehicles, distractors, reflections) is an ignore region: a
+result matched to it (Hungarian, IoU >= 0.5, over evaluated and ignored boxes together) is
+removed before scoring, as the MOTChallenge devkit does for distractors. TUD: every row counts.
+
+Usage::
+
+    python bench/tracking_real.py                  # everything (about a minute on 2 cores)
+    python bench/tracking_real.py --cache /tmp/trc # keep the estimated poses between runs
+
+The last line: ``mot17_gt_idf1=... mot17_gt_idsw=... mot17_det_idf1=... tud_idf1=...
+e2e_idf1=...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from alphapose.evaluate.tracking import (
+    TrackFrame,
+    TrackingMetrics,
+    concat_sequences,
+    evaluate_boxes,
+)
+from alphapose.structures import Detections, Frame, Poses
+from alphapose.tracking import MSIMConfig, MSIMTracker
+from alphapose.tracking.msim import box_iou_matrix
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MOT17_02 = DATA / "boxmot" / "MOT17-mini" / "train" / "MOT17-02-FRCNN"
+TUD = DATA / "mmtracking" / "demo_MOT15_data" / "train"
+
+
+# ------------------------------------------------------------------------------------------------
+# MOTChallenge files
+# ------------------------------------------------------------------------------------------------
+
+
+def mot_xyxy(rows: np.ndarray) -> np.ndarray:
+    """MOT ``left, top, width, height`` (1-based pixels) -> xyxy (0-based, pixel centres)."""
+    return np.c_[rows[:, 2:4] - 1, rows[:, 2:4] - 1 + rows[:, 4:6]].astype(np.float32)
+
+
+def load_mot17_gt(sequence: Path = MOT17_02, min_visibility: float = 0.5
+                  ) -> tuple[dict[int, TrackFrame], dict[int, np.ndarray]]:
+    """``{frame: people to evaluate}`` and ``{frame: (M, 4) ignore boxes}`` (frames from 1)."""
+    gt = np.loadtxt(sequence / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    frames = sorted({int(f) for f in gt[:, 0]})
+    people, ignore = {}, {}
+    for f in frames:
+        rows = gt[gt[:, 0] == f]
+        keep = (rows[:, 6] == 1) & (rows[:, 7] == 1) & (rows[:, 8] >= min_visibility)
+        people[f] = TrackFrame(rows[keep, 1].astype(np.int64), mot_xyxy(rows[keep]))
+        ignore[f] = mot_xyxy(rows[~keep])
+    return people, ignore
+
+
+def load_mot_gt(path: Path) -> dict[int, TrackFrame]:
+    """MOT15 ``gt.txt``: ``{frame: every box}`` (frames from 1, empty frames included)."""
+    gt = np.loadtxt(path, delimiter=",", ndmin=2)
+    last = int(gt[:, 0].max())
+    out = {}
+    for f in range(1, last + 1):
+        rows = gt[gt[:, 0] == f]
+        out[f] = TrackFrame(rows[:, 1].astype(np.int64), mot_xyxy(rows))
+    return out
+
+
+def load_mot_detections(sequence: Path, min_score: float) -> dict[int, np.ndarray]:
+    """Public detections ``det/det.txt``: ``{frame: (N, 4) xyxy}``."""
+    det = np.loadtxt(sequence / "det" / "det.txt", delimiter=",", ndmin=2)
+    det = det[det[:, 6] >= min_score]
+    return {int(f): mot_xyxy(det[det[:, 0] == f]) for f in np.unique(det[:, 0])}
+
+
+def drop_ignored(result: TrackFrame, people: TrackFrame, ignore: np.ndarray,
+                 iou: float = 0.5) -> TrackFrame:
+    """``result`` without the boxes matched to an ignore region (one-to-one, IoU >= ``iou``,
+    matched against the evaluated people and the ignore boxes together)."""
+    if len(result.ids) == 0 or len(ignore) == 0:
+        return result
+    from scipy.optimize import linear_sum_assignment
+
+    targets = np.concatenate([people.xyxy, ignore]).astype(np.float64)
+    overlap = box_iou_matrix(result.xyxy, targets)
+    rows, cols = linear_sum_assignment(-overlap)
+    drop = np.zeros(len(result.ids), bool)
+    for r, c in zip(rows, cols):
+        if overlap[r, c] >= iou and c >= len(people.ids):
+            drop[r] = True
+    return TrackFrame(result.ids[~drop], result.xyxy[~drop])
+
+
+def read_frames(sequence: Path = MOT17_02) -> dict[int, Frame]:
+    """``{MOT frame number: Frame}`` from ``img1/000001.jpg`` ... (Frame.index = number - 1)."""
+    out = {}
+    for path in sorted((sequence / "img1").glob("*.jpg")):
+        number = int(path.stem)
+        out[number] = Frame(cv2.imread(str(path)), number - 1, path.name, str(path),
+                            source=str(sequence))
+    return out
+
+
+class FrameBoxes:
+    """A detector that returns given boxes, one frame's at a time in call order (score 1)."""
+
+    def __init__(self, boxes: list[np.ndarray]) -> None:
+        self.boxes = list(boxes)
+        self.calls = 0
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        xyxy = self.boxes[self.calls]
+        self.calls += 1
+        return Detections(np.asarray(xyxy, np.float32), np.ones(len(xyxy), np.float32))
+
+
+# ------------------------------------------------------------------------------------------------
+# cases
+# ------------------------------------------------------------------------------------------------
+
+
+def mot17_poses(case: str, frames: dict[int, Frame], people: dict[int, TrackFrame],
+                det_score: float, cache: Path | None) -> dict[int, Poses]:
+    """Untracked poses per frame for ``case`` in ``("gt", "det", "e2e")``."""
+    count = sum(len(p.ids) for p in people.values())      # the evaluated people's protocol
+    key = f"{case}_{count}" if case == "gt" else f"{case}_{det_score}"
+    path = cache / f"mot17_{key}.pkl" if cache else None
+    if path is not None and path.is_file():
+        return pickle.loads(path.read_bytes())
+    from alphapose.pipeline import Pipeline
+
+    numbers = sorted(frames)
+    if case == "e2e":
+        pipeline = Pipeline(sp=True)
+    else:
+        from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+
+        if case == "gt":
+            boxes = [people[f].xyxy for f in numbers]
+            config = BlazeWholeBodyConfig()
+        else:
+            detections = load_mot_detections(MOT17_02, det_score)
+            boxes = [detections.get(f, np.zeros((0, 4), np.float32)) for f in numbers]
+            # as ``alphapose run --detfile``: a file's boxes are the user's boxes
+            config = BlazeWholeBodyConfig()
+        pipeline = Pipeline(FrameBoxes(boxes), BlazeWholeBody(config), detect_every=1, sp=True)
+    out = {}
+    for f in numbers:
+        out[f] = pipeline.predict(frames[f].image, frames[f])
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps(out))
+    return out
+
+
+def track_sequence(tracker, frames: dict[int, Frame | None], poses: dict[int, Poses]
+                   ) -> tuple[dict[int, TrackFrame], float]:
+    """Results per frame and the tracker's seconds per frame."""
+    results, seconds = {}, 0.0
+    for f in sorted(poses):
+        t0 = time.perf_counter()
+        out = tracker.update(frames.get(f), poses[f])
+        seconds += time.perf_counter() - t0
+        results[f] = TrackFrame(out.track_ids.astype(np.int64), out.xyxy.astype(np.float64))
+    return results, seconds / max(len(poses), 1)
+
+
+def score_mot17(results: dict[int, TrackFrame], people: dict[int, TrackFrame],
+                ignore: dict[int, np.ndarray]) -> TrackingMetrics:
+    numbers = sorted(people)
+    pred = [drop_ignored(results.get(f, TrackFrame.empty()), people[f], ignore[f])
+            for f in numbers]
+    return evaluate_boxes([people[f] for f in numbers], pred)
+
+
+def box_poses(xyxy: np.ndarray) -> Poses:
+    """People known by their box alone (COCO-17 layout, every keypoint unscored)."""
+    n = len(xyxy)
+    return Poses(np.zeros((n, 17, 2), np.float32), np.zeros((n, 17), np.float32),
+                 np.asarray(xyxy, np.float32).reshape(n, 4), np.ones(n, np.float32),
+                 layout="coco17")
+
+
+def noisy_boxes(gt: dict[int, TrackFrame], noise: float, drop: float, seed: int
+                ) -> dict[int, Poses]:
+    """Every box's corners moved by N(0, ``noise`` x height), ``drop`` of the boxes removed,
+    shuffled within the frame (order must carry no identity)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for f in sorted(gt):
+        xyxy = gt[f].xyxy.astype(np.float64)
+        h = (xyxy[:, 3] - xyxy[:, 1])[:, None]
+        moved = xyxy + rng.normal(0.0, 1.0, xyxy.shape) * noise * h
+        moved[:, 2:] = np.maximum(moved[:, 2:], moved[:, :2] + 1.0)
+        keep = rng.random(len(xyxy)) >= drop
+        order = rng.permutation(int(keep.sum()))
+        out[f] = box_poses(moved[keep][order])
+    return out
+
+
+def tud_case(make_tracker, noise: float, drop: float, seeds: int) -> tuple[TrackingMetrics,
+                                                                            dict[str, TrackingMetrics]]:
+    pairs, per = [], {}
+    for name in ("TUD-Campus", "TUD-Stadtmitte"):
+        gt = load_mot_gt(TUD / name / "gt" / "gt.txt")
+        seq_pairs = []
+        for seed in range(seeds):
+            results, _ = track_sequence(make_tracker(), {}, noisy_boxes(gt, noise, drop, seed))
+            seq_pairs.append(([gt[f] for f in sorted(gt)], [results[f] for f in sorted(gt)]))
+        per[name] = evaluate_boxes(*concat_sequences(seq_pairs))
+        pairs += seq_pairs
+    return evaluate_boxes(*concat_sequences(pairs)), per
+
+
+def line(name: str, m: TrackingMetrics) -> str:
+    return (f"{name:28s} {m.mota:6.3f} {m.idf1:6.3f} {m.idsw:5d} {m.num_fragmentations:5d} "
+            f"{m.recall:6.3f} {m.precision:6.3f} {m.num_objects:5d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--det-score", type=float, default=0.5,
+                        help="public detections: smallest score kept (default: %(default)s)")
+    parser.add_argument("--min-visibility", type=float, default=0.5,
+                        help="MOT17 pedestrians less visible than this are ignore regions "
+                             "(0: every pedestrian counts, MOTChallenge's rule; %(default)s)")
+    parser.add_argument("--noise", type=float, default=0.05,
+                        help="TUD: corner noise std as a share of the height (%(default)s)")
+    parser.add_argument("--drop", type=float, default=0.10,
+                        help="TUD: share of boxes dropped (%(default)s)")
+    parser.add_argument("--seeds", type=int, default=3, help="TUD seeds (%(default)s)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder to keep the estimated MOT17 poses in between runs")
+    parser.add_argument("--skip-e2e", action="store_true", help="no end-to-end case")
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    def make_tracker() -> MSIMTracker:
+        return MSIMTracker(MSIMConfig())
+
+    header = (f"{'case':28s} {'mota':>6s} {'idf1':>6s} {'idsw':>5s} {'frag':>5s} {'recall':>6s} "
+              f"{'prec':>6s} {'gt':>5s}")
+    figures: dict[str, TrackingMetrics] = {}
+    if MOT17_02.is_dir():
+        frames = read_frames()
+        people, ignore = load_mot17_gt(min_visibility=args.min_visibility)
+        print(f"MOT17-02: {len(frames)} frames, {sum(len(p.ids) for p in people.values())} "
+              f"people to evaluate (pedestrians, visibility >= {args.min_visibility:g}), "
+              f"{sum(len(i) for i in ignore.values())} ignore boxes")
+        print(header)
+        for case in ("gt", "det") + (() if args.skip_e2e else ("e2e",)):
+            poses = mot17_poses(case, frames, people, args.det_score, args.cache)
+            results, sec = track_sequence(make_tracker(), frames, poses)
+            m = score_mot17(results, people, ignore)
+            figures[case] = m
+            print(line(f"mot17 {case} ({sum(len(p) for p in poses.values())} poses)", m)
+                  + f"  tracker {1000 * sec:.1f} ms/frame")
+    else:
+        print(f"MOT17-02: no data at {MOT17_02}; skipped")
+    if TUD.is_dir():
+        print(f"TUD boxes alone: noise {args.noise:.0%} of height, {args.drop:.0%} dropped, "
+              f"{args.seeds} seeds")
+        print(header)
+        total, per = tud_case(make_tracker, args.noise, args.drop, args.seeds)
+        for name, m in per.items():
+            print(line(f"tud {name}", m))
+        print(line("tud both", total))
+        figures["tud"] = total
+    else:
+        print(f"TUD: no data at {TUD}; skipped")
+    print("(tracker ms/frame: 2 shared cores, not a timing benchmark; see bench/tracking.py)")
+    print(f"(bench took {time.perf_counter() - started:.0f} s)")
+
+    def get(case: str, what: str) -> str:
+        m = figures.get(case)
+        if m is None:
+            return "nan"
+        return str(m.idsw) if what == "idsw" else f"{getattr(m, what):.3f}"
+
+    print(f"mot17_gt_idf1={get('gt', 'idf1')} mot17_gt_idsw={get('gt', 'idsw')} "
+          f"mot17_det_idf1={get('det', 'idf1')} tud_idf1={get('tud', 'idf1')} "
+          f"e2e_idf1={get('e2e', 'idf1')}")
+
+
+if __name__ == "__main__":
+    main()
