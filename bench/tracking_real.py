@@ -10,7 +10,9 @@ Cases (each: MOTA, IDF1, ID switches, fragmentations; box level, IoU 0.5, py-mot
 * ``mot17 e2e``: the default pipeline end to end (default detector, embedded estimator, MSIM).
 * ``tud``: MOT15 TUD-Campus and TUD-Stadtmitte ground-truth boxes alone (no images, no keypoints:
   the motion and box stages only), each box corner moved by Gaussian noise of ``--noise`` (5 %)
-  of the box height and ``--drop`` (10 %) of the boxes dropped, ``--seeds`` seeds.
+  of the box height and ``--drop`` (10 %) of the boxes dropped, ``--seeds`` (10) seeds; also
+  with the tracker's Kalman-smoothed boxes as output (``MSIMConfig(smoothed_boxes=True)``) and
+  with the exact boxes.
 
 Ground truth (MOTChallenge ``gt.txt``, frames numbered from 1 = ``img1/000001.jpg``, boxes
 ``left, top, width, height`` in 1-based pixels, converted to xyxy with ``left - 1``): MOT17 people
@@ -251,7 +253,7 @@ def main() -> None:
                         help="TUD: corner noise std as a share of the height (%(default)s)")
     parser.add_argument("--drop", type=float, default=0.10,
                         help="TUD: share of boxes dropped (%(default)s)")
-    parser.add_argument("--seeds", type=int, default=3, help="TUD seeds (%(default)s)")
+    parser.add_argument("--seeds", type=int, default=10, help="TUD seeds (%(default)s)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder to keep the estimated MOT17 poses in between runs")
     parser.add_argument("--skip-e2e", action="store_true", help="no end-to-end case")
@@ -289,6 +291,11 @@ def main() -> None:
             print(line(f"tud {name}", m))
         print(line("tud both", total))
         figures["tud"] = total
+        smoothed, _ = tud_case(lambda: MSIMTracker(MSIMConfig(smoothed_boxes=True)), args.noise,
+                               args.drop, args.seeds)
+        print(line("tud both, smoothed boxes", smoothed))
+        clean, _ = tud_case(make_tracker, 0.0, 0.0, 1)
+        print(line("tud both, exact boxes", clean))
     else:
         print(f"TUD: no data at {TUD}; skipped")
     print("(tracker ms/frame: 2 shared cores, not a timing benchmark; see bench/tracking.py)")
