@@ -16,7 +16,10 @@ face; a pedestrian counts as kept when a pose is paired with their box
 Last line: ``body_ap_gt=... body_ap_e2e=... foot_ap=... face_ap=... hand_ap=... wholebody_ap=...
 crowd_kept=K/N crowd_kept_body_only=K/N`` (foot / face / hand / whole body: end to end).
 
-Usage: ``.venv/bin/python bench/accuracy.py [--data ../shared/data] [--keep OUT]``
+``--mode M`` evaluates that preset (``alphapose run --mode M``; the crowd check uses its
+estimator settings); the last line then starts with ``mode=M``.
+
+Usage: ``.venv/bin/python bench/accuracy.py [--data ../shared/data] [--mode M] [--keep OUT]``
 """
 
 from __future__ import annotations
@@ -59,12 +62,12 @@ def evaluate(results: list[dict], coco_gt: dict, wholebody_gt: dict) -> dict[str
 MOT17_02 = Path("boxmot") / "MOT17-mini" / "train" / "MOT17-02-FRCNN"
 
 
-def crowd_kept(data: Path, parts: bool) -> tuple[int, int]:
+def crowd_kept(data: Path, parts: bool, mode: str = "balanced") -> tuple[int, int]:
     """``(kept, annotated)`` pedestrians of the MOT17-02 frames, given as boxes."""
     import cv2
     import numpy as np
 
-    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+    from alphapose.estimators.blaze import BlazeWholeBody
     from alphapose.evaluate.crowd import boxes_found
     from alphapose.pipeline import Pipeline
     from alphapose.structures import Detections
@@ -75,7 +78,9 @@ def crowd_kept(data: Path, parts: bool) -> tuple[int, int]:
     def given(image: np.ndarray) -> Detections:
         return Detections(boxes["now"], np.ones(len(boxes["now"]), np.float32))
 
-    estimator = BlazeWholeBody(BlazeWholeBodyConfig(hands=parts, face=parts))
+    from alphapose.modes import estimator_config
+
+    estimator = BlazeWholeBody(estimator_config(mode, hands=parts, face=parts))
     pipeline = Pipeline(given, estimator, sp=True)
     kept = total = 0
     for frame in sorted(set(gt[:, 0].astype(int))):
@@ -92,6 +97,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--keep", type=Path, help="keep the outputs in this folder")
+    parser.add_argument("--mode", default="balanced",
+                        choices=("lightweight", "balanced", "performance"))
     args = parser.parse_args()
     coco = args.data / "mmpose" / "coco"
     if not (coco / "test_coco.json").is_file():
@@ -103,20 +110,21 @@ def main() -> None:
     print(f"{len(coco_gt['images'])} images, {people} annotated people; outputs in {work}")
 
     gt_results, gt_time = run_cli(coco, work / "gt_boxes",
-                                  ["--detfile", str(coco / "test_coco.json")])
+                                  ["--mode", args.mode, "--detfile",
+                                   str(coco / "test_coco.json")])
     gt = evaluate(gt_results, coco_gt, wholebody_gt)
-    e2e_results, e2e_time = run_cli(coco, work / "end_to_end", [])
+    e2e_results, e2e_time = run_cli(coco, work / "end_to_end", ["--mode", args.mode])
     e2e = evaluate(e2e_results, coco_gt, wholebody_gt)
     print(f"{'':18s}{'gt boxes':>10s}{'end to end':>12s}")
     for key in gt:
         print(f"{key:18s}{gt[key]:10.3f}{e2e[key]:12.3f}")
     print(f"{'people found':18s}{len(gt_results):10d}{len(e2e_results):12d}")
     print(f"{'seconds':18s}{gt_time:10.1f}{e2e_time:12.1f}")
-    crowd = crowd_kept(args.data, parts=True)
-    crowd_body = crowd_kept(args.data, parts=False)
+    crowd = crowd_kept(args.data, parts=True, mode=args.mode)
+    crowd_body = crowd_kept(args.data, parts=False, mode=args.mode)
     print(f"MOT17-02 pedestrians given as boxes and kept: {crowd[0]}/{crowd[1]} (hands and face), "
           f"{crowd_body[0]}/{crowd_body[1]} (body only)")
-    print(f"body_ap_gt={gt['body17']:.3f} body_ap_e2e={e2e['body17']:.3f} "
+    print(f"mode={args.mode} body_ap_gt={gt['body17']:.3f} body_ap_e2e={e2e['body17']:.3f} "
           f"foot_ap={e2e['wb_foot']:.3f} face_ap={e2e['wb_face']:.3f} "
           f"hand_ap={e2e['wb_hand']:.3f} wholebody_ap={e2e['wb_wholebody']:.3f} "
           f"crowd_kept={crowd[0]}/{crowd[1]} crowd_kept_body_only={crowd_body[0]}/{crowd_body[1]}")

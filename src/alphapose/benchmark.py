@@ -120,8 +120,12 @@ def find_models(obj: Any, depth: int = 5) -> dict[str, Any]:
             name = value.path.stem
             found[name if name not in found else f"{name}#{id(value)}"] = value
             return
-        children = value if isinstance(value, (list, tuple)) else \
-            getattr(value, "__dict__", {}).values()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, (list, tuple)):
+            children = value
+        else:
+            children = getattr(value, "__dict__", {}).values()
         for child in children:
             walk(child, level + 1)
 

