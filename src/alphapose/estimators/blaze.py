@@ -70,9 +70,9 @@ class BlazeWholeBodyConfig:
             pass: one name for all passes, or one per pass. The last pass (whose landmarks
             are kept) takes the last name, earlier passes (which only place the next crop)
             the earlier ones; a box's extra placing pass takes the first. E.g.
-            ``("full", "heavy")``: heavy only on the refining pass (measured: body AP end to
-            end 0.616, between full / full 0.557 and heavy / heavy 0.623, at about 60% of
-            heavy / heavy's body cost).
+            ``("full", "heavy")``: heavy only on the refining pass (measured, fused detector,
+            shared COCO images: body AP end to end 0.608, between full / full 0.563 and
+            heavy / heavy 0.619, at about 60% of heavy / heavy's body cost).
         tracking_body_model: the model of the single pass that re-estimates a tracked person
             on a video frame without detection (``None``: the last pass's model).
         box_scale: crop side / long box side for boxes that come without alignment keypoints.
