@@ -303,7 +303,7 @@ def count_people(poses: Poses, sample: Sample) -> dict[str, int]:
                   & (points[..., 1] >= y1 - py) & (points[..., 1] <= y2 + py))
         agreement[g] = (inside & confident).sum(1) / np.maximum(confident.sum(1), 1)
     rows, cols = linear_sum_assignment(-agreement) if agreement.size else ([], [])
-    good = [(r, c) for r, c in zip(rows, cols) if agreement[r, c] >= 0.5]
+    good = [(r, c) for r, c in zip(rows, cols, strict=True) if agreement[r, c] >= 0.5]
     matched = {c for _, c in good}
     fp = 0
     for p in range(len(poses)):

@@ -223,7 +223,7 @@ def _part_means(values: np.ndarray, shared: np.ndarray, parts: _WholeBodyParts,
     """
     total = np.zeros(values.shape[0])
     present_weight = np.zeros(values.shape[0])
-    for index, weight in zip(parts, weights):
+    for index, weight in zip(parts, weights, strict=True):
         count = shared[:, index].sum(1)
         mean = values[:, index].sum(1) / np.maximum(count, 1)
         total += weight * mean
