@@ -235,7 +235,8 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
                     pass  # find the frame that fails, one at a time
             for frame in chunk:
                 try:
-                    found[id(frame)] = pipeline._detect(frame.image, frame)
+                    found[id(frame)] = pipeline._detect(pipeline.model_image(frame.image),
+                                                        frame)
                 except FRAME_ERRORS as error:
                     found[id(frame)] = error
         return found

@@ -348,7 +348,7 @@ class Pipeline:
         return brighten_if_dark(image)
 
     def _detect(self, image: np.ndarray, frame: Frame | None) -> Detections:
-        image = self.model_image(image)
+        """The detector on ``image``, the models' view of the frame (:meth:`model_image`)."""
         if getattr(self.detector, "uses_frame_name", False):
             if frame is None:
                 raise ValueError("this detector reads detections by image name: call "
