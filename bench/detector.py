@@ -274,14 +274,14 @@ DEFAULT_MODE = "fused"
 
 def build_detector(mode: str):
     from alphapose.detection.blaze import BlazePersonDetector
-    from alphapose.detection.fused import FusedDetector
+    from alphapose.detection.fused import default_detector
     from alphapose.detection.nanodet import NanoDetDetector
 
     if mode == "blaze":
         return BlazePersonDetector()
     if mode == "nanodet":
         return NanoDetDetector()
-    return FusedDetector(BlazePersonDetector(), NanoDetDetector())
+    return default_detector(fallback=False)[0]
 
 
 def darken(image: np.ndarray, kind: str) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alphapose.detection.fused import FusedDetector, covered_boxes
+from alphapose.detection.fused import FusedDetector, match_boxes
 from alphapose.structures import Detections
 
 
@@ -30,13 +30,13 @@ def test_a_box_around_a_blaze_person_is_covered() -> None:
                       [400, 100, 480, 300],    # someone else
                       [90, 190, 110, 210],     # far too small for that body circle
                       [0, 0, 1000, 1000]])     # far too large
-    assert covered_boxes(found, boxes).tolist() == [True, False, False, False]
+    assert match_boxes(found, boxes).tolist() == [0, -1, -1, -1]
 
 
 def test_one_detection_covers_one_box_the_nearest() -> None:
     found = blaze_person((100, 200), 100)
     boxes = np.array([[40, 90, 150, 310], [60, 100, 140, 300]])  # both fit; the second is centred
-    assert covered_boxes(found, boxes).tolist() == [False, True]
+    assert match_boxes(found, boxes).tolist() == [-1, 0]
 
 
 @pytest.mark.parametrize("blaze_count", [0, 1, 2])

@@ -297,11 +297,13 @@ def _build_detector(args: argparse.Namespace):
         from alphapose.detection.from_file import FileDetector
 
         return FileDetector(args.detfile)
-    if args.detector is None:
+    if args.detector in (None, "fused"):
         from alphapose.detection.fused import default_detector
 
+        # by default it falls back to BlazePose alone without NanoDet; `--detector fused` does not
         detector, args.detector = default_detector(_embedded_threads(args), tiles=args.tiles,
-                                                   score_threshold=args.det_thresh)
+                                                   score_threshold=args.det_thresh,
+                                                   fallback=args.detector is None)
         return detector
     if args.detector.startswith("yolox"):
         if not args.detector_weights:
@@ -322,27 +324,16 @@ def _build_detector(args: argparse.Namespace):
         config = YOLOv3Config() if args.det_thresh is None else \
             YOLOv3Config(conf_threshold=args.det_thresh)
         return YOLOv3Detector(args.detector_cfg, args.detector_weights, config)
-    from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
-
-    if args.detector in ("nanodet", "fused"):
+    if args.detector == "nanodet":
         from alphapose.detection.nanodet import NanoDetConfig, NanoDetDetector
 
-        boxes = NanoDetDetector(NanoDetConfig() if args.det_thresh is None or
-                                args.detector == "fused" else
-                                NanoDetConfig(score_threshold=args.det_thresh),
-                                num_threads=_embedded_threads(args))
-        if args.detector == "nanodet":
-            return boxes
-    overrides: dict = {"tiles": args.tiles}
-    if args.det_thresh is not None:
-        overrides["score_threshold"] = args.det_thresh
-    blaze = BlazePersonDetector(BlazeDetectorConfig(**overrides),
-                                num_threads=_embedded_threads(args))
-    if args.detector == "fused":
-        from alphapose.detection.fused import FusedDetector
+        return NanoDetDetector(NanoDetConfig() if args.det_thresh is None else
+                               NanoDetConfig(score_threshold=args.det_thresh),
+                               num_threads=_embedded_threads(args))
+    from alphapose.detection.blaze import blaze_person_detector
 
-        return FusedDetector(blaze, boxes)
-    return blaze
+    return blaze_person_detector(_embedded_threads(args), tiles=args.tiles,
+                                 score_threshold=args.det_thresh)
 
 
 def _embedded_threads(args: argparse.Namespace) -> int:

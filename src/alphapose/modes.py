@@ -120,9 +120,7 @@ def build_detector(mode: str | Mode = DEFAULT_MODE, num_threads: int = 2, *,
         return default_detector(num_threads, tiles=tiles, score_threshold=score_threshold)
     if detector != "blaze":
         raise ValueError(f"detector {detector!r}: a mode builds 'fused' or 'blaze'")
-    from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
+    from alphapose.detection.blaze import blaze_person_detector
 
-    overrides: dict[str, Any] = {"tiles": tiles}
-    if score_threshold is not None:
-        overrides["score_threshold"] = score_threshold
-    return BlazePersonDetector(BlazeDetectorConfig(**overrides), num_threads=num_threads), "blaze"
+    return blaze_person_detector(num_threads, tiles=tiles,
+                                 score_threshold=score_threshold), "blaze"

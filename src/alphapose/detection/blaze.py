@@ -45,6 +45,7 @@ from alphapose.structures import Detections
 from alphapose.transforms import Letterbox, RotatedRect, apply_affine, letterbox, normalize_angle
 
 __all__ = [
+    "blaze_person_detector",
     "SsdAnchorOptions",
     "ssd_anchors",
     "decode_raw",
@@ -717,3 +718,18 @@ class BlazePersonDetector:
         # the regressors are the output with 12 values per anchor, the logits the one with 1
         by_width = {o.shape[-1]: o for o in outputs}
         return by_width[_NUM_COORDS].reshape(-1, _NUM_COORDS), by_width[1].reshape(-1, 1)
+
+
+def blaze_person_detector(num_threads: int = 2, *, tiles: str = "auto",
+                          score_threshold: float | None = None) -> BlazePersonDetector:
+    """The BlazePose detector with the two options users set (the default config otherwise).
+
+    Args:
+        num_threads: LiteRT CPU threads.
+        tiles: :attr:`BlazeDetectorConfig.tiles`.
+        score_threshold: :attr:`BlazeDetectorConfig.score_threshold` (``None``: its default).
+    """
+    overrides: dict = {"tiles": tiles}
+    if score_threshold is not None:
+        overrides["score_threshold"] = score_threshold
+    return BlazePersonDetector(BlazeDetectorConfig(**overrides), num_threads=num_threads)

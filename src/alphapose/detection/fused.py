@@ -18,7 +18,7 @@ import numpy as np
 
 from alphapose.structures import Detections
 
-__all__ = ["FusedDetector", "covered_boxes", "match_boxes"]
+__all__ = ["FusedDetector", "default_detector", "match_boxes"]
 
 
 def match_boxes(blaze: Detections, boxes: np.ndarray, min_ratio: float = 0.5,
@@ -61,12 +61,6 @@ def match_boxes(blaze: Detections, boxes: np.ndarray, min_ratio: float = 0.5,
             distance = np.linalg.norm(centres[free] - keypoints[n, 0], axis=1)
             owner[free[np.argmin(distance)]] = n
     return owner
-
-
-def covered_boxes(blaze: Detections, boxes: np.ndarray, min_ratio: float = 0.5,
-                  max_ratio: float = 3.0) -> np.ndarray:
-    """``(M,)`` bool: which boxes a BlazePose detection accounts for (:func:`match_boxes`)."""
-    return match_boxes(blaze, boxes, min_ratio, max_ratio) >= 0
 
 
 class FusedDetector:
@@ -122,11 +116,9 @@ class FusedDetector:
         return detect_each(self, images)
 
 
-DEFAULT_DETECTOR = "fused"
-
-
 def default_detector(num_threads: int = 2, *, tiles: str = "auto",
-                     score_threshold: float | None = None) -> tuple[Callable, str]:
+                     score_threshold: float | None = None,
+                     fallback: bool = True) -> tuple[Callable, str]:
     """The default person detector: :class:`FusedDetector` (NanoDet-m boxes, placed by
     BlazePose where it finds the person), or the BlazePose detector alone, with one warning,
     when NanoDet cannot be had (no npm and no tarball for its package, no onnxruntime).
@@ -135,23 +127,24 @@ def default_detector(num_threads: int = 2, *, tiles: str = "auto",
         num_threads: interpreter threads of each model.
         tiles: the BlazePose detector's tiling (``"auto"`` or ``"none"``).
         score_threshold: the BlazePose detector's score threshold (default: its own).
+        fallback: fall back to BlazePose alone when NanoDet cannot be had; ``False`` (the user
+            asked for the fused detector by name): NanoDet's error is raised.
 
     Returns:
         ``(detector, name)``: the detector and ``"fused"`` or ``"blaze"``.
     """
     import logging
 
-    from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
+    from alphapose.detection.blaze import blaze_person_detector
 
-    overrides: dict = {"tiles": tiles}
-    if score_threshold is not None:
-        overrides["score_threshold"] = score_threshold
-    blaze = BlazePersonDetector(BlazeDetectorConfig(**overrides), num_threads=num_threads)
+    blaze = blaze_person_detector(num_threads, tiles=tiles, score_threshold=score_threshold)
     try:
         from alphapose.detection.nanodet import NanoDetDetector
 
         boxes = NanoDetDetector(num_threads=num_threads)
     except (RuntimeError, ImportError, OSError) as error:
+        if not fallback:
+            raise
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         logging.getLogger("alphapose").warning(
             "the NanoDet person detector is unavailable (%s); using the BlazePose detector "
