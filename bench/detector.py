@@ -52,8 +52,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from scipy.optimize import linear_sum_assignment
-
 from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
 from alphapose.detection.nms import box_iou
 from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
@@ -159,11 +157,7 @@ def match(detections: Detections, sample: Sample) -> dict[str, int]:
             taken[free[np.argmin(distance)]] = True
             counts["tp"] += 1
             continue
-        shoulder = kps[i, 2]
-        in_ignore = bool(_inside(shoulder[None], sample.ignore_xyxy).any()) or any(
-            cv2.pointPolygonTest(p.astype(np.float32), (float(shoulder[0]), float(shoulder[1])),
-                                 False) >= 0 for p in sample.ignore_polygons)
-        if in_ignore:
+        if _in_ignore(kps[i, 2], sample):  # its shoulder centre
             counts["ignored"] += 1
         else:
             counts["fp"] += 1
@@ -292,31 +286,22 @@ def darken(image: np.ndarray, kind: str) -> np.ndarray:
 
 
 def count_people(poses: Poses, sample: Sample) -> dict[str, int]:
-    """tp / fp / gt of one image (pairing as :func:`boxes_found`, plus ignore regions)."""
-    gt = sample.gt_xyxy
-    points = poses.keypoints[:, :17].astype(np.float64)
+    """tp / fp / gt of one image: poses paired with the ground truth by
+    :func:`~alphapose.evaluate.crowd.pair_boxes`; an unpaired pose whose confident points'
+    centre lies in an ignore region is not counted."""
+    from alphapose.evaluate.crowd import pair_boxes
+
+    pairs = pair_boxes(sample.gt_xyxy, poses)
+    matched = set(pairs[:, 1].tolist())
+    points = poses.keypoints[:, :17]
     confident = poses.keypoint_scores[:, :17] >= 0.5
-    agreement = np.zeros((len(gt), len(poses)))
-    for g, (x1, y1, x2, y2) in enumerate(gt):
-        px, py = (x2 - x1) * 0.2, (y2 - y1) * 0.2
-        inside = ((points[..., 0] >= x1 - px) & (points[..., 0] <= x2 + px)
-                  & (points[..., 1] >= y1 - py) & (points[..., 1] <= y2 + py))
-        agreement[g] = (inside & confident).sum(1) / np.maximum(confident.sum(1), 1)
-    rows, cols = linear_sum_assignment(-agreement) if agreement.size else ([], [])
-    good = [(r, c) for r, c in zip(rows, cols, strict=True) if agreement[r, c] >= 0.5]
-    matched = {c for _, c in good}
     fp = 0
     for p in range(len(poses)):
         if p in matched:
             continue
-        centre = (points[p][confident[p]].mean(0) if confident[p].any()
-                  else points[p].mean(0))
-        x, y = float(centre[0]), float(centre[1])
-        ignored = any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in sample.ignore_xyxy) or \
-            any(cv2.pointPolygonTest(poly.astype(np.float32), (x, y), False) >= 0
-                for poly in sample.ignore_polygons)
-        fp += 0 if ignored else 1
-    return {"tp": len(good), "fp": fp, "gt": len(gt)}
+        centre = points[p][confident[p]].mean(0) if confident[p].any() else points[p].mean(0)
+        fp += 0 if _in_ignore(centre, sample) else 1
+    return {"tp": len(pairs), "fp": fp, "gt": len(sample.gt_xyxy)}
 
 
 def evaluate_people(mode: str, sets: dict[str, list[Sample]], dark: str | None) -> dict[str, dict]:
