@@ -62,7 +62,7 @@ def bench_venv(path: Path) -> Path:
         print(f"making the bench venv {path}", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
     probe = subprocess.run([str(python), "-c", "import mediapipe; print(mediapipe.__version__)"],
-                           capture_output=True, text=True)
+                           check=False, capture_output=True, text=True)
     if probe.returncode != 0 or probe.stdout.strip() != MEDIAPIPE.split("==")[1]:
         print(f"installing {MEDIAPIPE} into {path}", flush=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", MEDIAPIPE], check=True)
@@ -73,7 +73,7 @@ def holistic(python: Path, kind: str, data: Path, work: Path) -> dict:
     """One run of the worker (``kind`` ``video`` or ``images``) on a frames file."""
     out = work / f"holistic-{kind}.json"
     done = subprocess.run([str(python), str(WORKER), kind, str(data), str(out)],
-                          capture_output=True, text=True)
+                          check=False, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"bench/vs_mediapipe.py: the Holistic worker failed:\n{done.stderr[-2000:]}")
     return json.loads(out.read_text())
