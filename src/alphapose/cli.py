@@ -180,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cli.add_commands(sub)
     from alphapose import benchmark  # bench
     benchmark.add_commands(sub)
+    from alphapose.view import cli as view_cli  # view
+    view_cli.add_commands(sub)
     return parser
 
 

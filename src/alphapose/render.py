@@ -36,6 +36,7 @@ __all__ = [
     "draw_trails",
     "TrailHistory",
     "id_color",
+    "layout_colors",
     "part_color",
 ]
 
@@ -142,6 +143,15 @@ def part_color(part: str, side: str = "centre") -> BGR:
         raise ValueError(f"side: expected 'left', 'right' or 'centre', got {side!r}")
     return _PART_SIDE_COLORS.get((part, side), _PART_SIDE_COLORS.get((part, "centre"),
                                                                      (255, 255, 255)))
+
+
+def layout_colors(layout: str | Layout) -> dict[str, tuple]:
+    """How :func:`draw_poses` draws an untracked person of ``layout``, as data (the results page
+    of :mod:`alphapose.view` draws with it): ``edge_colors`` and ``point_colors`` (BGR, one per
+    edge / keypoint), ``edge_thin`` and ``point_thin`` (drawn at half width)."""
+    style = _layout_style(get_layout(layout))
+    return {"edge_colors": style.edge_colors, "edge_thin": style.edge_thin,
+            "point_colors": style.point_colors, "point_thin": style.point_thin}
 
 
 def draw_poses(image: np.ndarray, poses: Poses, *,

@@ -1,0 +1,540 @@
+// alphapose view: the results page. Plain script, no dependencies; all data is inline in
+// <script type="application/json" id="view-data"> and, per chunk of frames, in
+// <script type="application/octet-stream" id="chunk-R-C"> (base64 of deflate bytes, decoded
+// only when a frame of that chunk is shown). Layout of a chunk: alphapose/view/page.py.
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const DATA = JSON.parse($("view-data").textContent);
+  const L = DATA.layout;
+  const NF = DATA.frames;
+  const media = DATA.media;
+  const KEEP_CHUNKS = 8;  // decoded chunks kept per run (the rest are dropped, re-decoded on need)
+
+  const state = {
+    frame: 0, threshold: DATA.threshold, groups: L.groups.map(() => true), ids: true,
+    boxes: false, playing: false, track: null, frameData: [], drawn: -1,
+  };
+
+  // ---------------------------------------------------------------- decoding
+  function bytesOf(b64) {
+    const bin = atob(b64);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function typed(b64, Type) {
+    if (!b64) return new Type(0);
+    const b = bytesOf(b64);
+    return new Type(b.buffer, 0, b.byteLength / Type.BYTES_PER_ELEMENT);
+  }
+  async function inflate(bytes) {
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+  async function decodeChunk(id, first) {
+    const raw = await inflate(bytesOf($(id).textContent));
+    const buf = raw.buffer;
+    const [F, P, K, scale] = new Int32Array(buf, 0, 4);
+    let o = 16;
+    const ids = new Int32Array(buf, o, P); o += 4 * P;
+    const boxes = new Float32Array(buf, o, 4 * P); o += 16 * P;
+    const scores = new Float32Array(buf, o, P); o += 4 * P;
+    const xy = new Int16Array(buf, o, 2 * P * K); o += 4 * P * K;
+    const counts = new Uint16Array(buf, o, F); o += 2 * F;
+    const conf = new Uint8Array(buf, o, P * K);
+    const offsets = new Int32Array(F + 1);
+    for (let i = 0; i < F; i++) offsets[i + 1] = offsets[i] + counts[i];
+    return { first, F, P, K, scale, ids, boxes, scores, xy, conf, offsets };
+  }
+
+  class RunData {
+    constructor(index, summary) {
+      this.index = index;
+      this.s = summary;
+      this.counts = typed(summary.counts, Uint16Array);
+      this.starts = summary.chunks.map((c) => c.first);
+      this.cache = new Map();
+      this.colors = new Map(summary.tracks.map((t) => [t.id, t.color]));
+    }
+    chunkOf(f) {
+      let lo = 0, hi = this.starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (this.starts[mid] <= f) lo = mid; else hi = mid - 1;
+      }
+      return lo;
+    }
+    load(c) {
+      if (!this.cache.has(c)) {
+        this.cache.set(c, decodeChunk(`chunk-${this.index}-${c}`, this.starts[c]));
+        if (this.cache.size > KEEP_CHUNKS) this.cache.delete(this.cache.keys().next().value);
+      }
+      return this.cache.get(c);
+    }
+    async frame(f) {
+      const c = this.chunkOf(f);
+      const chunk = await this.load(c);
+      if (c + 1 < this.starts.length && f - chunk.first > chunk.F / 2) this.load(c + 1);
+      const i = f - chunk.first;
+      return { chunk, from: chunk.offsets[i], to: chunk.offsets[i + 1] };
+    }
+  }
+  const runs = DATA.runs.map((s, i) => new RunData(i, s));
+
+  // ---------------------------------------------------------------- media
+  const video = $("video"), image = $("image"), overlay = $("overlay"), stage = $("stage");
+  const ctx = overlay.getContext("2d");
+  let mediaReady = Promise.resolve();
+
+  function setCanvasSize(w, h) {
+    if (w > 0 && h > 0 && (overlay.width !== w || overlay.height !== h)) {
+      overlay.width = w; overlay.height = h;
+    }
+  }
+  function once(el, names) {
+    return new Promise((resolve) => {
+      const done = () => { names.forEach((n) => el.removeEventListener(n, done)); resolve(); };
+      names.forEach((n) => el.addEventListener(n, done));
+    });
+  }
+  if (media.kind === "video") {
+    video.hidden = false;
+    video.src = media.src;
+    setCanvasSize(media.width, media.height);
+    video.addEventListener("loadedmetadata", () => {
+      if (!media.width) setCanvasSize(video.videoWidth, video.videoHeight);
+    });
+    video.addEventListener("error", () => showMessage(
+      `The video ${media.src} cannot be played by this browser here (file pages may be refused ` +
+      "local videos: try alphapose view --serve). Skeletons are drawn without it."));
+  } else if (media.kind === "images") {
+    image.hidden = false;
+    image.addEventListener("error", () => showMessage(`Image ${image.getAttribute("src")} ` +
+      "cannot be loaded (moved? pass the image folder with --media)."));
+  } else {
+    stage.classList.add("no-media");
+    setCanvasSize(media.width, media.height);
+  }
+
+  function seekMedia(f) {
+    if (media.kind === "video") {
+      if (state.playing) return Promise.resolve();
+      const t = (f + 0.5) / media.fps;
+      if (Math.abs(video.currentTime - t) < 0.25 / media.fps && video.readyState >= 2) {
+        return Promise.resolve();
+      }
+      const p = video.readyState >= 1 ? once(video, ["seeked", "error"])
+        : once(video, ["loadeddata", "error"]).then(() => {
+          video.currentTime = t;
+          return once(video, ["seeked", "error"]);
+        });
+      if (video.readyState >= 1) video.currentTime = t;
+      return p;
+    }
+    if (media.kind === "images") {
+      const src = media.srcs[f];
+      if (!src) { image.removeAttribute("src"); return Promise.resolve(); }
+      if (image.getAttribute("src") === src && image.complete) return Promise.resolve();
+      const p = once(image, ["load", "error"]).then(() => {
+        if (image.naturalWidth) setCanvasSize(image.naturalWidth, image.naturalHeight);
+      });
+      image.src = src;
+      return p;
+    }
+    return Promise.resolve();
+  }
+
+  // ---------------------------------------------------------------- drawing
+  function groupOn(k) { return state.groups[L.point_group[k] || 0]; }
+
+  function drawPerson(run, chunk, p, color) {
+    const K = chunk.K, PK = chunk.P * K, s = chunk.scale, thr = state.threshold;
+    const longest = Math.max(overlay.width, overlay.height);
+    // sizes as alphapose.render.draw_poses picks them (radius longest/320, width longest/480)
+    const radius = Math.max(2, Math.round(longest / 320));
+    const width = Math.max(1, Math.round(longest / 480));
+    const base = p * K;
+    const seen = new Uint8Array(K);
+    for (let k = 0; k < K; k++) seen[k] = chunk.conf[base + k] > thr * 254 && groupOn(k) ? 1 : 0;
+    const x = (k) => chunk.xy[base + k] / s, y = (k) => chunk.xy[PK + base + k] / s;
+    ctx.lineCap = "round";
+    L.edges.forEach(([a, b], e) => {
+      if (!seen[a] || !seen[b]) return;
+      ctx.strokeStyle = color || L.edge_colors[e];
+      ctx.lineWidth = L.edge_thin[e] ? Math.max(1, width >> 1) : width;
+      ctx.beginPath(); ctx.moveTo(x(a), y(a)); ctx.lineTo(x(b), y(b)); ctx.stroke();
+    });
+    for (let k = 0; k < K; k++) {
+      if (!seen[k]) continue;
+      ctx.fillStyle = color || L.point_colors[k] || "#ffffff";
+      const r = L.point_thin[k] ? Math.max(1, radius >> 1) : radius;
+      ctx.beginPath(); ctx.arc(x(k), y(k), r, 0, 2 * Math.PI); ctx.fill();
+    }
+    const id = chunk.ids[p];
+    const box = chunk.boxes.subarray(4 * p, 4 * p + 4);
+    const hasBox = box.every((v) => Number.isFinite(v));
+    if (state.boxes && hasBox) {
+      ctx.strokeStyle = color || "#0000ff"; ctx.lineWidth = width;
+      ctx.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]);
+    }
+    if (state.ids && id >= 0) {
+      let ax = hasBox ? box[0] : Infinity, ay = hasBox ? box[1] : Infinity;
+      if (!hasBox) for (let k = 0; k < K; k++) if (seen[k]) { ax = Math.min(ax, x(k)); ay = Math.min(ay, y(k)); }
+      if (Number.isFinite(ax)) {
+        const size = Math.max(12, Math.round(longest / 60));
+        ctx.font = `bold ${size}px sans-serif`;
+        ctx.lineWidth = Math.max(2, size / 5); ctx.strokeStyle = "#000";
+        const label = DATA.compare ? `${"AB"[run.index]}${id}` : String(id);
+        const ty = Math.max(size, ay - 4);
+        ctx.strokeText(label, Math.max(0, ax), ty);
+        ctx.fillStyle = color || "#fff"; ctx.fillText(label, Math.max(0, ax), ty);
+      }
+    }
+  }
+
+  function draw() {
+    ctx.clearRect(0, 0, overlay.width, overlay.height);
+    if (media.kind === "none") { ctx.fillStyle = "#101215"; ctx.fillRect(0, 0, overlay.width, overlay.height); }
+    state.frameData.forEach((fd, r) => {
+      if (!fd) return;
+      const run = runs[r];
+      for (let p = fd.from; p < fd.to; p++) {
+        const id = fd.chunk.ids[p];
+        const color = DATA.compare ? run.s.color : (id >= 0 ? run.colors.get(id) : null);
+        drawPerson(run, fd.chunk, p, color);
+      }
+    });
+    state.drawn = state.frame;
+  }
+
+  // ---------------------------------------------------------------- frame changes
+  let showToken = 0;
+  async function show(f, fromPlayback) {
+    f = Math.max(0, Math.min(NF - 1, Math.round(f)));
+    state.frame = f;
+    const token = ++showToken;
+    updateFrameUI();
+    const seek = fromPlayback ? Promise.resolve() : seekMedia(f);
+    const data = await Promise.all(runs.map((run) => run.frame(f)));
+    await seek;
+    if (token !== showToken) return;
+    state.frameData = data;
+    draw();
+    updateFrameInfo();
+  }
+
+  function fmtTime(f) {
+    if (media.kind !== "video") return "";
+    const t = f / media.fps;
+    const m = Math.floor(t / 60), s = (t - 60 * m).toFixed(2).padStart(5, "0");
+    return ` · ${m}:${s}`;
+  }
+  function frameName(f) { return DATA.names ? ` (${DATA.names[f]})` : ""; }
+
+  function updateFrameUI() {
+    const f = state.frame;
+    $("scrub").value = f;
+    $("frame-label").textContent = `frame ${f + 1} / ${NF}${frameName(f)}${fmtTime(f)}`;
+    const box = $("lanes"), cursor = $("lanes-cursor");
+    const bar = box.querySelector(".bar");
+    if (bar) {
+      const left = bar.offsetLeft + (NF > 1 ? (f + 0.5) / NF : 0.5) * bar.clientWidth;
+      cursor.style.left = `${left}px`;
+    }
+    plots.forEach((p) => p.draw());
+  }
+
+  function updateFrameInfo() {
+    const parts = state.frameData.map((fd, r) => {
+      const n = fd ? fd.to - fd.from : 0;
+      return DATA.compare ? `<span class="swatch" style="background:${runs[r].s.color}"></span>` +
+        `${escapeHtml(runs[r].s.name)}: ${n} people` : `${n} people in this frame`;
+    });
+    if (DATA.diff) {
+      const m = diff.matched[state.frame], d = diff.distance[state.frame];
+      parts.push(`matched ${m}` + (Number.isFinite(d) ? `, mean distance ${d.toFixed(1)} px` : ""));
+    }
+    $("frame-info").innerHTML = parts.join(" · ");
+  }
+
+  // ---------------------------------------------------------------- playback
+  let timer = null;
+  function play() {
+    if (state.playing) return;
+    state.playing = true;
+    $("play").innerHTML = "&#10074;&#10074;";
+    if (media.kind === "video" && !video.error) {
+      if (state.frame >= NF - 1) { state.playing = false; show(0).then(play); return; }
+      const onFrame = (now, meta) => {
+        if (!state.playing) return;
+        show(Math.round(meta.mediaTime * media.fps), true);
+        video.requestVideoFrameCallback(onFrame);
+      };
+      if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+      else {
+        const tick = () => {
+          if (!state.playing) return;
+          show(Math.floor(video.currentTime * media.fps + 1e-3), true);
+          requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      }
+      video.play().catch(() => pause());
+    } else {
+      const fps = media.fps || 10;
+      timer = setInterval(() => {
+        if (state.frame >= NF - 1) { pause(); return; }
+        show(state.frame + 1);
+      }, 1000 / fps);
+    }
+  }
+  function pause() {
+    if (!state.playing) return;
+    state.playing = false;
+    $("play").innerHTML = "&#9654;";
+    if (timer) { clearInterval(timer); timer = null; }
+    if (media.kind === "video") { video.pause(); show(Math.floor(video.currentTime * media.fps + 1e-3)); }
+  }
+  if (media.kind === "video") video.addEventListener("ended", pause);
+
+  // ---------------------------------------------------------------- plots
+  function plot(canvas, render, span) {
+    const p = {
+      canvas, draw() {
+        const w = Math.max(100, Math.round(canvas.clientWidth * devicePixelRatio));
+        const h = Math.round(Number(canvas.getAttribute("height")) * devicePixelRatio);
+        if (canvas.width !== w) canvas.width = w;
+        if (canvas.height !== h) canvas.height = h;
+        const c = canvas.getContext("2d");
+        c.clearRect(0, 0, w, h);
+        const [first, last] = span();
+        render(c, w, h, first, last);
+        if (state.frame >= first && state.frame <= last) {
+          const x = ((state.frame - first + 0.5) / (last - first + 1)) * w;
+          c.fillStyle = "rgba(255,255,255,0.8)"; c.fillRect(Math.round(x), 0, Math.max(1, devicePixelRatio), h);
+        }
+      },
+    };
+    canvas.addEventListener("click", (ev) => {
+      const [first, last] = span();
+      const rect = canvas.getBoundingClientRect();
+      pause();
+      show(first + Math.floor(((ev.clientX - rect.left) / rect.width) * (last - first + 1)));
+    });
+    return p;
+  }
+  function drawSeries(c, w, h, values, bins, groups, colors) {
+    // values: Uint8Array bins x groups, 0..254 (255: no data)
+    groups.forEach((g, gi) => {
+      c.strokeStyle = colors[g]; c.lineWidth = Math.max(1, devicePixelRatio * 1.5);
+      c.beginPath();
+      let pen = false;
+      for (let b = 0; b < bins; b++) {
+        const v = values[b * groups.length + gi];
+        if (v === 255) { pen = false; continue; }
+        const x = ((b + 0.5) / bins) * w, y = h - 4 - (v / 254) * (h - 8);
+        if (pen) c.lineTo(x, y); else c.moveTo(x, y);
+        pen = true;
+      }
+      c.stroke();
+    });
+  }
+  const confByRun = runs.map((r) => typed(r.s.conf_time, Uint8Array));
+  const trackConf = new Map();
+  const confPlot = plot($("conf-plot"), (c, w, h) => {
+    const run = runs[state.track ? state.track.run : 0];
+    if (state.track) {
+      const t = state.track.t;
+      if (!trackConf.has(t)) trackConf.set(t, typed(t.conf, Uint8Array));
+      drawSeries(c, w, h, trackConf.get(t), t.bins, run.s.groups, L.group_colors);
+    } else {
+      drawSeries(c, w, h, confByRun[0], run.s.conf_bins, run.s.groups, L.group_colors);
+    }
+  }, () => (state.track ? [state.track.t.first, state.track.t.last] : [0, NF - 1]));
+  const countPlot = plot($("count-plot"), (c, w, h) => {
+    const top = Math.max(1, ...runs.map((r) => r.s.max_count));
+    runs.forEach((run, r) => {
+      c.fillStyle = DATA.compare ? run.s.color : "#4aa3ff";
+      c.globalAlpha = DATA.compare ? 0.6 : 1;
+      const col = new Float32Array(w);
+      for (let f = 0; f < NF; f++) {
+        const x = Math.min(w - 1, Math.floor((f / NF) * w));
+        col[x] = Math.max(col[x], run.counts[f]);
+      }
+      const step = Math.max(1, w / NF);
+      for (let x = 0; x < w; x++) {
+        if (!col[x]) continue;
+        const bh = (col[x] / top) * (h - 6);
+        c.fillRect(x, h - bh, Math.ceil(step), bh);
+      }
+    });
+    c.globalAlpha = 1;
+    c.fillStyle = "#9aa0aa"; c.font = `${11 * devicePixelRatio}px sans-serif`;
+    c.fillText(`max ${top}`, 4, 12 * devicePixelRatio);
+  }, () => [0, NF - 1]);
+  const plots = [confPlot, countPlot];
+  const diff = DATA.diff ? {
+    matched: typed(DATA.diff.matched, Uint16Array), distance: typed(DATA.diff.distance, Float32Array),
+  } : null;
+  if (diff) {
+    $("diff-section").hidden = false;
+    let top = 1;
+    diff.distance.forEach((d) => { if (Number.isFinite(d)) top = Math.max(top, d); });
+    plots.push(plot($("diff-plot"), (c, w, h) => {
+      c.fillStyle = "#e0a040";
+      for (let f = 0; f < NF; f++) {
+        const d = diff.distance[f];
+        if (!Number.isFinite(d)) continue;
+        const x = Math.floor((f / NF) * w), bh = (d / top) * (h - 6);
+        c.fillRect(x, h - bh, Math.max(1, Math.ceil(w / NF)), bh);
+      }
+      c.fillStyle = "#ff5060";  // frames whose people counts differ
+      for (let f = 0; f < NF; f++) {
+        if (runs[0].counts[f] !== runs[1].counts[f]) c.fillRect(Math.floor((f / NF) * w), 0, Math.max(1, Math.ceil(w / NF)), 4);
+      }
+      c.fillStyle = "#9aa0aa"; c.font = `${11 * devicePixelRatio}px sans-serif`;
+      c.fillText(`max ${top.toFixed(1)} px · red: people counts differ`, 4, 14 * devicePixelRatio);
+    }, () => [0, NF - 1]));
+  }
+
+  // ---------------------------------------------------------------- lanes
+  function buildLanes() {
+    const box = $("lanes");
+    let total = 0;
+    runs.forEach((run) => {
+      run.s.tracks.forEach((t) => {
+        total++;
+        const lane = document.createElement("div");
+        lane.className = "lane";
+        lane.dataset.track = t.id;
+        lane.dataset.run = run.index;
+        const color = DATA.compare ? run.s.color : t.color;
+        const prefix = DATA.compare ? "AB"[run.index] : "";
+        lane.innerHTML = `<span class="label"><span class="swatch" style="background:${color}"></span>` +
+          `${prefix}${t.id}</span><span class="bar"></span>`;
+        lane.title = `id ${t.id}: frames ${t.first + 1}-${t.last + 1}, seen in ${t.frames}, ` +
+          `${t.segments.length} segment(s)`;
+        const bar = lane.querySelector(".bar");
+        t.segments.forEach(([a, b]) => {
+          const seg = document.createElement("span");
+          seg.className = "seg";
+          seg.style.left = `${(a / NF) * 100}%`;
+          seg.style.width = `${((b - a + 1) / NF) * 100}%`;
+          seg.style.background = color;
+          bar.appendChild(seg);
+        });
+        lane.addEventListener("click", (ev) => {
+          const rect = bar.getBoundingClientRect();
+          let f = Math.floor(((ev.clientX - rect.left) / rect.width) * NF);
+          if (ev.clientX < rect.left) f = t.first;
+          selectTrack(run.index, t, lane);
+          pause();
+          show(Math.max(0, Math.min(NF - 1, f)));
+        });
+        box.appendChild(lane);
+      });
+    });
+    const untracked = runs.reduce((n, r) => n + r.s.untracked, 0);
+    $("lanes-note").textContent = total ? `(${total} ids; click a lane to jump there and plot it)`
+      : (untracked ? "(no track ids in these results: run with --pose-track)" : "(nobody found)");
+  }
+  function selectTrack(r, t, lane) {
+    document.querySelectorAll(".lane.selected").forEach((el) => el.classList.remove("selected"));
+    if (state.track && state.track.t === t) { state.track = null; }
+    else { state.track = { run: r, t }; lane.classList.add("selected"); }
+    $("conf-who").textContent = state.track ? `(id ${t.id}, frames ${t.first + 1}-${t.last + 1})` : "(all people)";
+    confPlot.draw();
+  }
+
+  // ---------------------------------------------------------------- summary
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  }
+  function emptyRanges(counts) {
+    const out = [];
+    let start = -1;
+    for (let f = 0; f <= counts.length; f++) {
+      const empty = f < counts.length && counts[f] === 0;
+      if (empty && start < 0) start = f;
+      if (!empty && start >= 0) { out.push([start, f - 1]); start = -1; }
+    }
+    return out;
+  }
+  function buildSummary() {
+    const rows = [];
+    const head = ["", ...runs.map((r) => (DATA.compare ? `<span class="swatch" style="background:${r.s.color}"></span>` : "") + escapeHtml(r.s.name))];
+    const row = (label, values) => rows.push(`<tr><th>${label}</th>${values.map((v) => `<td>${v}</td>`).join("")}</tr>`);
+    row("frames", runs.map(() => NF));
+    row("people (all frames)", runs.map((r) => r.s.people));
+    row("people per frame", runs.map((r) => `${(r.s.people / Math.max(1, NF)).toFixed(2)} mean, ${r.s.max_count} max`));
+    row("frames with no people", runs.map((r) => r.s.empty_frames));
+    row("track ids", runs.map((r) => r.s.tracks.length));
+    L.groups.forEach((g) => row(`mean score: ${g}`, runs.map((r) => {
+      const v = r.s.part_means[g];
+      return v === null || v === undefined ? "-" : v.toFixed(3);
+    })));
+    let text = `<table><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr>${rows.join("")}</table>`;
+    runs.forEach((r) => {
+      const ranges = emptyRanges(r.counts);
+      if (!ranges.length) return;
+      const links = ranges.slice(0, 30).map(([a, b]) => `<a class="jump" data-frame="${a}">${a + 1}${b > a ? "-" + (b + 1) : ""}</a>`);
+      text += `<div>${DATA.compare ? escapeHtml(r.s.name) + ": " : ""}frames with no people: ${links.join("")}${ranges.length > 30 ? ` … (${ranges.length} ranges)` : ""}</div>`;
+    });
+    $("summary").innerHTML = text;
+    $("summary").querySelectorAll("a.jump").forEach((a) => a.addEventListener("click", () => { pause(); show(Number(a.dataset.frame)); }));
+    const settings = DATA.compare ? Object.fromEntries(runs.map((r) => [r.s.name, r.s.settings])) : runs[0].s.settings;
+    $("settings").textContent = JSON.stringify({ layout: L.name, keypoints: L.num_keypoints, media: media.kind === "video" ? media.src : media.kind, ...settings }, null, 1);
+  }
+
+  // ---------------------------------------------------------------- controls
+  function showMessage(text) { const m = $("message"); m.hidden = false; m.textContent = text; }
+  function buildControls() {
+    $("title").textContent = DATA.title;
+    $("run-info").textContent = `${NF} frames · layout ${L.name || `${L.num_keypoints} keypoints`}` +
+      (media.kind === "video" ? ` · ${media.fps.toFixed(2)} fps` : "");
+    const scrub = $("scrub");
+    scrub.max = Math.max(0, NF - 1);
+    scrub.addEventListener("input", () => { pause(); show(Number(scrub.value)); });
+    $("play").addEventListener("click", () => (state.playing ? pause() : play()));
+    $("prev").addEventListener("click", () => { pause(); show(state.frame - 1); });
+    $("next").addEventListener("click", () => { pause(); show(state.frame + 1); });
+    document.addEventListener("keydown", (ev) => {
+      if (ev.target instanceof HTMLInputElement && ev.target.type !== "range") return;
+      if (ev.key === " ") { ev.preventDefault(); state.playing ? pause() : play(); }
+      else if (ev.key === "ArrowRight") { ev.preventDefault(); pause(); show(state.frame + 1); }
+      else if (ev.key === "ArrowLeft") { ev.preventDefault(); pause(); show(state.frame - 1); }
+    });
+    const toggles = $("group-toggles");
+    L.groups.forEach((g, i) => {
+      const label = document.createElement("label");
+      label.innerHTML = `<input type="checkbox" data-group="${g}" checked> <span class="swatch" style="background:${L.group_colors[g]}"></span>${g}`;
+      label.querySelector("input").addEventListener("change", (ev) => { state.groups[i] = ev.target.checked; draw(); });
+      toggles.appendChild(label);
+    });
+    $("show-ids").addEventListener("change", (ev) => { state.ids = ev.target.checked; draw(); });
+    $("show-boxes").addEventListener("change", (ev) => { state.boxes = ev.target.checked; draw(); });
+    const thr = $("threshold");
+    thr.value = state.threshold;
+    $("threshold-value").textContent = state.threshold.toFixed(2);
+    thr.addEventListener("input", () => {
+      state.threshold = Number(thr.value);
+      $("threshold-value").textContent = state.threshold.toFixed(2);
+      draw();
+    });
+    $("conf-legend").innerHTML = runs[0].s.groups.map((g) => `<span><span class="swatch" style="background:${L.group_colors[g]}"></span>${g}</span>`).join("");
+    $("conf-who").textContent = "(all people)";
+    window.addEventListener("resize", () => updateFrameUI());
+  }
+
+  buildControls();
+  buildLanes();
+  buildSummary();
+  const ready = (typeof DecompressionStream === "undefined")
+    ? Promise.reject(new Error("this browser lacks DecompressionStream (needs Chrome 80, Firefox 113, Safari 16.4 or newer)"))
+    : show(0);
+  ready.catch((error) => showMessage(String(error)));
+
+  // For scripts and tests driving the page: the data, the state, and show(frame) -> Promise.
+  window.alphaposeView = { data: DATA, state, show: (f) => show(f), ready, play, pause, runs };
+})();

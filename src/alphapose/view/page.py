@@ -1,0 +1,565 @@
+"""Build the results page: one self-contained HTML file (script, styles and data inline).
+
+The page's script and styles are the package files ``view/assets/view.{js,css,html}``. The data
+goes in two kinds of inline ``<script>`` elements the browser does not run:
+
+* ``view-data`` (JSON): layout, colours, media, per-run summaries (people per frame, mean score
+  per part, presence segments and confidence per part of every track), compare differences.
+* ``chunk-R-C`` (base64 of deflate-compressed bytes): the people of run ``R``'s frames in chunk
+  ``C``, decoded by the page only when it shows a frame of that chunk (lazy loading: a page of a
+  30-minute video opens without parsing its results).
+
+Chunk bytes, little-endian, in this order (each array aligned to its item size)::
+
+    int32   header[4]    frames F, people P, keypoints K, coordinate scale S
+    int32   ids[P]       track ids (-1 untracked)
+    float32 boxes[P*4]   x1 y1 x2 y2 (NaN: none)
+    float32 scores[P]    person scores
+    int16   xy[2*P*K]    all x then all y, in pixels * S (rounded)
+    uint16  counts[F]    people per frame
+    uint8   conf[P*K]    keypoint scores * 254 (rounded, clipped to [0, 1])
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from alphapose.skeletons import get_layout
+from alphapose.view.results import Run
+
+__all__ = ["COMPARE_COLORS", "GROUPS", "Media", "build_html", "chunk_bytes", "find_media",
+           "write_page"]
+
+#: keypoint groups the page toggles and plots (both hands are one group)
+GROUPS: tuple[str, ...] = ("body", "foot", "face", "hand")
+_GROUP_OF_PART = {"body": "body", "foot": "foot", "face": "face", "left_hand": "hand",
+                  "right_hand": "hand"}
+#: run colours of a compare page (BGR): A, B
+COMPARE_COLORS: tuple[tuple[int, int, int], ...] = ((0, 140, 255), (255, 255, 0))
+#: containers and codecs browsers play (others are transcoded to WebM/VP8)
+_PLAYABLE_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm"}
+_PLAYABLE_CODECS = {"avc1", "h264", "vp80", "vp90", "vp08", "vp09", "av01"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"}
+_CHUNK_BYTES = 1 << 19   # raw bytes per chunk (before compression), about
+_TIME_BINS = 800         # bins of the run-wide plots
+_TRACK_BINS = 200        # bins of one track's confidence plot, at most
+_NO_DATA = 255           # uint8 plot value: no people in the bin
+_XY_LIMIT = 8000.0       # |coordinate| that still fits int16 at scale 4
+
+
+@dataclass(frozen=True)
+class Media:
+    """What the page shows under the skeletons.
+
+    Attributes:
+        kind: ``"video"``, ``"images"`` or ``"none"`` (a dark canvas).
+        video: the video file (kind video).
+        images: ``{frame name: image file}`` (kind images).
+        fps: frames per second of the video.
+        size: ``(width, height)`` of the frames when known (video, none).
+        frames: number of frames of the video (0 when unknown).
+    """
+
+    kind: str
+    video: Path | None = None
+    images: dict[str, Path] | None = None
+    fps: float = 25.0
+    size: tuple[int, int] | None = None
+    frames: int = 0
+
+
+def find_media(run: Run, media: str | os.PathLike[str] | None) -> Media:
+    """The media of ``run``: ``media`` when given (a video, an image folder or an image), else
+    the video the done marker names (if it still exists), else none.
+
+    Raises:
+        FileNotFoundError: ``media`` does not exist.
+        ValueError: ``media`` is neither a video, an image nor a folder of images.
+    """
+    if media is None:
+        video = run.settings.get("video")
+        if isinstance(video, str) and Path(video).is_file():
+            return _video_media(Path(video))
+        return Media("none", size=_extent(run))
+    path = Path(media)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such video, image or folder (--media)")
+    if path.is_dir():
+        images = {p.name: p for p in sorted(path.iterdir())
+                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()}
+        if not images:
+            raise ValueError(f"{path}: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) in this "
+                             "folder (--media)")
+        return Media("images", images=images)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return Media("images", images={path.name: path})
+    return _video_media(path)
+
+
+def _video_media(path: Path) -> Media:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise ValueError(f"{path}: not a video OpenCV can read (--media)")
+        fps = float(capture.get(cv2.CAP_PROP_FPS)) or 25.0
+        size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        frames = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+    finally:
+        capture.release()
+    return Media("video", video=path, fps=fps if 0 < fps < 1000 else 25.0, size=size,
+                 frames=frames)
+
+
+def _extent(run: Run) -> tuple[int, int]:
+    """A canvas size holding every keypoint (for a page without media)."""
+    if not len(run.keypoints):
+        return (640, 480)
+    seen = run.keypoint_scores > 0
+    xy = run.keypoints[seen] if seen.any() else run.keypoints.reshape(-1, 2)
+    high = np.nanmax(xy, axis=0) if len(xy) else np.array([640.0, 480.0])
+    return (int(max(64, np.ceil(high[0]) + 16)), int(max(64, np.ceil(high[1]) + 16)))
+
+
+def browser_playable(path: Path) -> bool:
+    """Whether browsers play the video file as it is (container and codec)."""
+    import cv2
+
+    if path.suffix.lower() not in _PLAYABLE_SUFFIXES:
+        return False
+    capture = cv2.VideoCapture(str(path))
+    try:
+        code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    finally:
+        capture.release()
+    fourcc = code.to_bytes(4, "little").decode("latin-1").lower()
+    return fourcc in _PLAYABLE_CODECS
+
+
+def transcode(video: Path, target: Path, fps: float, quiet: bool = False) -> Path:
+    """Copy ``video`` to ``target`` as WebM (VP8), frame by frame at ``fps``, for browsers.
+
+    Raises:
+        ValueError: the video cannot be read or WebM cannot be written here.
+    """
+    import cv2
+    from tqdm import tqdm
+
+    capture = cv2.VideoCapture(str(video))
+    if not capture.isOpened():
+        raise ValueError(f"{video}: not a video OpenCV can read")
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp.webm")
+    writer = None
+    try:
+        with tqdm(total=total, desc=f"view: {video.name} -> WebM", unit="frame",
+                  disable=quiet, leave=False) as bar:
+            while True:
+                ok, image = capture.read()
+                if not ok:
+                    break
+                if writer is None:
+                    height, width = image.shape[:2]
+                    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"VP80"), fps,
+                                             (width, height))
+                    if not writer.isOpened():
+                        raise ValueError(f"{target}: OpenCV cannot write WebM (VP8) here; "
+                                         "convert the video to MP4 (H.264) and pass it with "
+                                         "--media")
+                writer.write(image)
+                bar.update(1)
+    finally:
+        capture.release()
+        if writer is not None:
+            writer.release()
+    if writer is None:
+        raise ValueError(f"{video}: no frames could be read")
+    tmp.replace(target)
+    return target
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+# ------------------------------------------------------------------------------------------------
+
+
+def _hex(bgr: Sequence[int]) -> str:
+    b, g, r = (int(v) for v in bgr)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def layout_data(layout_name: str | None, num_keypoints: int) -> dict[str, Any]:
+    """Edges, colours and parts of a layout as the page draws them (from
+    :mod:`alphapose.skeletons` and :func:`alphapose.render.layout_colors`)."""
+    from alphapose.render import layout_colors, part_color
+
+    group_colors = {"body": _hex(part_color("body", "right")),
+                    "foot": _hex(part_color("foot", "left")),
+                    "face": _hex(part_color("face")), "hand": _hex(part_color("left_hand"))}
+    if layout_name is None:
+        return {"name": None, "num_keypoints": num_keypoints, "edges": [], "edge_colors": [],
+                "edge_thin": [], "point_colors": ["#ffffff"] * num_keypoints,
+                "point_thin": [False] * num_keypoints, "groups": ["body"],
+                "point_group": [0] * num_keypoints, "group_colors": group_colors}
+    layout = get_layout(layout_name)
+    colors = layout_colors(layout)
+    groups = [g for g in GROUPS
+              if any(_GROUP_OF_PART[p] == g for p in layout.keypoint_parts)]
+    return {
+        "name": layout.name, "num_keypoints": layout.num_keypoints,
+        "edges": [list(e) for e in layout.edges],
+        "edge_colors": [_hex(c) for c in colors["edge_colors"]],
+        "edge_thin": list(colors["edge_thin"]),
+        "point_colors": [_hex(c) for c in colors["point_colors"]],
+        "point_thin": list(colors["point_thin"]),
+        "groups": groups,
+        "point_group": [groups.index(_GROUP_OF_PART[p]) for p in layout.keypoint_parts],
+        "group_colors": group_colors,
+    }
+
+
+def _group_index(run: Run) -> tuple[list[str], np.ndarray]:
+    if run.layout is None:
+        return ["body"], np.zeros(run.num_keypoints, np.int64)
+    layout = layout_data(run.layout, run.num_keypoints)
+    return layout["groups"], np.asarray(layout["point_group"], np.int64)
+
+
+def _person_group_means(run: Run) -> tuple[list[str], np.ndarray]:
+    """``(P, G)`` mean keypoint score per person and group."""
+    groups, index = _group_index(run)
+    scores = np.clip(run.keypoint_scores.astype(np.float64), 0.0, 1.0)
+    means = np.zeros((len(scores), len(groups)))
+    for g in range(len(groups)):
+        means[:, g] = scores[:, index == g].mean(axis=1) if (index == g).any() else 0.0
+    return groups, means
+
+
+def _binned(values: np.ndarray, positions: np.ndarray, first: int, span: int,
+            bins: int) -> np.ndarray:
+    """``(bins, G)`` uint8 means of ``values`` ``(N, G)`` in [0, 1] by frame bin (255: empty)."""
+    which = ((positions - first) * bins // max(span, 1)).clip(0, bins - 1)
+    sums = np.zeros((bins, values.shape[1]))
+    np.add.at(sums, which, values)
+    counts = np.bincount(which, minlength=bins)[:, None]
+    out = np.full((bins, values.shape[1]), _NO_DATA, np.uint8)
+    filled = counts[:, 0] > 0
+    out[filled] = np.round(sums[filled] / counts[filled] * 254).astype(np.uint8)
+    return out
+
+
+def _segments(positions: np.ndarray) -> list[list[int]]:
+    """Runs of consecutive frame positions as ``[first, last]`` pairs."""
+    if not len(positions):
+        return []
+    breaks = np.flatnonzero(np.diff(positions) > 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(positions) - 1]])
+    return [[int(positions[s]), int(positions[e])] for s, e in zip(starts, ends, strict=True)]
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """The run-wide figures of the page (all computed here, none by the page)."""
+    from alphapose.render import id_color
+
+    groups, means = _person_group_means(run)
+    frame = run.frame_of_person()
+    num_frames = max(run.num_frames, 1)
+    bins = min(num_frames, _TIME_BINS)
+    tracks = []
+    ids = run.track_ids
+    for track_id in np.unique(ids[ids >= 0]):
+        rows = np.flatnonzero(ids == track_id)
+        positions = np.unique(frame[rows])
+        first, last = int(positions[0]), int(positions[-1])
+        span = last - first + 1
+        track_bins = min(span, _TRACK_BINS)
+        tracks.append({
+            "id": int(track_id), "color": _hex(id_color(int(track_id))),
+            "segments": _segments(positions), "frames": len(positions),
+            "first": first, "last": last, "bins": track_bins,
+            "conf": _b64(_binned(means[rows], frame[rows], first, span, track_bins)),
+        })
+    kp = np.clip(run.keypoint_scores, 0, 1)
+    _, index = _group_index(run)
+    part_means = {g: (round(float(kp[:, index == i].mean()), 4) if len(kp) else None)
+                  for i, g in enumerate(groups)}
+    return {
+        "name": run.name,
+        "people": len(run.scores),
+        "counts": _b64(run.counts.astype(np.uint16)),
+        "max_count": int(run.counts.max()) if len(run.counts) else 0,
+        "empty_frames": int((run.counts == 0).sum()),
+        "groups": groups,
+        "part_means": part_means,
+        "conf_bins": bins,
+        "conf_time": _b64(_binned(means, frame, 0, num_frames, bins)) if len(frame) else "",
+        "tracks": tracks,
+        "untracked": int((ids < 0).sum()),
+        "settings": run.settings,
+    }
+
+
+def chunk_bytes(run: Run, first: int, last: int) -> bytes:
+    """The raw (uncompressed) bytes of frames ``first:last`` (layout in the module doc)."""
+    offsets = run.offsets
+    lo, hi = int(offsets[first]), int(offsets[last])
+    k = run.num_keypoints
+    xy = run.keypoints[lo:hi]
+    finite = np.isfinite(xy)
+    scale = 4 if not finite.any() or np.abs(xy[finite]).max() < _XY_LIMIT else 1
+    xy = np.where(finite, xy, 0.0) * scale
+    planes = np.clip(np.round(xy.transpose(2, 0, 1)), -32767, 32767).astype("<i2")
+    conf = np.round(np.clip(np.nan_to_num(run.keypoint_scores[lo:hi]), 0, 1) * 254)
+    parts = [
+        np.array([last - first, hi - lo, k, scale], "<i4"),
+        run.track_ids[lo:hi].astype("<i4"),
+        run.xyxy[lo:hi].astype("<f4"),
+        run.scores[lo:hi].astype("<f4"),
+        planes,
+        run.counts[first:last].astype("<u2"),
+        conf.astype(np.uint8),
+    ]
+    return b"".join(np.ascontiguousarray(p).tobytes() for p in parts)
+
+
+def _chunk_bounds(run: Run) -> list[tuple[int, int]]:
+    """Frame ranges of about ``_CHUNK_BYTES`` raw bytes each."""
+    per_person = 28 + run.num_keypoints * 5
+    cost = run.counts.astype(np.int64) * per_person + 2
+    bounds, start, total = [], 0, 0
+    for f, c in enumerate(cost):
+        total += int(c)
+        if total >= _CHUNK_BYTES:
+            bounds.append((start, f + 1))
+            start, total = f + 1, 0
+    if start < run.num_frames or not bounds:
+        bounds.append((start, run.num_frames))
+    return bounds
+
+
+def _chunks(run: Run, r: int) -> tuple[list[dict[str, int]], Iterator[tuple[str, str]]]:
+    bounds = _chunk_bounds(run)
+    table = [{"first": a, "last": b} for a, b in bounds]
+
+    def encoded() -> Iterator[tuple[str, str]]:
+        for c, (a, b) in enumerate(bounds):
+            data = zlib.compress(chunk_bytes(run, a, b), 6)
+            yield f"chunk-{r}-{c}", base64.b64encode(data).decode("ascii")
+
+    return table, encoded()
+
+
+# ------------------------------------------------------------------------------------------------
+# frames shared by the runs of a page
+# ------------------------------------------------------------------------------------------------
+
+
+def align(run: Run, names: list[str]) -> Run:
+    """``run`` with its frames re-ordered onto ``names`` (frames it lacks are empty)."""
+    if run.frame_names == names:
+        return run
+    where = {n: i for i, n in enumerate(run.frame_names)}
+    offsets = run.offsets
+    rows: list[np.ndarray] = []
+    counts = np.zeros(len(names), np.int32)
+    for f, name in enumerate(names):
+        i = where.get(name)
+        if i is not None:
+            rows.append(np.arange(offsets[i], offsets[i + 1]))
+            counts[f] = run.counts[i]
+    take = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
+    stamps = None
+    if run.timestamps is not None:
+        stamps = np.array([run.timestamps[where[n]] if n in where else np.nan for n in names])
+    return replace(run, frame_names=list(names), counts=counts, keypoints=run.keypoints[take],
+                   keypoint_scores=run.keypoint_scores[take], xyxy=run.xyxy[take],
+                   scores=run.scores[take], track_ids=run.track_ids[take], timestamps=stamps)
+
+
+def frame_names_for(runs: Sequence[Run], media: Media) -> list[str]:
+    """The page's frames: the video's frames, or the media's images, or the runs' frames in
+    order (a run's frames missing from the media are kept, at the end)."""
+    names: list[str] = []
+    seen: set[str] = set()
+
+    def add(items: Sequence[str]) -> None:
+        for n in items:
+            if n not in seen:
+                seen.add(n)
+                names.append(n)
+
+    if all(r.video_frames for r in runs):
+        total = max([r.num_frames for r in runs] + [media.frames if media.kind == "video" else 0])
+        return [f"{i}.jpg" for i in range(total)]
+    if media.kind == "images" and media.images:
+        add(list(media.images))
+    for run in runs:
+        add(run.frame_names)
+    return names
+
+
+def compare_differences(a: Run, b: Run, threshold: float) -> dict[str, Any]:
+    """Per frame: people in each run, people matched, and the mean keypoint distance (pixels)
+    of matched people over keypoints both see above ``threshold``.
+
+    People are matched greedily by that distance (closest pairs first), only when their boxes
+    (or keypoint extents) overlap.
+    """
+    oa, ob = a.offsets, b.offsets
+    distance = np.full(a.num_frames, np.nan, np.float32)
+    matched = np.zeros(a.num_frames, np.int32)
+    for f in range(a.num_frames):
+        pa = slice(oa[f], oa[f + 1])
+        pb = slice(ob[f], ob[f + 1])
+        na, nb = oa[f + 1] - oa[f], ob[f + 1] - ob[f]
+        if not na or not nb:
+            continue
+        ka, kb = a.keypoints[pa], b.keypoints[pb]
+        both = (a.keypoint_scores[pa][:, None] > threshold) & \
+               (b.keypoint_scores[pb][None] > threshold)
+        gap = np.linalg.norm(ka[:, None] - kb[None], axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(both, gap, 0).sum(-1) / both.sum(-1)
+        mean[~np.isfinite(mean)] = np.inf
+        sizes = np.maximum(_person_size(ka, a.keypoint_scores[pa] > threshold)[:, None],
+                           _person_size(kb, b.keypoint_scores[pb] > threshold)[None])
+        mean[mean > sizes] = np.inf  # farther than the person is big: not the same person
+        pairs = []
+        while np.isfinite(mean).any():
+            i, j = np.unravel_index(np.argmin(mean), mean.shape)
+            pairs.append(float(mean[i, j]))
+            mean[i, :] = np.inf
+            mean[:, j] = np.inf
+        matched[f] = len(pairs)
+        if pairs:
+            distance[f] = float(np.mean(pairs))
+    return {"matched": _b64(matched.astype(np.uint16)), "distance": _b64(distance),
+            "threshold": threshold}
+
+
+def _person_size(keypoints: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(keypoints))
+    for i in range(len(keypoints)):
+        pts = keypoints[i][seen[i]]
+        if len(pts) >= 2:
+            out[i] = float(np.linalg.norm(pts.max(0) - pts.min(0)))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# the page
+# ------------------------------------------------------------------------------------------------
+
+
+def _asset(name: str) -> str:
+    return resources.files("alphapose.view").joinpath("assets", name).read_text("utf-8")
+
+
+def _media_data(media: Media, page_dir: Path, names: list[str],
+                video_src: Path | None) -> dict[str, Any]:
+    def rel(path: Path) -> str:
+        return Path(os.path.relpath(path.resolve(), page_dir.resolve())).as_posix()
+
+    if media.kind == "video":
+        assert video_src is not None  # set with kind video
+        return {"kind": "video", "src": rel(video_src), "fps": media.fps,
+                "width": media.size[0] if media.size else 0,
+                "height": media.size[1] if media.size else 0}
+    if media.kind == "images":
+        images = media.images or {}
+        return {"kind": "images", "srcs": [rel(images[n]) if n in images else None
+                                           for n in names]}
+    width, height = media.size or (640, 480)
+    return {"kind": "none", "width": width, "height": height}
+
+
+def build_html(runs: Sequence[Run], media: Media, page: Path, *, title: str,
+               threshold: float = 0.3, video_src: Path | None = None,
+               compare: bool = False) -> Iterator[str]:
+    """The page's text, in pieces (written one after the other: a large run is never one
+    string). ``runs`` must share their frames (:func:`align`)."""
+    page_dir = page.parent
+    names = runs[0].frame_names
+    layout_name = next((r.layout for r in runs if r.layout), None)
+    k = max(r.num_keypoints for r in runs)
+    data: dict[str, Any] = {
+        "version": 1, "title": title,
+        "layout": layout_data(layout_name, k),
+        "threshold": threshold,
+        "frames": len(names),
+        "names": None if runs[0].video_frames else names,
+        "media": _media_data(media, page_dir, names, video_src),
+        "compare": compare,
+        "runs": [],
+    }
+    chunk_streams = []
+    for r, run in enumerate(runs):
+        summary = run_summary(run)
+        table, stream = _chunks(run, r)
+        summary["chunks"] = table
+        if compare:
+            summary["color"] = _hex(COMPARE_COLORS[r % len(COMPARE_COLORS)])
+        data["runs"].append(summary)
+        chunk_streams.append(stream)
+    if compare and len(runs) == 2:
+        data["diff"] = compare_differences(runs[0], runs[1], threshold)
+    text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    template = _asset("view.html")
+    head, tail = template.split("<!--DATA-->")
+    yield (head.replace("/*STYLE*/", _asset("view.css"))
+           .replace("<!--TITLE-->", html.escape(title)))
+    yield f'<script type="application/json" id="view-data">{text}</script>\n'
+    for stream in chunk_streams:
+        for chunk_id, encoded in stream:
+            yield f'<script type="application/octet-stream" id="{chunk_id}">{encoded}</script>\n'
+    yield tail.replace("/*SCRIPT*/", _asset("view.js"))
+
+
+def write_page(runs: Sequence[Run], media: Media, page: str | os.PathLike[str], *,
+               title: str, threshold: float = 0.3, transcode_video: bool = True,
+               compare: bool = False, quiet: bool = False) -> Path:
+    """Write the page of ``runs`` (one run, or two for a compare page) to ``page``.
+
+    The video is linked relative to the page; one browsers cannot play (AVI, MPEG-4 part 2)
+    is first copied next to the page as WebM (``view-media/<stem>.webm``), unless
+    ``transcode_video`` is False.
+
+    Returns:
+        The page's path.
+    """
+    page = Path(page)
+    names = frame_names_for(runs, media)
+    runs = [align(r, names) for r in runs]
+    video_src = media.video
+    if media.kind == "video" and media.video is not None and transcode_video \
+            and not browser_playable(media.video):
+        target = page.parent / "view-media" / f"{media.video.stem}.webm"
+        if not target.is_file() or target.stat().st_mtime < media.video.stat().st_mtime:
+            transcode(media.video, target, media.fps, quiet=quiet)
+        video_src = target
+    page.parent.mkdir(parents=True, exist_ok=True)
+    tmp = page.with_name(f".{page.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as file:
+        file.writelines(build_html(runs, media, page, title=title, threshold=threshold,
+                                   video_src=video_src, compare=compare))
+    tmp.replace(page)
+    return page
