@@ -67,6 +67,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                      help="draw person boxes (and track ids)")
     out.add_argument("--kpt-thresh", type=float, default=0.3,
                      help="rendering: hide keypoints below this score (default: %(default)s)")
+    out.add_argument("--render-3d", action="store_true",
+                     help="rendering: a small 3D skeleton view beside each person (with --world)")
 
     model = parser.add_argument_group("models")
     model.add_argument("--mode", default="balanced", choices=("lightweight", "balanced",
@@ -119,6 +121,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--flip", action="store_true", help="flip test (twice the body cost)")
     model.add_argument("--no-hands", action="store_true", help="skip hand landmarks")
     model.add_argument("--no-face", action="store_true", help="skip face landmarks")
+    model.add_argument("--world", action="store_true",
+                       help="3D body keypoints in metres per person (keypoints_3d in the results)")
+    model.add_argument("--masks", action="store_true",
+                       help="a mask per person (COCO RLE 'segmentation' in the results; "
+                            "tinted in rendered images)")
     model.add_argument("--hand-model", default=None, choices=("full", "lite"),
                        help="hand landmark model: lite is faster, full more accurate on large "
                             "hands (default: the mode's; balanced: lite)")
@@ -251,6 +258,9 @@ def _build_pipeline(args: argparse.Namespace):
             raise SystemExit(f"alphapose: --{name} must be >= 1, got {value}")
     detector = _build_detector(args)
     if args.pose:
+        if args.world or args.masks:
+            raise SystemExit("alphapose: --world and --masks come from the embedded body model; "
+                             "leave out --pose to use them")
         if not args.checkpoint:
             raise SystemExit("alphapose: --pose needs --checkpoint FILE (the official .pth)")
         from alphapose.zoo import build_network_estimator
@@ -270,7 +280,7 @@ def _build_pipeline(args: argparse.Namespace):
         config = estimator_config(
             args.mode, decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
             flip=args.flip, hand_model=args.hand_model, refine_hands=args.hand_refine,
-            num_threads=threads)
+            num_threads=threads, world=args.world, masks=args.masks)
         if args.detector != "blaze" and not args.detfile and args.detector != "file":
             # a detector's boxes, not the user's: box-path people must look like the box's
             config = config.for_detector_boxes()
@@ -467,7 +477,7 @@ _OUTPUT_OPTIONS = (
     "detector_weights", "detector_cfg", "pose", "checkpoint", "backend", "detfile", "tiles",
     "detect_every", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
     "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
-    "track_regions", "trails", "smooth", "smooth_params",
+    "track_regions", "trails", "smooth", "smooth_params", "world", "masks", "render_3d",
 )
 
 
@@ -554,7 +564,7 @@ def _run_locked(args: argparse.Namespace, pipeline, sources: list, formats: list
 
     from alphapose import writers
     from alphapose.distributed import DONE_MARKER, changed_options, done_options, mark_done
-    from alphapose.render import draw_poses
+    from alphapose.render import RenderOptions
     from alphapose.sources import ImageSource, InputError, collect_errors
 
     totals = [getattr(s, "total", None) for s in sources]
@@ -614,9 +624,10 @@ def _run_locked(args: argparse.Namespace, pipeline, sources: list, formats: list
                         except ValueError as error:  # this frame does not fit a format
                             refuse(label, error)
                         if out.image_dir is not None or args.save_video or show:
-                            rendered = draw_poses(frame.image, poses, draw_boxes=args.showbox,
-                                                  draw_ids=args.showbox,
-                                                  keypoint_threshold=args.kpt_thresh)
+                            rendered = RenderOptions(
+                                keypoint_threshold=args.kpt_thresh, draw_boxes=args.showbox,
+                                draw_ids=args.showbox, draw_3d=args.render_3d,
+                            ).draw(frame.image, poses)
                             if trails is not None:
                                 from alphapose.render import draw_trails
 

@@ -113,6 +113,9 @@ class Pipeline:
         low_light: the models see dark images brightened (a gain to mean level 0.4 when the
             mean is below 0.25; :func:`alphapose.transforms.brighten_if_dark`); outputs and
             renders keep the original pixels.
+        world: the default estimator also gives each person's 3D keypoints in metres
+            (``Poses.keypoints_3d``; an estimator passed in must already be built so).
+        masks: the default estimator also gives each person's mask (``Poses.masks``, COCO RLE).
 
     Example:
         >>> pipeline = Pipeline()                                   # doctest: +SKIP
@@ -130,7 +133,7 @@ class Pipeline:
                  detect_every: int = 5, prefetch: int = 8, sp: bool = False,
                  qsize: int | None = None, workers: int | None = None,
                  detbatch: int = 5, opencv_threads: int | None = 1,
-                 low_light: bool = True) -> None:
+                 low_light: bool = True, world: bool = False, masks: bool = False) -> None:
         from alphapose.nms import POSE_NMS_METHODS
 
         if pose_nms not in POSE_NMS_METHODS:
@@ -146,8 +149,13 @@ class Pipeline:
             from alphapose.estimators.blaze import BlazeWholeBody
 
             # the default detector's plain boxes are a detector's, not the user's
-            config = estimator_config(self.mode)
+            config = estimator_config(self.mode, world=world, masks=masks)
             estimator = BlazeWholeBody(config.for_detector_boxes() if default_boxes else config)
+        for name, wanted in (("world", world), ("masks", masks)):
+            if wanted and not getattr(getattr(estimator, "config", None), name, False):
+                raise ValueError(f"{name}=True needs the embedded estimator built with it "
+                                 f"(BlazeWholeBodyConfig({name}=True)); this estimator "
+                                 f"({type(estimator).__name__}) does not give it")
         self.detector = detector
         self.estimator = estimator
         self.pose_nms = pose_nms

@@ -83,6 +83,10 @@ class RenderOptions:
         draw_ids: write each tracked person's id above its box.
         radius: keypoint radius in pixels; ``None`` picks one from the image size.
         thickness: edge width in pixels; ``None`` picks one from the image size.
+        draw_masks: tint each person's mask when the poses have masks
+            (:func:`alphapose.overlays.draw_masks`).
+        draw_3d: a small 3D skeleton view beside each person when the poses have 3D
+            keypoints (:func:`alphapose.overlays.draw_skeletons_3d`).
     """
 
     keypoint_threshold: Threshold = DEFAULT_KEYPOINT_THRESHOLD
@@ -90,12 +94,21 @@ class RenderOptions:
     draw_ids: bool = False
     radius: int | None = None
     thickness: int | None = None
+    draw_masks: bool = True
+    draw_3d: bool = False
 
     def draw(self, image: np.ndarray, poses: Poses) -> np.ndarray:
-        """:func:`draw_poses` with these settings."""
-        return draw_poses(image, poses, keypoint_threshold=self.keypoint_threshold,
-                          draw_boxes=self.draw_boxes, draw_ids=self.draw_ids,
-                          radius=self.radius, thickness=self.thickness)
+        """:func:`draw_poses` with these settings (over the masks, under the 3D views)."""
+        from alphapose import overlays
+
+        if self.draw_masks and poses.masks is not None:
+            image = overlays.draw_masks(image, poses)
+        out = draw_poses(image, poses, keypoint_threshold=self.keypoint_threshold,
+                         draw_boxes=self.draw_boxes, draw_ids=self.draw_ids,
+                         radius=self.radius, thickness=self.thickness)
+        if self.draw_3d and poses.keypoints_3d is not None:
+            out = overlays.draw_skeletons_3d(out, poses)
+        return out
 
 
 def id_color(track_id: int) -> BGR:

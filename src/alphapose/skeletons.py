@@ -489,5 +489,21 @@ def convert_poses(poses: Poses, dst: str | Layout) -> Poses:
     keypoints, keypoint_scores = convert(poses.keypoints, poses.keypoint_scores, poses.layout,
                                          dst_layout)
     # every other field (boxes, scores, track ids, ...) is carried over as a copy
+    extra = {} if poses.keypoints_3d is None else {
+        "keypoints_3d": convert_3d(poses.keypoints_3d, poses.layout, dst_layout)}
     return replace(poses[np.arange(len(poses))], keypoints=keypoints,
-                   keypoint_scores=keypoint_scores, layout=dst_layout.name)
+                   keypoint_scores=keypoint_scores, layout=dst_layout.name, **extra)
+
+
+def convert_3d(points: np.ndarray, src: str | Layout, dst: str | Layout) -> np.ndarray:
+    """``(..., K_src, 3)`` 3D keypoints (NaN = absent) in layout ``dst``, as :func:`convert`
+    maps 2D ones; points without a source, or with an absent one, are NaN."""
+    points = np.asarray(points, np.float32)
+    present = np.isfinite(points).all(-1)
+    safe = np.where(present[..., None], points, 0.0)
+    xy, kept = convert(safe[..., :2], present.astype(np.float32), src, dst)
+    z, _ = convert(np.stack([safe[..., 2], np.zeros_like(safe[..., 2])], -1),
+                   present.astype(np.float32), src, dst)
+    out = np.concatenate([xy, z[..., :1]], -1)
+    out[kept == 0] = np.nan
+    return out

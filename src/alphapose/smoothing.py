@@ -133,6 +133,9 @@ class KeypointSmoother:
         * A person's first frame (and any restart) is returned raw.
         * ``scores``, ``keypoint_scores``, boxes, ids and ``roi_points`` are unchanged; the
           result is a copy, the input is not modified.
+        * ``keypoints_3d`` (when present) are smoothed by a filter of their own with the same
+          settings, speeds in person sizes per second as well (the size: the longer side of the
+          extent of the person's 3D keypoints, in metres); absent (NaN) points stay absent.
 
     Args:
         config: filter settings (default: :class:`OneEuroConfig`).
@@ -150,6 +153,7 @@ class KeypointSmoother:
     def reset(self) -> None:
         """Forget every track (a new video)."""
         self._states: dict[int, _TrackState] = {}
+        self._states_3d: dict[int, _TrackState] = {}
         self._sequence: tuple[str, str | None] | None = None
         self._last_index: int | None = None
         self._updates = 0
@@ -199,6 +203,9 @@ class KeypointSmoother:
         stale = [tid for tid, state in self._states.items() if now - state.seen > config.max_gap + 1]
         for tid in stale:
             del self._states[tid]
+        for tid in [t for t, state in self._states_3d.items()
+                    if now - state.seen > config.max_gap + 1]:
+            del self._states_3d[tid]
 
         track_ids = poses.track_ids
         if len(poses) == 0 or not (track_ids >= 0).any():  # type: ignore[operator]
@@ -238,4 +245,45 @@ class KeypointSmoother:
             state.x_raw = raw
             state.time, state.index, state.seen = timestamp, index, now
             keypoints[i] = state.x_hat
-        return replace(poses, keypoints=keypoints)
+        if poses.keypoints_3d is None:
+            return replace(poses, keypoints=keypoints)
+        return replace(poses, keypoints=keypoints,
+                       keypoints_3d=self._smooth_3d(poses, timestamp, index, now))
+
+    def _smooth_3d(self, poses: Poses, timestamp: float, index: int, now: int) -> np.ndarray:
+        """The tracked people's ``keypoints_3d`` ``(N, K, 3)`` smoothed (see :meth:`update`)."""
+        config = self.config
+        out = poses.keypoints_3d.copy()  # type: ignore[union-attr]
+        done: set[int] = set()
+        for i, tid in enumerate(poses.track_ids.tolist()):  # type: ignore[union-attr]
+            if tid < 0 or tid in done:
+                continue
+            done.add(tid)
+            raw = poses.keypoints_3d[i].astype(np.float64)  # type: ignore[index]
+            finite = np.isfinite(raw).all(1)
+            extent = raw[finite].max(0) - raw[finite].min(0) if finite.any() else np.zeros(3)
+            scale = 1.0 if config.scale == "none" else float(extent.max())
+            state = self._states_3d.get(tid)
+            if not scale > 0:
+                self._states_3d.pop(tid, None)
+                continue
+            if state is None or state.x_hat.shape != raw.shape \
+                    or index - state.index > config.max_gap + 1:
+                self._states_3d[tid] = _TrackState(raw.copy(), raw.copy(), np.zeros_like(raw),
+                                                   timestamp, index, now)
+                continue
+            if timestamp > state.time:
+                dt = timestamp - state.time
+            else:
+                dt = max(index - state.index, 1) / config.fps
+            velocity = (raw - state.x_raw) / (scale * dt)
+            velocity[~np.isfinite(velocity)] = 0.0  # a point absent in either frame
+            state.v_hat += one_euro_alpha(config.d_cutoff, dt) * (velocity - state.v_hat)
+            cutoff = config.min_cutoff + config.beta * np.linalg.norm(state.v_hat, axis=1)
+            smoothed = state.x_hat + one_euro_alpha(cutoff, dt)[:, None] * (raw - state.x_hat)
+            # a point that was absent starts from its raw position; an absent one stays absent
+            state.x_hat = np.where(np.isfinite(state.x_hat), smoothed, raw)
+            state.x_raw = raw
+            state.time, state.index, state.seen = timestamp, index, now
+            out[i] = state.x_hat
+        return out

@@ -144,6 +144,12 @@ class Poses(_Indexable):
         roi_points: optional ``(N, P, 2)`` alignment points from which the estimator can place
             this person's crop in the next video frame (the embedded estimator: body centre and
             body-circle point), so video can skip the detector on most frames.
+        keypoints_3d: optional ``(N, K, 3)`` 3D keypoints in metres, hip-centred, ``x`` / ``y``
+            along the image's columns / rows, ``z`` away from the camera, in the order of
+            ``keypoints``; NaN where the estimator has no 3D point (``np.isfinite(...).all(-1)``
+            is the one test).
+        masks: optional ``(N,)`` object array: each person's mask as a COCO RLE dict
+            ``{"size": [H, W], "counts": str}`` (:mod:`alphapose.masks`).
     """
 
     keypoints: np.ndarray
@@ -154,6 +160,8 @@ class Poses(_Indexable):
     layout: str = "halpe136"
     track_ids: np.ndarray | None = None
     roi_points: np.ndarray | None = None
+    keypoints_3d: np.ndarray | None = None
+    masks: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.keypoints = _as_array(self.keypoints, np.float32, "Poses.keypoints", (None, None, 2))
@@ -171,6 +179,11 @@ class Poses(_Indexable):
         if self.roi_points is not None:
             self.roi_points = _as_array(self.roi_points, np.float32, "Poses.roi_points",
                                         (n, None, 2))
+        if self.keypoints_3d is not None:
+            self.keypoints_3d = _as_array(self.keypoints_3d, np.float32, "Poses.keypoints_3d",
+                                          (n, k, 3))
+        if self.masks is not None:
+            self.masks = _as_array(self.masks, object, "Poses.masks", (n,))
 
     @classmethod
     def empty(cls, num_keypoints: int, layout: str) -> Poses:
@@ -195,7 +208,11 @@ class Poses(_Indexable):
                      self.layout,
                      np.concatenate([self.track_ids, other.track_ids]),  # type: ignore[list-item]
                      None if self.roi_points is None or other.roi_points is None
-                     else np.concatenate([self.roi_points, other.roi_points]))
+                     else np.concatenate([self.roi_points, other.roi_points]),
+                     None if self.keypoints_3d is None or other.keypoints_3d is None
+                     else np.concatenate([self.keypoints_3d, other.keypoints_3d]),
+                     None if self.masks is None or other.masks is None
+                     else np.concatenate([self.masks, other.masks]))
 
 
 def estimated(keypoint_scores: np.ndarray) -> np.ndarray:

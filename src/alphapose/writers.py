@@ -152,6 +152,24 @@ def _float(value: Any) -> float:
     return float(str(np.float32(value)))
 
 
+def _person_extras(poses: Poses, i: int, nested: bool) -> dict[str, Any]:
+    """The optional fields of person ``i``: ``keypoints_3d`` (metres, rounded to 0.1 mm; flat
+    x, y, z triples, or ``[x, y, z]`` lists when ``nested``; null where absent) and
+    ``segmentation`` (a COCO RLE dict), when ``poses`` has them."""
+    extras: dict[str, Any] = {}
+    if poses.keypoints_3d is not None:
+        points = np.round(poses.keypoints_3d[i].astype(np.float64), 4)
+        if nested:
+            extras["keypoints_3d"] = [p.tolist() if np.isfinite(p).all() else None
+                                      for p in points]
+        else:
+            extras["keypoints_3d"] = [float(v) if math.isfinite(v) else None
+                                      for v in points.ravel()]
+    if poses.masks is not None:
+        extras["segmentation"] = dict(poses.masks[i])
+    return extras
+
+
 def _xywh(xyxy: np.ndarray) -> np.ndarray:
     """``(4,)`` xyxy -> ``(4,)`` ``[x1, y1, w, h]`` (float32 arithmetic)."""
     xyxy = np.asarray(xyxy, np.float32)
@@ -322,6 +340,10 @@ class AlphaPoseJsonWriter(_JsonArraySink):
          "box": [x, y, w, h],                           # poses.xyxy as x, y, width, height
          "idx": 3}                                      # see below
 
+    With ``--world`` / ``--masks`` an entry also holds ``keypoints_3d`` (flat x, y, z triples
+    in metres, null where absent) and ``segmentation`` (COCO RLE); readers that do not know
+    them ignore them.
+
     ``idx``: the track id (an int) when the person is tracked (``track_ids >= 0``), otherwise
     ``[0.0]``, which is what the official untracked output holds for a pose formed from one
     detection, so tools written for official files keep working.
@@ -359,6 +381,7 @@ class AlphaPoseJsonWriter(_JsonArraySink):
                 "score": _float(poses.scores[i]),  # type: ignore[index]
                 "box": _floats(_xywh(poses.xyxy[i])),
                 "idx": track_id if track_id >= 0 else [0.0],
+                **_person_extras(poses, i, nested=False),
             })
         return entries
 
@@ -624,6 +647,8 @@ class JsonLinesWriter(Sink):
 
     ``box`` is xyxy (unlike the AlphaPose JSON's xywh); ``track_id`` is ``-1`` for an untracked
     person, as in :class:`~alphapose.structures.Poses`. Frames without people are written too.
+    With ``--world`` / ``--masks`` a person also has ``keypoints_3d`` (``[x, y, z]`` in metres
+    per keypoint, null where absent) and ``segmentation`` (COCO RLE).
 
     Args:
         path: the ``.jsonl`` file (parent folders are created).
@@ -651,6 +676,7 @@ class JsonLinesWriter(Sink):
                 "box_score": _float(poses.box_scores[i]),
                 "score": _float(poses.scores[i]),  # type: ignore[index]
                 "track_id": int(poses.track_ids[i]),  # type: ignore[index]
+                **_person_extras(poses, i, nested=True),
             })
         record = {"frame": int(frame.index), "image_id": frame.name,
                   "timestamp": float(frame.timestamp), "layout": poses.layout, "people": people}

@@ -40,6 +40,7 @@ from alphapose.estimators.blaze_body import (
     BodyResult,
     roi_from_alignment_points,
 )
+from alphapose.estimators.body_extras import person_extras
 from alphapose.structures import Detections, Poses
 from alphapose.tasks import LATER, URGENT, InlineTasks, Tasks, gather, resolved, then
 from alphapose.transforms import RotatedRect
@@ -107,6 +108,12 @@ class BlazeWholeBodyConfig:
             their body axis as across it are dropped (:func:`body_aspect`: things dressed as
             a person, e.g. an upright "body" wider than tall).
         num_threads: interpreter threads per model.
+        world: per person 3D keypoints in metres from the kept body pass
+            (``Poses.keypoints_3d``, see :mod:`alphapose.estimators.body_extras`).
+        masks: per person the body model's segmentation, warped to the image
+            (``Poses.masks``, COCO RLE).
+        mask_resolution: who takes a pixel two masks cover (``"score"``: the higher person
+            score; ``"logit"``: the more certain map).
     """
 
     decoding: str = "heatmap"
@@ -128,6 +135,9 @@ class BlazeWholeBodyConfig:
     box_keep_agreement: float = 0.0
     min_body_aspect: float = 0.6
     num_threads: int = 2
+    world: bool = False
+    masks: bool = False
+    mask_resolution: str = "score"
 
     def for_detector_boxes(self) -> BlazeWholeBodyConfig:
         """These settings for plain boxes that come from a person detector (NanoDet, fused)
@@ -175,6 +185,11 @@ class BlazeWholeBodyConfig:
         if not (isinstance(self.refine_hands, bool) or self.refine_hands in HAND_REFINE_MODES):
             raise ValueError(f"refine_hands must be True, False or one of "
                              f"{list(HAND_REFINE_MODES)}, got {self.refine_hands!r}")
+        from alphapose.estimators.body_extras import MASK_RESOLUTIONS
+
+        if self.mask_resolution not in MASK_RESOLUTIONS:
+            raise ValueError(f"mask_resolution must be one of {list(MASK_RESOLUTIONS)}, got "
+                             f"{self.mask_resolution!r}")
 
 
 def body33_to_halpe26(points: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -249,7 +264,8 @@ class BlazeWholeBody:
         self.config = config or BlazeWholeBodyConfig()
         # one interpreter per distinct model (BlazeBody holds one model)
         self.bodies = {name: BlazeBody(self.config.decoding, num_threads=self.config.num_threads,
-                                       model=name)
+                                       model=name, world=self.config.world,
+                                       segmentation=self.config.masks)
                        for name in dict.fromkeys((*self.config.body_models,
                                                   self.config.tracking_body_model))
                        if name is not None}
@@ -340,7 +356,8 @@ class BlazeWholeBody:
                           visibility=(result.visibility + flipped.visibility[order]) / 2,
                           presence=(result.presence + flipped.presence[order]) / 2,
                           pose_score=(result.pose_score + flipped.pose_score) / 2,
-                          rect=result.rect)
+                          rect=result.rect, world=result.world,
+                          segmentation=result.segmentation)
 
     # -- whole body ---------------------------------------------------------------------------
     def replicate(self, num_threads: int = 1) -> BlazeWholeBody:
@@ -485,7 +502,8 @@ class BlazeWholeBody:
                          np.stack(boxes), np.asarray([p.box_score for p in kept]),
                          layout=layout,
                          roi_points=np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]]
-                                              for p in kept]))
+                                              for p in kept]),
+                         **person_extras(kept, assembled, shape, self.config))
 
         return finish
 

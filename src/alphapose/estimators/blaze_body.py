@@ -63,6 +63,10 @@ class BodyResult:
         presence: ``(39,)`` probability that each point is inside the crop.
         pose_score: probability that the crop holds a person.
         rect: the crop the estimate was made on.
+        world: ``(39, 3)`` world landmarks in metres, hip-centred, in the crop's axes (see
+            :mod:`alphapose.estimators.body_extras`); None unless asked for.
+        segmentation: ``(256, 256)`` segmentation logits on the crop's pixels; None unless
+            asked for.
     """
 
     points: np.ndarray
@@ -70,6 +74,8 @@ class BodyResult:
     presence: np.ndarray
     pose_score: float
     rect: RotatedRect
+    world: np.ndarray | None = None
+    segmentation: np.ndarray | None = None
 
 
 def roi_from_alignment_points(center: np.ndarray, scale_point: np.ndarray,
@@ -164,26 +170,29 @@ class BlazeBody:
         decoding: one of :data:`DECODINGS`.
         num_threads: interpreter threads.
         model: ``"lite"``, ``"full"`` or ``"heavy"`` (:data:`BODY_MODELS`).
+        world: also return the world landmarks (:attr:`BodyResult.world`).
+        segmentation: also return the segmentation logits (:attr:`BodyResult.segmentation`).
     """
 
     def __init__(self, decoding: str = "heatmap", num_threads: int = 2,
-                 model: str = "full") -> None:
+                 model: str = "full", world: bool = False, segmentation: bool = False) -> None:
         if decoding not in DECODINGS:
             raise ValueError(f"decoding {decoding!r} is not one of {DECODINGS}")
         if model not in BODY_MODELS:
             raise ValueError(f"body model {model!r} is not one of {list(BODY_MODELS)}")
         self.decoding = decoding
         self.model_name = model
-        # outputs 2 (segmentation mask) and 4 (world landmarks) are not used
+        # outputs 2 (segmentation mask) and 4 (world landmarks) are copied only when asked for
+        skip = tuple(i for i, wanted in ((2, segmentation), (4, world)) if not wanted)
         self.model = LiteRTModel(get_model_file(BODY_MODELS[model]), num_threads=num_threads,
-                                 skip_outputs=(2, 4))
+                                 skip_outputs=skip)
 
     def __call__(self, image: np.ndarray, rect: RotatedRect) -> BodyResult:
         """Estimate the body in ``rect`` of a BGR image."""
         crop, img_from_crop = warp_crop(image, rect, INPUT_SIZE, INPUT_SIZE, rgb=True)
         # RGB in [0, 1]: one pass from uint8 (the same float32 values as astype, then / 255)
         tensor = np.divide(crop, np.float32(255.0), dtype=np.float32)[None]
-        landmarks, flag, _segmentation, heatmap, _world = self.model(tensor)
+        landmarks, flag, segmentation, heatmap, world = self.model(tensor)
         raw = landmarks.reshape(NUM_POINTS, 5)
         norm = raw[:, :2] / INPUT_SIZE
         if self.decoding == "heatmap":
@@ -195,7 +204,10 @@ class BlazeBody:
         points = apply_affine(crop_xy, img_from_crop)
         return BodyResult(points=points, visibility=sigmoid(raw[:, 3]).astype(np.float32),
                           presence=sigmoid(raw[:, 4]).astype(np.float32),
-                          pose_score=float(sigmoid(flag.reshape(-1)[0])), rect=rect)
+                          pose_score=float(sigmoid(flag.reshape(-1)[0])), rect=rect,
+                          world=None if world is None else world.reshape(NUM_POINTS, 3),
+                          segmentation=None if segmentation is None
+                          else segmentation.reshape(INPUT_SIZE, INPUT_SIZE))
 
     @staticmethod
     def next_rect(result: BodyResult) -> RotatedRect:
