@@ -1,7 +1,27 @@
-"""Hand refinement modes of the embedded default: accuracy and cost per hand.
+"""Hands of the embedded default: why they fail on COCO photos, which sizes work, and the
+refinement modes' accuracy and cost per hand.
 
-For each refine mode (``landmarks``: a second landmark pass, ``recrop``: MediaPipe holistic's
-re-crop model then one pass, ``none``: one pass) and hand model (``lite``, ``full``):
+Why (``causes``, per mode, default ``balanced`` and ``performance``): the mode's pipeline runs in
+process on the 4 COCO-WholeBody images (as ``alphapose run --mode M``); each labelled hand is
+paired with the output pose whose body matches its person best, and the bench prints per hand:
+its size (px, the labelled points' box), the body's OKS, the body wrist's visibility and error
+(over the hand size), the crop's side over the hand size and the fraction of labelled points
+inside the crop, the hand presence, the hand's OKS (COCO-WholeBody hand sigmas, the person's
+area), its OKS against the person's *other* hand (a left/right swap) and the OKS from a crop
+seeded by the labelled wrist / knuckles (a perfect body). Counts: crops that miss the hand (under
+half its points inside), swaps, wrong bodies (body OKS < 0.5), correct hands (OKS >= 0.5) whose
+presence is under MediaPipe's 0.5 threshold. Then each hand rule (the other hand model, one pass,
+the re-crop model, crop scale 1.5 / 2.7, a crop at least the forearm long, the more present of
+two crop sizes, the average with the mirrored image, all 21 points on the body wrist, hands
+zeroed where the body says the wrist is hidden): its mean hand OKS and the end-to-end hand AP with
+its hands put into the mode's output poses (pose NMS is not re-run).
+
+Which sizes (``size_sweep``): the FreiHAND / OneHand10K hands scaled down to 12-96 px, PCK@0.2
+with crops seeded from their labelled wrist / knuckles, exact and jittered.
+
+Refinement modes: for each refine mode (``landmarks``: a second landmark pass, ``recrop``:
+MediaPipe holistic's re-crop model then one pass, ``none``: one pass) and hand model (``lite``,
+``full``):
 
 * PCK@0.2 of the hand size and mean error over the hand size on the FreiHAND and OneHand10K
   samples of ../shared/data and on the 10 labelled (small, 10-25 px) hands of the COCO-WholeBody
@@ -15,10 +35,12 @@ re-crop model then one pass, ``none``: one pass) and hand model (``lite``, ``ful
   bench/accuracy.py does;
 * CPU milliseconds per hand (``time.thread_time``, one interpreter thread, median of rounds).
 
-Last line: ``key=value`` pairs, ``pck_fh_<mode>_<model>``, ``pck_oh_...``, ``pck_coco_...``,
-``pck_noisy_...`` (all sources), ``hand_ap_gt_...``, ``hand_ap_...`` (end to end), ``ms_...``.
+Last line: ``key=value`` pairs: ``<mode>_<cause>`` and ``<mode>_hand_ap_<variant>``,
+``pck_<model>_<size>px``, then (without ``--causes``) ``pck_fh_<mode>_<model>``, ``pck_oh_...``,
+``pck_coco_...``, ``pck_noisy_...`` (all sources), ``hand_ap_gt_...``, ``hand_ap_...`` (end to end), ``ms_...``.
 
-Usage: ``.venv/bin/python bench/hands.py [--data ../shared/data] [--rounds 3] [--no-e2e]``
+Usage: ``.venv/bin/python bench/hands.py [--data ../shared/data] [--rounds 3] [--no-e2e]
+[--causes] [--modes balanced,performance]`` (``--causes``: only the first two parts).
 """
 
 from __future__ import annotations
@@ -32,6 +54,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from alphapose.estimators.face_hand import HandLandmarker, hand_rect_from_body
 
@@ -121,17 +144,331 @@ def hand_ap(data: Path, mode: str, model: str, work: Path) -> tuple[float, float
             evaluate(e2e, coco_gt, wholebody_gt)["wb_hand"])
 
 
+# --------------------------------------------------------------------- why COCO hands fail
+
+COCO_HAND_SLOTS = {"left": slice(91, 112), "right": slice(112, 133)}  # COCO-WholeBody-133
+BLAZE_HAND_POINTS = {"left": (15, 19, 17, 13), "right": (16, 20, 18, 14)}  # wrist, index,
+# pinky knuckles, elbow (BlazePose-33)
+SWEEP_SIZES = (12, 16, 20, 24, 32, 48, 64, 96)
+
+
+def keypoint_similarity(pred: np.ndarray, gt: np.ndarray, sigmas: np.ndarray,
+                        area: float) -> np.ndarray:
+    """COCO's per-keypoint similarity ``exp(-d^2 / (2 area (2 sigma)^2))`` (OKS is its mean
+    over labelled points)."""
+    d2 = ((pred - gt) ** 2).sum(-1)
+    return np.exp(-d2 / (2.0 * (2.0 * sigmas) ** 2 * (area + np.spacing(1))))
+
+
+def inside_rect(rect, points: np.ndarray) -> np.ndarray:
+    """Which ``(N, 2)`` image points lie inside the rotated crop ``rect``."""
+    c, s = np.cos(rect.rotation), np.sin(rect.rotation)
+    rel = points - np.array([rect.cx, rect.cy])
+    u, v = rel @ np.array([c, s]), rel @ np.array([-s, c])
+    return (np.abs(u) <= rect.width / 2) & (np.abs(v) <= rect.height / 2)
+
+
+def run_mode_recording(data: Path, mode: str) -> tuple[dict, list[dict]]:
+    """The mode's pipeline (as ``alphapose run --mode``) on the 4 COCO images, in process.
+
+    Returns ``(images, people)``: every output pose with the body it came from (BlazePose-33
+    points and visibilities) and its COCO-WholeBody-133 result entry.
+    """
+    from alphapose.estimators.blaze import AUX_CENTER, AUX_SCALE, BlazeWholeBody
+    from alphapose.modes import build_detector, estimator_config
+    from alphapose.pipeline import Pipeline
+    from alphapose.skeletons import convert_poses
+
+    class Recording(BlazeWholeBody):
+        """The estimator, keeping every body whose hands and face it estimates (``seen``,
+        emptied per image)."""
+
+        def part_crops(self, body):
+            self.seen.append(body)
+            return super().part_crops(body)
+
+    coco = data / "mmpose" / "coco"
+    spec = json.loads((coco / "test_coco_wholebody.json").read_text())
+    detector, name = build_detector(mode)
+    config = estimator_config(mode)
+    estimator = Recording(config.for_detector_boxes() if name != "blaze" else config)
+    pipeline = Pipeline(detector, estimator, mode=mode, sp=True)
+    images, people = {}, []
+    for im in spec["images"]:
+        image = cv2.imread(str(coco / im["file_name"]))
+        images[im["id"]] = image
+        estimator.seen = []
+        poses = pipeline.predict(image)
+        wholebody = convert_poses(poses, "coco_wholebody133")
+        for n in range(len(poses)):
+            # the body whose crop-placing points the pose carries
+            gaps = [np.abs(b.points[[AUX_CENTER, AUX_SCALE]] - poses.roi_points[n]).max()
+                    for b in estimator.seen]
+            body = estimator.seen[int(np.argmin(gaps))]
+            people.append({"image_id": im["id"], "body": body,
+                           "keypoints": wholebody.keypoints[n].astype(np.float64),
+                           "scores": wholebody.keypoint_scores[n].astype(np.float64),
+                           "score": float(poses.scores[n])})
+    return images, people
+
+
+def labelled_hands(data: Path, people: list[dict]) -> list[dict]:
+    """Each labelled COCO-WholeBody hand with the output pose whose body matches its person
+    best (COCO-17 OKS; the hand's own ``sigmas`` and the person's area for its OKS)."""
+    from alphapose.skeletons import get_layout
+
+    sigmas = get_layout("coco_wholebody133").sigmas
+    spec = json.loads((data / "mmpose" / "coco" / "test_coco_wholebody.json").read_text())
+    hands = []
+    for ann in spec["annotations"]:
+        body = np.array(ann["keypoints"], np.float64).reshape(17, 3)
+        mine = [p for p in people if p["image_id"] == ann["image_id"]]
+        if not mine or not (body[:, 2] > 0).any():
+            continue
+        body_oks = [keypoint_similarity(p["keypoints"][:17], body[:, :2], sigmas[:17],
+                                        ann["area"])[body[:, 2] > 0].mean() for p in mine]
+        person = mine[int(np.argmax(body_oks))]
+        for side in ("left", "right"):
+            kp = np.array(ann[f"{side}hand_kpts"], np.float64).reshape(21, 3)
+            visible = kp[:, 2] > 0
+            if not visible.any():
+                continue
+            other = np.array(ann[f"{'right' if side == 'left' else 'left'}hand_kpts"],
+                             np.float64).reshape(21, 3)
+            hands.append({"image_id": ann["image_id"], "side": side, "gt": kp[:, :2],
+                          "visible": visible, "other": other, "area": float(ann["area"]),
+                          "size": float((kp[visible, :2].max(0) - kp[visible, :2].min(0)).max()),
+                          "person": person, "body_oks": float(max(body_oks)),
+                          "sigmas": sigmas[COCO_HAND_SLOTS[side]]})
+    return hands
+
+
+def hand_variants(mode: str) -> dict:
+    """``name -> (image, body, side) -> (points (21, 2), scores (21,))``: the hand rules
+    compared (the mode's own first)."""
+    from alphapose.estimators.face_hand import hand_rect_from_body
+    from alphapose.modes import get_mode
+    from alphapose.transforms import RotatedRect
+
+    preset = get_mode(mode)
+    model = {(v, r): HandLandmarker(v, num_threads=1, refine=r)
+             for v in MODELS for r in MODES}
+
+    def body_rect(body, side, **kw):
+        wrist, index, pinky, _ = BLAZE_HAND_POINTS[side]
+        return hand_rect_from_body(body.points[wrist], body.points[index], body.points[pinky],
+                                   **kw)
+
+    def landmarker(variant=preset.hand_model, refine=preset.hand_refine, **kw):
+        seed = {"scale": 2.7, "shift": -0.1} if refine == "recrop" else {}
+        seed.update(kw)
+
+        def run(image, body, side):
+            hand = model[(variant, refine)](image, body_rect(body, side, **seed))
+            return hand.points, hand.scores
+        return run
+
+    def forearm_floor(image, body, side):
+        # crop side at least the forearm's length (knuckles that collapse onto the wrist)
+        wrist, _, _, elbow = BLAZE_HAND_POINTS[side]
+        rect = body_rect(body, side)
+        fore = float(np.hypot(*(body.points[wrist] - body.points[elbow])))
+        if fore > rect.width:
+            f = fore / rect.width
+            wx, wy = body.points[wrist]
+            rect = RotatedRect(wx + (rect.cx - wx) * f, wy + (rect.cy - wy) * f, fore, fore,
+                               rect.rotation)
+        hand = model[(preset.hand_model, preset.hand_refine)](image, rect)
+        return hand.points, hand.scores
+
+    def most_present(image, body, side):
+        rect = body_rect(body, side)
+        best = None
+        for f in (1.0, 0.75):
+            hand = model[(preset.hand_model, preset.hand_refine)](
+                image, RotatedRect(rect.cx, rect.cy, rect.width * f, rect.height * f,
+                                   rect.rotation))
+            best = hand if best is None or hand.presence > best.presence else best
+        return best.points, best.scores
+
+    def flip_average(image, body, side):
+        rect = body_rect(body, side)
+        width = image.shape[1]
+        hand = model[(preset.hand_model, preset.hand_refine)](image, rect)
+        mirrored = model[(preset.hand_model, preset.hand_refine)](
+            np.ascontiguousarray(image[:, ::-1]),
+            RotatedRect(width - 1 - rect.cx, rect.cy, rect.width, rect.height, -rect.rotation))
+        back = mirrored.points.copy()
+        back[:, 0] = width - 1 - back[:, 0]
+        return (hand.points + back) / 2, (hand.scores + mirrored.scores) / 2
+
+    def wrist_only(image, body, side):
+        wrist = BLAZE_HAND_POINTS[side][0]
+        return np.repeat(body.points[wrist][None], 21, 0), np.full(21, body.visibility[wrist])
+
+    def occluded_dropped(image, body, side):
+        points, scores = landmarker()(image, body, side)
+        wrist = BLAZE_HAND_POINTS[side][0]
+        return points, scores * (body.visibility[wrist] >= 0.5)
+
+    other = "full" if preset.hand_model == "lite" else "lite"
+    return {"mode": landmarker(), other: landmarker(variant=other),
+            "one_pass": landmarker(refine="none"), "recrop": landmarker(refine="recrop"),
+            "scale1.5": landmarker(scale=1.5), "scale2.7": landmarker(scale=2.7),
+            "forearm_floor": forearm_floor, "most_present": most_present,
+            "flip_avg": flip_average, "wrist_only": wrist_only,
+            "occluded_zero": occluded_dropped}
+
+
+def causes(data: Path, mode: str) -> dict[str, float]:
+    """Per-cause figures of the mode's hands on the labelled COCO-WholeBody hands, and hand AP
+    end to end with each variant's hands put in the mode's output poses."""
+    from accuracy import evaluate
+
+    from alphapose.estimators.face_hand import hand_rect_from_body
+    from alphapose.modes import get_mode
+
+    coco = data / "mmpose" / "coco"
+    coco_gt = json.loads((coco / "test_coco.json").read_text())
+    wholebody_gt = json.loads((coco / "test_coco_wholebody.json").read_text())
+    images, people = run_mode_recording(data, mode)
+    hands = labelled_hands(data, people)
+    variants = hand_variants(mode)
+    # per-hand OKS of each variant, and end-to-end AP with its hands in every output pose
+    per_hand: dict[str, list[float]] = {}
+    ap: dict[str, float] = {}
+    for name, rule in tqdm(variants.items(), desc=f"{mode}: hand variants", leave=False):
+        results = []
+        for person in people:
+            keypoints, scores = person["keypoints"].copy(), person["scores"].copy()
+            for side, slot in COCO_HAND_SLOTS.items():
+                keypoints[slot], scores[slot] = rule(images[person["image_id"]],
+                                                     person["body"], side)
+            person[name] = keypoints
+            results.append({"image_id": person["image_id"], "category_id": 1,
+                            "keypoints": np.c_[keypoints, scores].ravel().tolist(),
+                            "score": person["score"]})
+        ap[name] = evaluate(results, coco_gt, wholebody_gt)["wb_hand"]
+        per_hand[name] = [float(keypoint_similarity(h["person"][name][COCO_HAND_SLOTS[h["side"]]],
+                                                    h["gt"], h["sigmas"], h["area"])
+                                [h["visible"]].mean()) for h in hands]
+    # the crop placed from the ground-truth wrist / knuckles: what a perfect body would give
+    preset = get_mode(mode)
+    oracle = HandLandmarker(preset.hand_model, num_threads=1, refine=preset.hand_refine)
+    per_hand["gt_seeded"] = []
+    rows = []
+    for h in hands:
+        image, body = images[h["image_id"]], h["person"]["body"]
+        wrist, index, pinky, _ = BLAZE_HAND_POINTS[h["side"]]
+        rect = hand_rect_from_body(body.points[wrist], body.points[index], body.points[pinky])
+        seeded = oracle(image, hand_rect_from_body(*h["gt"][[0, 5, 17]]))
+        per_hand["gt_seeded"].append(float(keypoint_similarity(
+            seeded.points, h["gt"], h["sigmas"], h["area"])[h["visible"]].mean()))
+        slot = COCO_HAND_SLOTS[h["side"]]
+        other_slot = COCO_HAND_SLOTS["right" if h["side"] == "left" else "left"]
+        mine = h["person"]["mode"]
+        own = per_hand["mode"][len(rows)]
+        swapped = float(keypoint_similarity(h["person"]["mode"][other_slot], h["gt"],
+                                            h["sigmas"], h["area"])[h["visible"]].mean())
+        rows.append({
+            "size": h["size"], "own": own, "swapped": swapped,
+            "inside": float(inside_rect(rect, h["gt"][h["visible"]]).mean()),
+            "crop_over_hand": rect.width / h["size"],
+            "wrist_err": float(np.hypot(*(body.points[wrist] - h["gt"][0]))) / h["size"],
+            "wrist_vis": float(body.visibility[wrist]),
+            "presence": float(h["person"]["scores"][slot].max()),
+            "body_oks": h["body_oks"],
+            "mine_wrist_gap": float(np.hypot(*(mine[slot][0] - body.points[wrist]))) / h["size"]})
+    print(f"\n{mode}: {len(hands)} labelled hands on the COCO images, matched to output poses")
+    print(f"{'size px':>8s}{'body OKS':>9s}{'wrist vis':>10s}{'wrist err':>10s}{'crop/hand':>10s}"
+          f"{'in crop':>8s}{'presence':>9s}{'OKS':>6s}{'swapOKS':>8s}{'gt-seed':>8s}")
+    for r, seeded in zip(rows, per_hand["gt_seeded"]):
+        print(f"{r['size']:8.1f}{r['body_oks']:9.2f}{r['wrist_vis']:10.2f}{r['wrist_err']:10.2f}"
+              f"{r['crop_over_hand']:10.1f}{r['inside']:8.2f}{r['presence']:9.2f}{r['own']:6.2f}"
+              f"{r['swapped']:8.2f}{seeded:8.2f}")
+    good = [r for r in rows if r["own"] >= 0.5]
+    figures = {
+        "hands": len(rows), "size_median_px": float(np.median([r["size"] for r in rows])),
+        "crop_miss": sum(r["inside"] < 0.5 for r in rows),
+        # the points sit on the person's other hand (clearly: OKS to it at least 0.3)
+        "swaps": sum(r["swapped"] > max(r["own"], 0.3) for r in rows),
+        "body_wrong": sum(r["body_oks"] < 0.5 for r in rows),
+        "good": len(good),
+        "good_presence_below_0.5": sum(r["presence"] < 0.5 for r in good),
+        "wrist_err_median": float(np.median([r["wrist_err"] for r in rows])),
+        "oks_gt_seeded": float(np.mean(per_hand["gt_seeded"])),
+    }
+    print("causes: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                                 for k, v in figures.items()))
+    print(f"{'variant':16s}{'mean hand OKS':>14s}{'hand AP e2e':>12s}")
+    for name in variants:
+        print(f"{name:16s}{np.mean(per_hand[name]):14.3f}{ap[name]:12.3f}")
+    print(f"{'gt_seeded':16s}{np.mean(per_hand['gt_seeded']):14.3f}{'-':>12s}")
+    out = {f"{mode}_{k}": float(v) for k, v in figures.items()}
+    out.update({f"{mode}_hand_ap_{k}": v for k, v in ap.items()})
+    return out
+
+
+def size_sweep(data: Path, rounds_jitter: float = JITTER) -> dict[str, float]:
+    """PCK@0.2 of the hand size on the FreiHAND / OneHand10K hands scaled down so that each is
+    ``SWEEP_SIZES`` px (area resampling, as a camera further away), crops seeded from their
+    labelled wrist / knuckles, exact and jittered: which hand sizes the hand models handle."""
+    hands = [h for h in load_hands(data) if h["source"] != "coco"]
+    models = {v: HandLandmarker(v, num_threads=1) for v in MODELS}
+    rng = np.random.default_rng(0)
+    out: dict[str, float] = {}
+    print(f"\nhand size sweep ({len(hands)} FreiHAND / OneHand10K hands scaled down; "
+          f"~: seeds jittered by {rounds_jitter:.2f} of the hand size, {DRAWS} draws)")
+    print(f"{'size px':>8s}" + "".join(f"{f'PCK {v}':>10s}{f'PCK~ {v}':>10s}" for v in MODELS))
+    for target in SWEEP_SIZES:
+        line = f"{target:8d}"
+        for variant, model in models.items():
+            exact, noisy = [], []
+            for hand in hands:
+                f = min(1.0, target / hand["size"])
+                small = cv2.resize(hand["image"], None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+                gt = (hand["gt"] + 0.5) * f - 0.5  # pixel centres at integers
+                size = hand["size"] * f
+                for draw in range(DRAWS + 1):
+                    seeds = gt[[0, 5, 17]].copy()
+                    if draw:
+                        seeds += rng.normal(0.0, rounds_jitter * size, seeds.shape)
+                    points = model(small, hand_rect_from_body(*seeds)).points
+                    err = np.linalg.norm(points - gt, axis=1)[hand["visible"]] / size
+                    (noisy if draw else exact).append(err)
+            pck, pck_noisy = (float(np.mean(np.concatenate(e) < 0.2)) for e in (exact, noisy))
+            line += f"{pck:10.2f}{pck_noisy:10.2f}"
+            out[f"pck_{variant}_{target}px"] = pck
+        print(line, flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end hand AP")
+    parser.add_argument("--causes", action="store_true",
+                        help="only the per-cause analysis and the hand size sweep")
+    parser.add_argument("--modes", default="balanced,performance",
+                        help="modes of the per-cause analysis (comma separated)")
     args = parser.parse_args()
     if not (args.data / "mmpose" / "freihand").is_dir():
         sys.exit(f"bench/hands.py: {args.data} has no mmpose/freihand (pass --data)")
+    figures: dict[str, float] = {}
+    for mode in args.modes.split(","):
+        figures.update(causes(args.data, mode.strip()))
+    figures.update(size_sweep(args.data))
+    if not args.causes:
+        figures.update(refine_modes(args))
+    print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()))
+
+
+def refine_modes(args: argparse.Namespace) -> dict[str, float]:
+    """The refine modes x hand models table (the first part of this module's docstring)."""
     hands = load_hands(args.data)
     counts = {s: sum(h["source"] == s for h in hands) for s in ("freihand", "onehand10k", "coco")}
-    print(f"hands seeded from labelled wrist/knuckles: {counts}")
+    print(f"\nhands seeded from labelled wrist/knuckles: {counts}")
     work = Path(tempfile.mkdtemp(prefix="alphapose-hands-"))
     figures: dict[str, float] = {}
     header = (f"{'mode':12s}{'model':6s}{'PCK fh':>8s}{'err fh':>8s}{'PCK oh':>8s}{'err oh':>8s}"
@@ -163,8 +500,7 @@ def main() -> None:
             if not args.no_e2e:
                 figures[f"hand_ap_gt_{key}"] = ap_gt
                 figures[f"hand_ap_{key}"] = ap
-    print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()))
-
+    return figures
 
 if __name__ == "__main__":
     main()
