@@ -196,6 +196,9 @@
   function draw() {
     ctx.clearRect(0, 0, overlay.width, overlay.height);
     if (media.kind === "none") { ctx.fillStyle = "#101215"; ctx.fillRect(0, 0, overlay.width, overlay.height); }
+    // results put pixel centres at integer coordinates; the canvas puts them at +0.5
+    ctx.save();
+    ctx.translate(0.5, 0.5);
     state.frameData.forEach((fd, r) => {
       if (!fd) return;
       const run = runs[r];
@@ -205,6 +208,7 @@
         drawPerson(run, fd.chunk, p, color);
       }
     });
+    ctx.restore();
     state.drawn = state.frame;
   }
 
