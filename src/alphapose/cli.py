@@ -1011,6 +1011,26 @@ _PATH_FIXES = {
 }
 
 
+# top-level module of an optional dependency -> the extra of pyproject.toml that installs it
+OPTIONAL_EXTRAS = {"torch": "torch", "onnxruntime": "onnx", "onnx": "onnx", "ray": "ray",
+                   "pycocotools": "eval", "motmetrics": "eval"}
+
+
+def _missing_extra(error: BaseException) -> str | None:
+    """The line for a missing optional dependency (a ``ModuleNotFoundError`` anywhere in the
+    chain): what is missing and the extra that installs it; None for anything else."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            top = error.name.split(".")[0]
+            if top in OPTIONAL_EXTRAS:
+                return (f"alphapose: this needs {top}, which is not installed: "
+                        f"pip install 'alphapose[{OPTIONAL_EXTRAS[top]}]'")
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def describe_error(error: BaseException) -> tuple[int, str] | None:
     """The exit status and the one line ``alphapose`` prints for an expected error, or None
     for an unexpected one (a bug: its traceback is shown).
@@ -1037,6 +1057,9 @@ def describe_error(error: BaseException) -> tuple[int, str] | None:
         fix = _OS_FIXES.get(root.errno, "check the disk and the folder, then run again with "
                                         "--resume")
         return EXIT_ENVIRONMENT, f"alphapose: {where or 'output'}: {what.lower()}: {fix}"
+    missing = _missing_extra(error)
+    if missing is not None:
+        return EXIT_ENVIRONMENT, missing
     text = " ".join(str(error).split()) or type(error).__name__
     text = text if text.startswith("alphapose") else f"alphapose: {text}"
     if isinstance(error, InputError):
