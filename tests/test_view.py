@@ -117,15 +117,25 @@ def _decode_chunk(raw: bytes) -> dict[str, np.ndarray]:
     o = 16
     out = {}
     for name, dtype, count in (("ids", "<i4", p), ("boxes", "<f4", 4 * p),
-                               ("scores", "<f4", p), ("xy", "<i2", 2 * p * k),
-                               ("counts", "<u2", f), ("conf", "u1", p * k)):
+                               ("scores", "<f4", p), ("high", "u1", 2 * p * k),
+                               ("low", "u1", 2 * p * k), ("counts", "<u2", f),
+                               ("conf", "u1", p * k)):
         item = np.dtype(dtype).itemsize
         assert o % item == 0  # the page builds typed arrays on these offsets
         out[name] = np.frombuffer(raw, dtype, count, o)
         o += item * count
     assert o == len(raw)
-    out["xy"] = out["xy"].reshape(2, p, k).transpose(1, 2, 0) / scale
-    out["conf"] = out["conf"].reshape(p, k) / 254
+    words = (out["high"].astype(np.uint16) << 8 | out["low"]).view(np.int16).reshape(2, p, k)
+    xy, conf = words.astype(np.int64), out["conf"].reshape(p, k).astype(np.int64)
+    last: dict[int, int] = {}
+    for i, track in enumerate(out["ids"].tolist()):  # differences from the track's last person
+        if track >= 0 and track in last:
+            xy[:, i] = (xy[:, i] + xy[:, last[track]] + 2**15) % 2**16 - 2**15
+            conf[i] = (conf[i] + conf[last[track]]) % 256
+        if track >= 0:
+            last[track] = i
+    out["xy"] = xy.transpose(1, 2, 0) / scale
+    out["conf"] = conf / 254
     return out
 
 
@@ -137,6 +147,12 @@ def test_chunk_bytes_round_trip(written_run):
     np.testing.assert_allclose(chunk["xy"], run.keypoints[2:], atol=0.125 + 1e-6)
     np.testing.assert_allclose(chunk["conf"], run.keypoint_scores[2:], atol=0.5 / 254 + 1e-6)
     assert chunk["ids"].tolist() == [5, 5, 9, 3]
+    # differences over time wrap exactly: a track jumping across the whole int16 range
+    run.keypoints[:, :, 0] = np.where(np.arange(len(run.keypoints))[:, None] % 2, -7999, 7999)
+    run.keypoint_scores[:] = np.where(np.arange(len(run.keypoints))[:, None] % 2, 0.0, 1.0)
+    chunk = _decode_chunk(chunk_bytes(run, 0, 5))
+    np.testing.assert_allclose(chunk["xy"], run.keypoints, atol=0.125 + 1e-6)
+    np.testing.assert_allclose(chunk["conf"], run.keypoint_scores, atol=0.5 / 254 + 1e-6)
 
 
 def test_compare_differences_measure_the_shift(written_run, tmp_path):

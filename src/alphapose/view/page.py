@@ -15,9 +15,15 @@ Chunk bytes, little-endian, in this order (each array aligned to its item size):
     int32   ids[P]       track ids (-1 untracked)
     float32 boxes[P*4]   x1 y1 x2 y2 (NaN: none)
     float32 scores[P]    person scores
-    int16   xy[2*P*K]    all x then all y, in pixels * S (rounded)
+    uint8   xy_hi[2*P*K] high bytes, then
+    uint8   xy_lo[2*P*K] low bytes of int16 values: all x then all y, in pixels * S (rounded)
     uint16  counts[F]    people per frame
     uint8   conf[P*K]    keypoint scores * 254 (rounded, clipped to [0, 1])
+
+A tracked person's ``xy`` and ``conf`` are differences from the same track's previous person in
+the chunk (modulo 2**16 and 2**8, so they wrap exactly); untracked people and a track's first
+person in the chunk hold values. Differences over time and the split into high and low bytes
+make the chunk compress to about 60 % of what the plain arrays do.
 """
 
 from __future__ import annotations
@@ -318,25 +324,44 @@ def run_summary(run: Run) -> dict[str, Any]:
     }
 
 
+def _previous_of_track(track_ids: np.ndarray) -> np.ndarray:
+    """``(P,)`` row of the same track's previous person (-1: none, or untracked)."""
+    rows = np.arange(len(track_ids))
+    order = np.lexsort((rows, track_ids))
+    same = np.r_[False, track_ids[order][1:] == track_ids[order][:-1]]
+    previous = np.full(len(track_ids), -1, np.int64)
+    previous[order[same]] = order[np.flatnonzero(same) - 1]
+    previous[track_ids < 0] = -1
+    return previous
+
+
 def chunk_bytes(run: Run, first: int, last: int) -> bytes:
     """The raw (uncompressed) bytes of frames ``first:last`` (layout in the module doc)."""
     offsets = run.offsets
     lo, hi = int(offsets[first]), int(offsets[last])
     k = run.num_keypoints
+    ids = run.track_ids[lo:hi]
     xy = run.keypoints[lo:hi]
     finite = np.isfinite(xy)
     scale = 4 if not finite.any() or np.abs(xy[finite]).max() < _XY_LIMIT else 1
     xy = np.where(finite, xy, 0.0) * scale
-    planes = np.clip(np.round(xy.transpose(2, 0, 1)), -32767, 32767).astype("<i2")
+    values = np.clip(np.round(xy.transpose(2, 0, 1)), -32767, 32767).astype(np.int32)
     conf = np.round(np.clip(np.nan_to_num(run.keypoint_scores[lo:hi]), 0, 1) * 254)
+    conf = conf.astype(np.int32)
+    previous = _previous_of_track(ids)
+    has = previous >= 0
+    values[:, has] -= values[:, previous[has]]
+    conf[has] -= conf[previous[has]]
+    words = (values & 0xFFFF).astype(np.uint16)
     parts = [
         np.array([last - first, hi - lo, k, scale], "<i4"),
-        run.track_ids[lo:hi].astype("<i4"),
+        ids.astype("<i4"),
         run.xyxy[lo:hi].astype("<f4"),
         run.scores[lo:hi].astype("<f4"),
-        planes,
+        (words >> 8).astype(np.uint8),
+        (words & 0xFF).astype(np.uint8),
         run.counts[first:last].astype("<u2"),
-        conf.astype(np.uint8),
+        (conf & 0xFF).astype(np.uint8),
     ]
     return b"".join(np.ascontiguousarray(p).tobytes() for p in parts)
 

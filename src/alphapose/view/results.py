@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,11 +255,38 @@ def _from_alphapose_json(path: Path) -> Run:
     return run
 
 
-def _from_json_lines(path: Path) -> Run:
-    from alphapose.writers import load_json_lines
+def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of a JSON-lines file, read line by line (a long run's file is
+    never held whole). The rules of :func:`alphapose.writers.load_json_lines`: every line is a
+    JSON object, except a last line cut short (a killed run), skipped with a warning."""
+    from alphapose.jsonfile import LOG, parse_json
 
+    with open(path, encoding="utf-8-sig") as file:
+        line = file.readline()
+        number = 0
+        while line:
+            number += 1
+            following = file.readline()
+            if line.strip():
+                last = not line.endswith("\n") and not following
+                try:
+                    result = parse_json(line, f"{path}: line {number}", allow_cut=last)
+                except ValueError as error:
+                    raise ValueError(str(error).replace(" line 1 column", " column")) from None
+                if result.cut is not None:
+                    LOG.warning("%s: line %d is cut short (the file of a run that was killed?); "
+                                "read the lines before it", path, number)
+                    return
+                if not isinstance(result.data, dict):
+                    raise ValueError(f"{path}: line {number}: expected a JSON object, got "
+                                     f"{type(result.data).__name__}")
+                yield number, result.data
+            line = following
+
+
+def _from_json_lines(path: Path) -> Run:
     builder = _Builder(path)
-    for number, record in enumerate(load_json_lines(path), 1):
+    for number, record in _records(path):
         name = record.get("image_id")
         if not isinstance(name, str):
             raise ValueError(f"{path}: line {number}: 'image_id' must be a frame name, got "

@@ -40,9 +40,29 @@
     const ids = new Int32Array(buf, o, P); o += 4 * P;
     const boxes = new Float32Array(buf, o, 4 * P); o += 16 * P;
     const scores = new Float32Array(buf, o, P); o += 4 * P;
-    const xy = new Int16Array(buf, o, 2 * P * K); o += 4 * P * K;
+    const PK = P * K;
+    const high = new Uint8Array(buf, o, 2 * PK); o += 2 * PK;
+    const low = new Uint8Array(buf, o, 2 * PK); o += 2 * PK;
     const counts = new Uint16Array(buf, o, F); o += 2 * F;
-    const conf = new Uint8Array(buf, o, P * K);
+    const delta = new Uint8Array(buf, o, PK);
+    // a tracked person holds differences from the track's previous person (wrapping exactly:
+    // Int16Array / Uint8Array stores are modulo 2^16 / 2^8)
+    const xy = new Int16Array(2 * PK), conf = new Uint8Array(PK);
+    const last = new Map();
+    for (let p = 0; p < P; p++) {
+      const q = ids[p] >= 0 ? last.get(ids[p]) : undefined;
+      if (ids[p] >= 0) last.set(ids[p], p);
+      for (let plane = 0; plane < 2; plane++) {
+        const at = plane * PK + p * K, from = plane * PK + q * K;
+        for (let k = 0; k < K; k++) {
+          const v = (high[at + k] << 8) | low[at + k];
+          xy[at + k] = q === undefined ? v : xy[from + k] + v;
+        }
+      }
+      for (let k = 0; k < K; k++) {
+        conf[p * K + k] = q === undefined ? delta[p * K + k] : conf[q * K + k] + delta[p * K + k];
+      }
+    }
     const offsets = new Int32Array(F + 1);
     for (let i = 0; i < F; i++) offsets[i + 1] = offsets[i] + counts[i];
     return { first, F, P, K, scale, ids, boxes, scores, xy, conf, offsets };
