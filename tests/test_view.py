@@ -111,6 +111,24 @@ def test_load_run_official_layout(tmp_path):
                                atol=1e-4)
 
 
+def test_official_integer_image_ids_find_their_images(tmp_path):
+    """``--eval`` output files people under the integer parsed from the image name."""
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("000000000785.jpg", "COCO_val2014_000000000042.jpg", "other.jpg"):
+        cv2.imwrite(str(images / name), np.zeros((8, 8, 3), np.uint8))
+    entries = [{"image_id": i, "category_id": 1, "keypoints": [1.0, 2.0, 0.9] * 17,
+                "score": 1.0, "idx": [0.0]} for i in (42, 785, 785)]
+    (tmp_path / "alphapose-results.json").write_text(json.dumps(entries))
+    page = view(tmp_path, media=images, quiet=True)
+    text = page.read_text(encoding="utf-8")
+    data = json.loads(text.split('id="view-data">', 1)[1].split("</script>", 1)[0])
+    assert data["names"] == ["000000000785.jpg", "COCO_val2014_000000000042.jpg", "other.jpg"]
+    assert data["media"]["srcs"] == [f"images/{n}" for n in data["names"]]
+    assert base64.b64decode(data["runs"][0]["counts"]) == \
+        np.array([2, 1, 0], np.uint16).tobytes()
+
+
 def _decode_chunk(raw: bytes) -> dict[str, np.ndarray]:
     """The chunk layout of alphapose/view/page.py, read back with numpy (as the page does)."""
     f, p, k, scale = np.frombuffer(raw, "<i4", 4)

@@ -420,6 +420,25 @@ def align(run: Run, names: list[str]) -> Run:
                    scores=run.scores[take], track_ids=run.track_ids[take], timestamps=stamps)
 
 
+def _named_by_image(run: Run, media: Media) -> Run:
+    """``run`` with integer image ids (the official ``--eval`` output) renamed to the media's
+    image files they were parsed from (``785`` -> ``000000000785.jpg``)."""
+    from alphapose.writers import image_id_from_name
+
+    if media.kind != "images" or not media.images or run.video_frames or \
+            not all(n.isdigit() for n in run.frame_names):
+        return run
+    by_id: dict[str, str] = {}
+    for name in media.images:
+        try:
+            by_id.setdefault(str(image_id_from_name(name)), name)
+        except ValueError:
+            continue
+    if not any(n in by_id and n not in media.images for n in run.frame_names):
+        return run
+    return replace(run, frame_names=[by_id.get(n, n) for n in run.frame_names])
+
+
 def frame_names_for(runs: Sequence[Run], media: Media) -> list[str]:
     """The page's frames: the video's frames, or the media's images, or the runs' frames in
     order (a run's frames missing from the media are kept, at the end)."""
@@ -572,6 +591,7 @@ def write_page(runs: Sequence[Run], media: Media, page: str | os.PathLike[str], 
         The page's path.
     """
     page = Path(page)
+    runs = [_named_by_image(r, media) for r in runs]
     names = frame_names_for(runs, media)
     runs = [align(r, names) for r in runs]
     video_src = media.video

@@ -350,6 +350,12 @@
   }
   function drawSeries(c, w, h, values, bins, groups, colors) {
     // values: Uint8Array bins x groups, 0..254 (255: no data)
+    c.fillStyle = "#9aa0aa"; c.font = `${10 * devicePixelRatio}px sans-serif`;
+    [0, 0.5, 1].forEach((v) => {
+      const y = h - 4 - v * (h - 8);
+      c.fillRect(0, Math.round(y), w, 1);
+      c.fillText(v.toFixed(1), 2, Math.max(10 * devicePixelRatio, y - 2));
+    });
     groups.forEach((g, gi) => {
       c.strokeStyle = colors[g]; c.lineWidth = Math.max(1, devicePixelRatio * 1.5);
       c.beginPath();
@@ -362,6 +368,12 @@
         pen = true;
       }
       c.stroke();
+      c.fillStyle = colors[g];  // dots too: a bin between two gaps has no line
+      const r = 1.5 * devicePixelRatio;
+      for (let b = 0; b < bins; b++) {
+        const v = values[b * groups.length + gi];
+        if (v !== 255) c.fillRect(((b + 0.5) / bins) * w - r, h - 4 - (v / 254) * (h - 8) - r, 2 * r, 2 * r);
+      }
     });
   }
   const confByRun = runs.map((r) => typed(r.s.conf_time, Uint8Array));
