@@ -168,8 +168,9 @@ def inside_rect(rect, points: np.ndarray) -> np.ndarray:
     return (np.abs(u) <= rect.width / 2) & (np.abs(v) <= rect.height / 2)
 
 
-def run_mode_recording(data: Path, mode: str) -> tuple[dict, list[dict]]:
-    """The mode's pipeline (as ``alphapose run --mode``) on the 4 COCO images, in process.
+def run_mode_recording(data: Path, mode: str, **overrides) -> tuple[dict, list[dict]]:
+    """The mode's pipeline (as ``alphapose run --mode``) on the 4 COCO images, in process
+    (``overrides``: estimator settings on top of the mode's).
 
     Returns ``(images, people)``: every output pose with the body it came from (BlazePose-33
     points and visibilities) and its COCO-WholeBody-133 result entry.
@@ -190,7 +191,7 @@ def run_mode_recording(data: Path, mode: str) -> tuple[dict, list[dict]]:
     coco = data / "mmpose" / "coco"
     spec = json.loads((coco / "test_coco_wholebody.json").read_text())
     detector, name = build_detector(mode)
-    config = estimator_config(mode)
+    config = estimator_config(mode, **overrides)
     estimator = Recording(config.for_detector_boxes() if name != "blaze" else config)
     pipeline = Pipeline(detector, estimator, mode=mode, sp=True)
     images, people = {}, []
