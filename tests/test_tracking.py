@@ -32,7 +32,12 @@ from alphapose.tracking import (
     make_tracker,
     poseflow_track,
 )
-from alphapose.tracking.kalman import BoxKalmanFilter, cxcyah_to_xyxy, xyxy_to_cxcyah
+from alphapose.tracking.kalman import (
+    BoxKalmanFilter,
+    KalmanParams,
+    cxcyah_to_xyxy,
+    xyxy_to_cxcyah,
+)
 from alphapose.tracking.msim import box_iou_matrix, normalized_pose_distance
 from alphapose.tracking.synthetic import (
     Scenario,
@@ -266,6 +271,28 @@ def test_msim_short_occlusion_suite_within_target() -> None:
     assert metrics.idf1 >= 0.9
 
 
+def test_coasting_track_widens_its_prediction_and_comes_back() -> None:
+    # occlusion seed 1: a person hidden behind a pillar reappears off the constant-velocity
+    # guess; without the coasting noise the gate stays tight and a new id is given
+    scenario = occlusion(seed=1, num_frames=240)
+    for coast_scale, switches in ((1.0, 1), (4.0, 0)):
+        config = MSIMConfig(kalman=KalmanParams(coast_scale=coast_scale))
+        metrics = evaluate_boxes(*run_tracker(MSIMTracker(config), scenario))
+        assert metrics.idsw == switches
+
+
+def test_kalman_coasting_widens_only_unmeasured_tracks() -> None:
+    # from a certain state the predicted covariance is the process noise alone: a coasting
+    # track's is coast_scale ** 2 times larger, a measured track's is unchanged
+    kf = BoxKalmanFilter(KalmanParams(coast_scale=3.0))
+    means = np.tile([100.0, 100.0, 0.5, 200.0, 1.0, 0.0, 0.0, 0.0], (2, 1))
+    _, plain = kf.predict(means, np.zeros((2, 8, 8)))
+    _, mixed = kf.predict(means, np.zeros((2, 8, 8)), np.array([False, True]))
+    np.testing.assert_allclose(mixed[0], plain[0])
+    np.testing.assert_allclose(mixed[1], 9.0 * plain[1])
+    assert plain[0][0, 0] == pytest.approx((200.0 / 80) ** 2)
+
+
 def test_lost_track_is_revived_with_its_id_after_a_gap() -> None:
     background = np.full((360, 640, 3), 128, np.uint8)
     tracker = MSIMTracker()
@@ -453,6 +480,28 @@ def test_align_results_matches_names_by_suffix_and_frame_number() -> None:
     a, b = TrackFrame([1], [box_at(0)]), TrackFrame([2], [box_at(0)])
     aligned = align_results(gt, {"seq/000000.jpg": a, "1.jpg": b})
     assert aligned[0] is a and aligned[1] is b and len(aligned[2]) == 0
+
+
+def test_video_results_match_ground_truth_by_position_not_file_number(tmp_path: Path) -> None:
+    """Video frame i (results named ``i.jpg``) is the sequence's i-th image, labelled or not:
+    MOTChallenge-style names start at 000001.jpg, so frame 0 is 000001.jpg."""
+    images = [{"id": n, "file_name": f"seq/{n:06d}.jpg", "vid_id": "seq", "frame_id": n,
+               "is_labeled": n != 2} for n in (1, 2, 3)]
+    annotations = [{"image_id": n, "track_id": 5, "bbox": [10.0 * n, 0, 5, 5],
+                    "keypoints": [1.0] * 51} for n in (1, 3)]
+    (tmp_path / "gt.json").write_text(json.dumps({"images": images,
+                                                  "annotations": annotations}))
+    frames = load_posetrack(tmp_path / "gt.json")["seq"]
+    assert [(name, f.index) for name, f in frames] == [("seq/000001.jpg", 0),
+                                                        ("seq/000003.jpg", 2)]
+    video = {str(i): TrackFrame([7], [[10.0 * (i + 1), 0, 10.0 * (i + 1) + 5, 5]])
+             for i in range(3)}
+    aligned = align_results(frames, video)
+    assert [a.xyxy[0, 0] for a in aligned] == [10.0, 30.0]
+    assert evaluate_boxes([f for _, f in frames], aligned).mota == 1.0
+    # the same results named by the file number (the old rule) would miss every frame
+    shifted = {str(int(i) + 1): f for i, f in video.items()}
+    assert evaluate_boxes([f for _, f in frames], align_results(frames, shifted)).mota < 0
 
 
 def test_posetrack_annotations_evaluate_perfectly_against_themselves() -> None:

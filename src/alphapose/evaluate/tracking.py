@@ -79,6 +79,9 @@ class TrackFrame:
         keypoints: ``(N, 17, 2)`` PoseTrack-order keypoints, or ``None``.
         keypoint_scores: ``(N, 17)``: visibility (ground truth, > 0 = annotated) or confidence.
         head_xyxy: ``(N, 4)`` head boxes (ground truth, for PCKh), or ``None``.
+        index: the frame's position in its video, 0-based (ground truth read by
+            :func:`load_posetrack`: its place among all the sequence's images, labelled or
+            not), or ``None``; a video's results are matched to it (see :func:`align_results`).
     """
 
     ids: np.ndarray
@@ -86,6 +89,7 @@ class TrackFrame:
     keypoints: np.ndarray | None = None
     keypoint_scores: np.ndarray | None = None
     head_xyxy: np.ndarray | None = None
+    index: int | None = None
 
     def __post_init__(self) -> None:
         self.ids = np.asarray(self.ids, np.int64).reshape(-1)
@@ -424,7 +428,9 @@ def load_posetrack(path: str | os.PathLike[str]) -> dict[str, list[tuple[str, Tr
             head = _box_xywh(ann["bbox_head"], where, "bbox_head") if ann.get("bbox_head") \
                 else box
             by_image.setdefault(key, []).append((track_id, box, keypoints.reshape(17, 3), head))
+        position: dict[str, int] = {}
         for vid, _, key, image in sorted(images, key=lambda item: item[:2]):
+            index = position[vid] = position.get(vid, -1) + 1
             if image.get("is_labeled", True) is False:
                 continue
             anns = by_image.get(key, [])
@@ -432,7 +438,7 @@ def load_posetrack(path: str | os.PathLike[str]) -> dict[str, list[tuple[str, Tr
                 ids=[a[0] for a in anns], xyxy=[a[1] for a in anns],
                 keypoints=np.array([a[2][:, :2] for a in anns]).reshape(len(anns), 17, 2),
                 keypoint_scores=np.array([a[2][:, 2] for a in anns]).reshape(len(anns), 17),
-                head_xyxy=[a[3] for a in anns])
+                head_xyxy=[a[3] for a in anns], index=index)
             sequences.setdefault(vid, []).append((image["file_name"], frame))
     return sequences
 
@@ -626,9 +632,13 @@ def align_results(gt: Sequence[tuple[str, TrackFrame]],
                   results: Mapping[str, TrackFrame]) -> list[TrackFrame]:
     """The result frame for each ground-truth frame, matched by file name.
 
-    A ground-truth name ``images/val/<seq>/000042.jpg`` matches a result name equal to it, to
-    one of its suffixes (``<seq>/000042.jpg``, ``000042.jpg``) or to its frame number (``42.jpg``,
-    the video naming). Frames without results are empty.
+    A ground-truth name ``images/val/<seq>/000042.jpg`` matches a result name equal to it or to
+    one of its suffixes (``<seq>/000042.jpg``, ``000042.jpg``). Results of a video are named
+    by frame index from 0 (``0.jpg``, ``1.jpg``, ...: the ``alphapose run`` naming) and match
+    the ground-truth frame at that position in the video (:attr:`TrackFrame.index`: the
+    sequence's first image is frame 0, whatever number its file name holds, e.g. MOTChallenge's
+    ``000001.jpg`` or PoseTrack's ``000000.jpg``); ground truth without a position falls back to
+    the number in its file name. Frames without results are empty.
     """
     by_name = dict(results)
     stems: dict[str, TrackFrame] = {}
@@ -637,7 +647,7 @@ def align_results(gt: Sequence[tuple[str, TrackFrame]],
         if stem.isdigit():
             stems[str(int(stem))] = frame
     aligned = []
-    for name, _ in gt:
+    for name, frame in gt:
         parts = Path(name).parts
         found = None
         for start in range(len(parts)):
@@ -645,7 +655,9 @@ def align_results(gt: Sequence[tuple[str, TrackFrame]],
             if candidate in by_name:
                 found = by_name[candidate]
                 break
-        if found is None and Path(name).stem.isdigit():
+        if found is None and frame.index is not None:
+            found = stems.get(str(frame.index))
+        elif found is None and Path(name).stem.isdigit():
             found = stems.get(str(int(Path(name).stem)))
         aligned.append(found if found is not None else TrackFrame.empty())
     return aligned
