@@ -15,6 +15,7 @@ from alphapose.data.people import (
     load_labelled_people,
     render_people,
     render_person,
+    samples_from_poses,
     split_by_source,
 )
 from alphapose.evaluate import keypoint_ap
@@ -132,3 +133,24 @@ def test_coco_ground_truth_scores_itself_perfectly_and_a_shift_lower(tmp_path):
 
     assert keypoint_ap(gt, results(0.0), LAYOUT.sigmas)["AP"] == pytest.approx(1.0)
     assert keypoint_ap(gt, results(3.0), LAYOUT.sigmas)["AP"] < 0.9
+
+
+def test_samples_from_poses_keeps_confident_points_in_coco17():
+    from alphapose.skeletons import convert
+    from alphapose.structures import Poses
+
+    rng = np.random.default_rng(0)
+    points = rng.uniform(10, 90, (2, 17, 2)).astype(np.float32)
+    scores = np.full((2, 17), 0.9, np.float32)
+    scores[0, :5] = 0.2  # five unsure points: unlabelled, 12 labels left
+    scores[1, :12] = 0.2  # 5 labels left: the person is dropped
+    kp26, sc26 = convert(points, scores, "coco17", "halpe26")
+    poses = Poses(kp26, sc26, np.array([[0, 0, 100, 100], [5, 5, 95, 95]], np.float32),
+                  np.ones(2, np.float32), layout="halpe26")
+    samples = samples_from_poses("frame.png", poses, min_keypoints=8)
+    assert len(samples) == 1
+    sample = samples[0]
+    assert sample.layout == "coco17" and sample.domain == "pseudo"
+    np.testing.assert_array_equal(sample.weights, (scores[0] >= 0.5).astype(np.float32))
+    np.testing.assert_allclose(sample.keypoints[5:, :2], points[0, 5:])
+    assert np.all(sample.keypoints[:5] == 0)

@@ -44,7 +44,8 @@ import numpy as np
 
 from alphapose.data.augment import DEFAULT_PART_OFFSETS, apply_offsets, crop_matrix
 from alphapose.data.datasets import Sample, load_coco_keypoints, load_posetrack
-from alphapose.skeletons import get_layout
+from alphapose.skeletons import convert, get_layout
+from alphapose.structures import Poses
 from alphapose.transforms import apply_affine, box_to_center_scale
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "load_labelled_people",
     "render_people",
     "render_person",
+    "samples_from_poses",
     "split_by_source",
 ]
 
@@ -170,6 +172,38 @@ def load_labelled_people(root: str | Path, layout: str = "coco17") -> list[Sampl
         raise FileNotFoundError(f"root: no labelled people found under {root} (expected "
                                 f"{coco} or {posetrack})")
     return samples
+
+
+def samples_from_poses(image_path: str | Path, poses: Poses, layout: str = "coco17",
+                       min_keypoint_score: float = 0.5, min_keypoints: int = 8,
+                       domain: str = "pseudo") -> list[Sample]:
+    """Samples labelled by a model (a teacher's pseudo-labels, as in multi-domain distillation).
+
+    Args:
+        image_path: the image the poses were estimated on.
+        poses: the model's people (any layout; converted to ``layout`` by name).
+        layout: target layout.
+        min_keypoint_score: points scored at least this are labels; the rest are unlabelled.
+        min_keypoints: people with fewer labelled points are dropped.
+        domain: the samples' domain label.
+
+    Returns:
+        One sample per kept person, box = the pose's box.
+    """
+    points, scores = convert(poses.keypoints, poses.keypoint_scores, poses.layout, layout)
+    out = []
+    for index in range(poses.keypoints.shape[0]):
+        labelled = scores[index] >= min_keypoint_score
+        if int(labelled.sum()) < min_keypoints:
+            continue
+        box = poses.xyxy[index]
+        if box[2] - box[0] <= 1 or box[3] - box[1] <= 1:
+            continue
+        keypoints = np.concatenate([points[index], labelled[:, None]], axis=1)
+        keypoints[~labelled] = 0.0
+        out.append(Sample(Path(image_path), box, keypoints.astype(np.float32),
+                          np.ones(len(labelled), bool), layout, domain))
+    return out
 
 
 def split_by_source(samples: Sequence[Sample], test_fraction: float = 0.3, seed: int = 0
