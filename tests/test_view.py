@@ -229,6 +229,24 @@ def test_server_serves_only_the_page_and_its_media(written_run, tmp_path):
         assert error.value.code == 404
 
 
+def test_view_cli_serve(written_run):
+    """``alphapose view OUT --serve`` writes the page and serves it on 127.0.0.1 until stopped."""
+    folder, _ = written_run
+    process = subprocess.Popen([sys.executable, "-m", "alphapose", "view", str(folder),
+                                "--serve", "--port", "0", "--quiet"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(2)]  # wrote ..., serving ... at URL
+        assert lines[0].startswith("alphapose view: wrote ") and "view.html" in lines[0]
+        url = lines[1].split(" at ", 1)[1].split()[0]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/view.html")
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            assert reply.read() == (folder / "view.html").read_bytes()
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
 # ------------------------------------------------------------------------------------------------
 # a real run, in a real browser
 # ------------------------------------------------------------------------------------------------
