@@ -1,16 +1,22 @@
-# Every target builds .venv from the project's own files first.
+# Every target builds .venv from the project's own files first: `make demo` only what the
+# embedded default needs (the core and the demo's picture), `make test` the test set on top.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CORE := $(VENV)/.core-installed
 STAMP := $(VENV)/.installed
 
 .PHONY: install demo test bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(CORE): pyproject.toml Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[demo]"
+	touch $(CORE)
+
+$(STAMP): $(CORE)
 	# torch first, pinned to the CPU build this machine keeps on disk: left to a range, pip
 	# would fetch a multi-GB CUDA build. The package itself only asks for torch>=2.1.
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
@@ -22,13 +28,13 @@ $(STAMP): pyproject.toml Makefile
 		xtcocotools || echo "warning: xtcocotools did not build; its comparison tests will skip"
 	touch $(STAMP)
 
-demo: install
+demo: $(CORE)
 	$(BIN)/python -m alphapose.demo --outdir out/demo
 
-test: install
+test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: $(STAMP)
 	$(BIN)/python bench/accuracy.py
 	$(BIN)/python bench/speed.py
 

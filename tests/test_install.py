@@ -121,3 +121,20 @@ def test_torch_options_without_torch_say_which_extra(tmp_path, options):
     assert done.returncode == 3, done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "alphapose: this needs torch, which is not installed: pip install 'alphapose[torch]'")
+
+
+def test_help_loads_no_heavy_library():
+    """``alphapose --help`` builds every parser without scipy, torch or the model runtimes (the
+    time it takes: ``bench/startup.py``)."""
+    code = ("import sys\nfrom alphapose.cli import build_parser\nbuild_parser()\n"
+            "heavy = ('scipy', 'torch', 'onnxruntime', 'onnx', 'ai_edge_litert', 'ray', "
+            "'matplotlib', 'skimage')\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+    import alphapose  # the package's names still resolve (lazily)
+
+    assert alphapose.Pipeline.__name__ == "Pipeline" and alphapose.get_layout("coco17").name
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        alphapose.Nothing  # noqa: B018

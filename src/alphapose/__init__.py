@@ -9,13 +9,30 @@ The common case::
 
 from __future__ import annotations
 
-from alphapose.pipeline import Pipeline as Pipeline
-from alphapose.skeletons import convert_poses as convert_poses
-from alphapose.skeletons import get_layout as get_layout
-from alphapose.sources import open_sources as open_sources
-from alphapose.structures import Detections as Detections
-from alphapose.structures import Frame as Frame
-from alphapose.structures import Poses as Poses
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alphapose.pipeline import Pipeline
+    from alphapose.skeletons import convert_poses, get_layout
+    from alphapose.sources import open_sources
+    from alphapose.structures import Detections, Frame, Poses
+
+# name -> module; imported on first use, so that `import alphapose.cli` (and `alphapose
+# --help`) does not load the pipeline, OpenCV and the runtimes
+_LAZY = {"Pipeline": "alphapose.pipeline", "convert_poses": "alphapose.skeletons",
+         "get_layout": "alphapose.skeletons", "open_sources": "alphapose.sources",
+         "Detections": "alphapose.structures", "Frame": "alphapose.structures",
+         "Poses": "alphapose.structures"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'alphapose' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 

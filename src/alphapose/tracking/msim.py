@@ -43,7 +43,6 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from alphapose.skeletons import get_layout
 from alphapose.structures import Frame, Poses
@@ -273,6 +272,8 @@ def _assign(cost: np.ndarray, threshold: float) -> list[tuple[int, int]]:
         return []
     finite = np.where(np.isfinite(cost), cost, threshold + 1e4)
     capped = np.minimum(finite, threshold + 1e-4)   # links above the threshold cost the same
+    from scipy.optimize import linear_sum_assignment  # ~0.3 s: imported when first used
+
     rows, cols = linear_sum_assignment(capped)
     return [(int(r), int(c)) for r, c in zip(rows, cols) if finite[r, c] <= threshold]
 

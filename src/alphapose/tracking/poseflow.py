@@ -37,7 +37,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from alphapose.structures import Frame, Poses
 
@@ -193,6 +192,8 @@ class PoseFlowTracker:
                 w = np.asarray(cfg.weights if recent else cfg.weights_far, np.float64)
                 grade[ci] = self._grades(cand, keypoints, scores, boxes, person_scores,
                                          flow if recent else None, w)
+            from scipy.optimize import linear_sum_assignment  # ~0.3 s: only when linking
+
             rows, cols = linear_sum_assignment(-grade)
             for r, c in zip(rows, cols):
                 if grade[r, c] > cfg.match:
