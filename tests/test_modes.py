@@ -101,6 +101,17 @@ def test_cli_mode_fills_the_options(name: str) -> None:
     assert output_options(args)["mode"] == name
 
 
+def test_performance_mode_flips() -> None:
+    """performance runs the flip test on the last body pass (bench/accuracy.py --mode
+    performance: whole body 0.381 -> 0.463 end to end); the CLI follows the mode and --flip
+    turns it on in any mode."""
+    assert estimator_config("performance").flip and not estimator_config("balanced").flip
+    assert _args("--mode", "performance").flip is True
+    assert _args("--mode", "balanced").flip is False
+    assert _args("--mode", "lightweight", "--flip").flip is True
+    assert output_options(_args("--mode", "performance"))["flip"] is True
+
+
 def test_cli_explicit_options_override_the_mode() -> None:
     args = _args("--mode", "lightweight", "--hand-model", "full", "--hand-refine", "landmarks",
                  "--tiles", "auto", "--detector", "fused")

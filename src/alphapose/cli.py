@@ -118,7 +118,8 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="pose NMS (default: parametric pose NMS)")
     model.add_argument("--nms-params", metavar="FILE",
                        help="P-NMS parameters from `alphapose tune-nms` (YAML/JSON)")
-    model.add_argument("--flip", action="store_true", help="flip test (twice the body cost)")
+    model.add_argument("--flip", action="store_true", default=None,
+                       help="flip test (twice the body cost; performance mode: on)")
     model.add_argument("--no-hands", action="store_true", help="skip hand landmarks")
     model.add_argument("--no-face", action="store_true", help="skip face landmarks")
     model.add_argument("--world", action="store_true",
@@ -240,7 +241,7 @@ def _apply_mode(args: argparse.Namespace) -> None:
     preset = get_mode(getattr(args, "mode", None) or "balanced")
     args.mode = preset.name
     for name, value in (("hand_model", preset.hand_model), ("hand_refine", preset.hand_refine),
-                        ("tiles", preset.tiles)):
+                        ("tiles", preset.tiles), ("flip", preset.flip)):
         if getattr(args, name, None) is None:
             setattr(args, name, value)
     if (getattr(args, "detector", None) is None and not getattr(args, "detfile", None)
