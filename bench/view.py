@@ -44,7 +44,7 @@ def generate(path: Path, minutes: float, fps: float, people: int, layout_name: s
     rng = np.random.default_rng(seed)
     layout = get_layout(layout_name)
     k = layout.num_keypoints
-    frames = int(round(minutes * 60 * fps))
+    frames = round(minutes * 60 * fps)
     # a person's shape: keypoints around the centre, 300 px tall
     template = rng.normal(0, 1, (people, k, 2)).astype(np.float32) * np.array([40, 90])
     phase = rng.uniform(0, 2 * np.pi, (people, 2))
@@ -82,8 +82,9 @@ def main() -> int:
                         help="write the run and its page here (default: a temporary folder)")
     args = parser.parse_args()
 
-    from alphapose.view import view
     from chromium_cdp import Chromium, ensure_chromium
+
+    from alphapose.view import view
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="alphapose-bench-view-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -129,7 +130,7 @@ def main() -> int:
                 times.append(time.perf_counter() - t0)
             drawn = browser.evaluate("alphaposeView.state.drawn")
             errors = browser.errors()
-        assert drawn == int(chunks[picks[-1]]) + 1, drawn  # noqa: S101 - bench sanity
+        assert drawn == int(chunks[picks[-1]]) + 1, drawn  # bench sanity
         if errors:
             print(f"page errors: {errors}")
         seek_ms = 1000 * float(np.mean(times))
