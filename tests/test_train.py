@@ -71,6 +71,71 @@ def test_config_errors(tmp_path):
 # Losses
 # ------------------------------------------------------------------------------------------------
 
+
+class _OfficialIntegral(torch.autograd.Function):
+    """The official training code's integral with its ASG, written from its description:
+    forward sum_i i * p_i; backward -2 * grad for bins left of the prediction, +2 from it on."""
+
+    @staticmethod
+    def forward(ctx, marginal):
+        positions = torch.arange(marginal.shape[-1], dtype=marginal.dtype)
+        coordinate = (marginal * positions).sum(-1)
+        ctx.save_for_backward(positions, coordinate)
+        return coordinate
+
+    @staticmethod
+    def backward(ctx, grad):
+        positions, coordinate = ctx.saved_tensors
+        factor = torch.where(positions < coordinate[..., None], -2.0, 2.0).to(grad.dtype)
+        return grad[..., None] * factor
+
+
+def _official_integral_loss(pred, keypoints, weights):
+    b, k, h, w = pred.shape
+    maps = pred.sigmoid().flatten(2)
+    maps = (maps / maps.sum(-1, keepdim=True)).reshape(b, k, h, w)
+    x, y = _OfficialIntegral.apply(maps.sum(2)), _OfficialIntegral.apply(maps.sum(3))
+    # both in the normalised crop space (x / W - 0.5, y / H - 0.5), as the official targets
+    scale = torch.tensor([w, h], dtype=pred.dtype)
+    error = (torch.stack([x, y], -1) / scale - keypoints / scale).abs()
+    return (error * weights[..., None]).sum() / b
+
+
+@pytest.mark.parametrize("size", [(16, 12), (64, 48)])
+def test_official_asg_amplitude_gives_the_official_gradient(size):
+    from alphapose.losses import OFFICIAL_ASG_AMPLITUDE
+
+    torch.manual_seed(1)
+    h, w = size
+    pred = torch.randn(2, 3, h, w, dtype=torch.float64)
+    kp = torch.rand(2, 3, 2, dtype=torch.float64) * torch.tensor([w - 1.0, h - 1.0])
+    weights = torch.tensor([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0]], dtype=torch.float64)
+    grads = {}
+    for name, loss in (("official", _official_integral_loss),
+                       ("ours_official", PoseLoss("integral", amplitude=OFFICIAL_ASG_AMPLITUDE)),
+                       ("paper", PoseLoss("integral"))):
+        p = pred.clone().requires_grad_(True)
+        loss(p, kp, weights).backward()
+        grads[name] = p.grad
+    torch.testing.assert_close(grads["ours_official"], grads["official"])
+    # the paper's (W/8, H/8) differs unless both sides are 16 (then it is (2, 2) too)
+    assert not torch.allclose(grads["paper"], grads["official"])
+
+
+def test_asg_amplitude_setting_reaches_the_loss():
+    from alphapose.train import build_loss
+
+    data = {"model": "coco/resnet/256x192_res50_lr1e-3_1x", "loss": "integral",
+            "train": [{"format": "coco", "ann": "x.json"}]}
+    pose = TrainConfig.from_dict(data).pose_config()
+    assert build_loss(TrainConfig.from_dict(data), pose).amplitude is None
+    official = TrainConfig.from_dict({**data, "asg_amplitude": [2, 2]})
+    assert official.asg_amplitude == (2.0, 2.0)
+    assert build_loss(official, pose).amplitude == (2.0, 2.0)
+    with pytest.raises(ValueError, match="asg_amplitude"):
+        TrainConfig.from_dict({**data, "asg_amplitude": [2, 0]})
+
+
 def test_gaussian_targets_match_the_official_rule():
     kp = torch.tensor([[[5.4, 7.6], [-20.0, 3.0]]])
     targets, w = gaussian_targets(kp, torch.ones(1, 2), (16, 12), sigma=2.0)

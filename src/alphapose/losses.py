@@ -127,7 +127,8 @@ def integral_loss(pred: torch.Tensor, keypoints: torch.Tensor, weights: torch.Te
 
 def combined_loss(pred: torch.Tensor, keypoints: torch.Tensor, weights: torch.Tensor,
                   num_heatmap: int, sigma: float = 2.0, norm_type: str = "sigmoid",
-                  symmetric_gradient: bool = True) -> torch.Tensor:
+                  symmetric_gradient: bool = True,
+                  amplitude: tuple[float, float] | None = None) -> torch.Tensor:
     """Official Combined loss: ``100 * heatmap_loss(first) + 0.01 * integral_loss(rest)``.
 
     Args:
@@ -138,6 +139,7 @@ def combined_loss(pred: torch.Tensor, keypoints: torch.Tensor, weights: torch.Te
         sigma: heatmap sigma.
         norm_type: integral normalisation.
         symmetric_gradient: ASG for the integral part.
+        amplitude: its ``(A_x, A_y)``, see :func:`integral_loss`.
     """
     _check(pred, keypoints, weights)
     n = int(num_heatmap)
@@ -145,7 +147,11 @@ def combined_loss(pred: torch.Tensor, keypoints: torch.Tensor, weights: torch.Te
         raise ValueError(f"num_heatmap: expected 0 < n < {pred.shape[1]}, got {n}")
     return (100.0 * heatmap_loss(pred[:, :n], keypoints[:, :n], weights[:, :n], sigma)
             + 0.01 * integral_loss(pred[:, n:], keypoints[:, n:], weights[:, n:], norm_type,
-                                   symmetric_gradient))
+                                   symmetric_gradient, amplitude))
+
+
+#: the official training code's ASG amplitude (its ``AMPLITUDE = 2``, in map pixels)
+OFFICIAL_ASG_AMPLITUDE = (2.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,10 @@ class PoseLoss:
         norm_type: integral normalisation.
         symmetric_gradient: ASG for integral parts.
         num_heatmap: heatmap channels of ``"combined"``.
+        amplitude: the ASG's ``(A_x, A_y)`` in map pixels; ``None``: the paper's
+            ``(w / 8, h / 8)``. The official code uses ``(2, 2)``
+            (:data:`OFFICIAL_ASG_AMPLITUDE`): fine-tune an official checkpoint with it to
+            train it as it was trained.
     """
 
     kind: str = "integral"
@@ -165,6 +175,7 @@ class PoseLoss:
     norm_type: str = "sigmoid"
     symmetric_gradient: bool = True
     num_heatmap: int = 0
+    amplitude: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in LOSS_KINDS:
@@ -179,6 +190,6 @@ class PoseLoss:
             return heatmap_loss(pred, keypoints, weights, self.sigma)
         if self.kind == "integral":
             return integral_loss(pred, keypoints, weights, self.norm_type,
-                                 self.symmetric_gradient)
+                                 self.symmetric_gradient, self.amplitude)
         return combined_loss(pred, keypoints, weights, self.num_heatmap, self.sigma,
-                             self.norm_type, self.symmetric_gradient)
+                             self.norm_type, self.symmetric_gradient, self.amplitude)

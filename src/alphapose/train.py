@@ -144,6 +144,9 @@ class TrainConfig:
             ``LOSS.TYPE``).
         norm_type: integral normalisation (default: the model config's, else sigmoid).
         symmetric_gradient: ASG for the integral loss.
+        asg_amplitude: the ASG's ``(A_x, A_y)`` in heatmap pixels; ``None`` (default): the
+            paper's ``(W / 8, H / 8)``; ``[2, 2]``: the official code's, to fine-tune an
+            official checkpoint as it was trained.
         num_layers: ResNet depth override (e.g. 18 for a small model), or None.
         input_size: crop ``(h, w)`` override, or None.
         conv_dim: FastPose head width override, or None.
@@ -172,6 +175,7 @@ class TrainConfig:
     loss: str | None = None
     norm_type: str | None = None
     symmetric_gradient: bool = True
+    asg_amplitude: tuple[float, float] | None = None
     num_layers: int | None = None
     input_size: tuple[int, int] | None = None
     conv_dim: int | None = None
@@ -208,6 +212,12 @@ class TrainConfig:
         object.__setattr__(self, "pgpg_lr_steps", tuple(int(v) for v in self.pgpg_lr_steps))
         if self.input_size is not None:
             object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
+        if self.asg_amplitude is not None:
+            amplitude = tuple(float(v) for v in self.asg_amplitude)
+            if len(amplitude) != 2 or not min(amplitude) > 0:
+                raise ValueError(f"TrainConfig.asg_amplitude: expected two numbers > 0 "
+                                 f"(A_x, A_y), got {self.asg_amplitude!r}")
+            object.__setattr__(self, "asg_amplitude", amplitude)
         if self.loss is not None and self.loss not in ("heatmap", "integral", "combined"):
             raise ValueError(f"TrainConfig.loss: expected 'heatmap', 'integral' or 'combined', "
                              f"got {self.loss!r}")
@@ -344,7 +354,8 @@ def build_loss(cfg: TrainConfig, pose: PoseConfig):
     num_heatmap = (CombinedCodec.official(pose.model.num_joints).num_heatmap
                    if kind == "combined" else 0)
     return PoseLoss(kind, sigma=pose.preset.sigma, norm_type=_norm_type(cfg, pose),
-                    symmetric_gradient=cfg.symmetric_gradient, num_heatmap=num_heatmap)
+                    symmetric_gradient=cfg.symmetric_gradient, num_heatmap=num_heatmap,
+                    amplitude=cfg.asg_amplitude)
 
 
 def build_codec(cfg: TrainConfig, pose: PoseConfig):
