@@ -432,10 +432,40 @@ def test_page_of_a_real_video_run(browser, real_run, tmp_path):
     _check_skeleton_pixels(browser, run, 3, size)
     _keep(browser, tmp_path, "video-frame4.png")
 
-    # the score slider hides keypoints below it; part toggles hide a part
+    # part toggles: with only "foot" on, foot keypoints are drawn and body keypoints away from
+    # any foot keypoint are not
+    layout = get_layout(run.layout)
+    lo, hi = run.offsets[3], run.offsets[4]
+    seen = run.keypoint_scores[lo:hi] > 0.3
+    foot = np.zeros(layout.num_keypoints, bool)
+    foot[layout.parts["foot"]] = True
+    foot_points = _inside(run.keypoints[lo:hi][seen & foot], size)
+    body_points = _inside(run.keypoints[lo:hi][seen & ~foot], size)
+    gap = np.linalg.norm(body_points[:, None] - foot_points[None], axis=-1).min(1)
+    browser.evaluate("document.querySelectorAll('#group-toggles input').forEach(box => {"
+                     " if ((box.dataset.group === 'foot') !== box.checked) box.click(); })")
+    assert (_pixels(browser, foot_points)[:, 3] > 0).mean() > 0.97
+    assert (_pixels(browser, body_points[gap > 15])[:, 3] == 0).all()
+    browser.evaluate("document.querySelectorAll('#group-toggles input').forEach(box => {"
+                     " if (!box.checked) box.click(); })")
+    assert (_pixels(browser, body_points)[:, 3] > 0).mean() > 0.97
+
+    # the score slider hides keypoints below it
     browser.evaluate("(() => { const t = document.getElementById('threshold'); t.value = 1;"
                      " t.dispatchEvent(new Event('input')); })()")
     assert (_pixels(browser, _visible_points(run, 3, 0.3)[0])[:, 3] == 0).all()
+    browser.evaluate("(() => { const t = document.getElementById('threshold'); t.value = 0.3;"
+                     " t.dispatchEvent(new Event('input')); })()")
+
+    # clicking a lane jumps to the frame under the pointer
+    browser.evaluate("(() => { const bar = document.querySelector('#lanes .lane .bar');"
+                     " const r = bar.getBoundingClientRect(); bar.dispatchEvent(new MouseEvent("
+                     "'click', {clientX: r.left + 0.6 * r.width, clientY: r.top + 2,"
+                     " bubbles: true})); })()")
+    jumped = int(0.6 * CLIP_FRAMES)
+    browser.evaluate(f"new Promise(r => {{ const t = () => alphaposeView.state.drawn === {jumped}"
+                     " ? r() : setTimeout(t, 20); t(); })")
+    assert browser.evaluate("alphaposeView.state.frame") == jumped
     assert browser.errors() == []
 
 
