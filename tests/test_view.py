@@ -229,6 +229,19 @@ def test_server_serves_only_the_page_and_its_media(written_run, tmp_path):
         assert error.value.code == 404
 
 
+def test_view_cli_writes_a_page_per_video_folder(written_run, tmp_path_factory):
+    """``alphapose run`` over several videos writes a folder per video: one page each."""
+    folder, _ = written_run
+    out = tmp_path_factory.mktemp("videos")
+    for name in ("walk", "run"):
+        shutil.copytree(folder, out / name)
+    done = subprocess.run([sys.executable, "-m", "alphapose", "view", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (out / "walk" / "view.html").is_file() and (out / "run" / "view.html").is_file()
+    assert done.stdout.count("alphapose view: wrote ") == 2
+
+
 def test_view_cli_serve(written_run):
     """``alphapose view OUT --serve`` writes the page and serves it on 127.0.0.1 until stopped."""
     folder, _ = written_run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = ["add_commands", "view_command"]
@@ -39,6 +40,17 @@ def add_commands(subparsers: Any) -> None:
     parser.set_defaults(func=view_command)
 
 
+def _run_folders(outdir: Path) -> list[Path]:
+    """``outdir``, or when it holds no results itself, its sub-folders that do (an
+    ``alphapose run`` over several videos writes one folder per video)."""
+    from alphapose.view.results import RESULT_FILES
+
+    if outdir.is_file() or any((outdir / name).is_file() for name in RESULT_FILES):
+        return [outdir]
+    found = sorted({p.parent for name in RESULT_FILES for p in outdir.glob(f"*/{name}")})
+    return found or [outdir]  # none: view() says what is missing
+
+
 def view_command(args: argparse.Namespace) -> int:
     """``alphapose view``: returns the exit status."""
     from alphapose.view import compare, view
@@ -52,7 +64,14 @@ def view_command(args: argparse.Namespace) -> int:
             return 2
         page = compare(*args.compare, **options)
     elif args.outdir:
-        page = view(args.outdir, **options)
+        folders = _run_folders(Path(args.outdir))
+        if len(folders) > 1 and (args.page or args.serve):
+            print(f"alphapose view: {args.outdir} holds {len(folders)} runs (one per video): "
+                  "give one of them for -o/--page or --serve", file=sys.stderr)
+            return 2
+        for folder in folders[:-1]:
+            print(f"alphapose view: wrote {view(folder, **options)}", flush=True)
+        page = view(folders[-1], **options)
     else:
         print("alphapose view: give the run's output folder (alphapose view OUT/)",
               file=sys.stderr)
