@@ -204,6 +204,20 @@ def test_view_writes_one_self_contained_page(written_run):
     assert data["runs"][0]["empty_frames"] == 1
 
 
+def test_view_of_a_run_that_found_nobody(tmp_path):
+    image = np.zeros((48, 64, 3), np.uint8)
+    with JsonLinesWriter(tmp_path / "alphapose-results.jsonl") as sink:
+        for i in range(3):
+            sink.write(Frame(image=image, index=i, name=f"{i}.jpg"), _poses(
+                np.random.default_rng(i), 0, []))
+    run = load_run(tmp_path)
+    assert run.layout == "halpe136" and run.keypoints.shape == (0, 136, 2)
+    text = view(tmp_path, quiet=True).read_text(encoding="utf-8")
+    data = json.loads(text.split('id="view-data">', 1)[1].split("</script>", 1)[0])
+    assert data["frames"] == 3 and data["runs"][0]["empty_frames"] == 3
+    assert data["runs"][0]["tracks"] == []
+
+
 def test_view_cli_bad_input_is_one_line(tmp_path):
     done = subprocess.run([sys.executable, "-m", "alphapose", "view", str(tmp_path)],
                           capture_output=True, text=True, timeout=120, check=False)

@@ -326,6 +326,8 @@ def run_summary(run: Run) -> dict[str, Any]:
 
 def _previous_of_track(track_ids: np.ndarray) -> np.ndarray:
     """``(P,)`` row of the same track's previous person (-1: none, or untracked)."""
+    if not len(track_ids):
+        return np.zeros(0, np.int64)
     rows = np.arange(len(track_ids))
     order = np.lexsort((rows, track_ids))
     same = np.r_[False, track_ids[order][1:] == track_ids[order][:-1]]

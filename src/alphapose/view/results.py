@@ -188,6 +188,7 @@ class _Builder:
         self.order: list[str] = []
         self.num_keypoints: int | None = None
         self.timestamps: dict[str, float] = {}
+        self.layout: str | None = None  # named by the file (JSON lines), else from K
 
     def frame(self, name: str) -> list[tuple]:
         people = self.frames.get(name)
@@ -213,7 +214,8 @@ class _Builder:
         if video_frames and names:
             last = max(int(_VIDEO_FRAME.match(n).group(1)) for n in names)  # type: ignore[union-attr]
             names = [f"{i}.jpg" for i in range(last + 1)]
-        k = self.num_keypoints or 0
+        k = self.num_keypoints or (get_layout(self.layout).num_keypoints
+                                   if self.layout in list_layouts() else 0)
         people = [p for n in names for p in self.frames.get(n, ())]
         counts = np.array([len(self.frames.get(n, ())) for n in names], np.int32)
         keypoints = np.zeros((len(people), k, 2), np.float32)
@@ -234,7 +236,13 @@ class _Builder:
         return Run(name=self.path.parent.name, frame_names=names, video_frames=video_frames,
                    counts=counts, keypoints=keypoints, keypoint_scores=keypoint_scores,
                    xyxy=xyxy, scores=scores, track_ids=track_ids,
-                   layout=layout_for(k) if k else None, timestamps=timestamps)
+                   layout=self._layout(k), timestamps=timestamps)
+
+    def _layout(self, k: int) -> str | None:
+        if self.layout in list_layouts() and (
+                not k or get_layout(self.layout).num_keypoints == k):
+            return self.layout
+        return layout_for(k) if k else None
 
 
 def _from_alphapose_json(path: Path) -> Run:
@@ -292,6 +300,8 @@ def _from_json_lines(path: Path) -> Run:
             raise ValueError(f"{path}: line {number}: 'image_id' must be a frame name, got "
                              f"{name!r:.60}")
         builder.frame(name)  # frames without people are frames too
+        if isinstance(record.get("layout"), str):
+            builder.layout = record["layout"]
         if isinstance(record.get("timestamp"), (int, float)):
             builder.timestamps[name] = float(record["timestamp"])
         for p, person in enumerate(record.get("people") or [], 1):
