@@ -493,6 +493,12 @@ def test_page_of_a_real_video_run(browser, real_run, tmp_path):
     browser.evaluate(f"new Promise(r => {{ const t = () => alphaposeView.state.drawn === {jumped}"
                      " ? r() : setTimeout(t, 20); t(); })")
     assert browser.evaluate("alphaposeView.state.frame") == jumped
+
+    # play runs the video to its end and stops on the last frame
+    browser.evaluate("document.getElementById('play').click()")
+    browser.evaluate("new Promise(r => { const t = () => alphaposeView.state.playing ?"
+                     " setTimeout(t, 20) : r(); t(); })", timeout=60)
+    assert browser.evaluate("alphaposeView.state.frame") == CLIP_FRAMES - 1
     assert browser.errors() == []
 
 
@@ -534,6 +540,14 @@ def test_page_of_official_results_over_images(browser, real_run, tmp_path):
         far = _far_points(run, frame, size, gap=60)
         assert (_pixels(browser, far)[:, 3] == 0).all()
         _keep(browser, tmp_path, f"official-{Path(name).stem}.png")
+    browser.evaluate("alphaposeView.show(0)")
+    browser.evaluate("document.getElementById('play').click()")  # images: steps at 10 fps
+    browser.evaluate("new Promise(r => { const t = () => alphaposeView.state.playing ?"
+                     " setTimeout(t, 20) : r(); t(); })", timeout=60)
+    last = len(run.frame_names) - 1
+    browser.evaluate(f"new Promise(r => {{ const t = () => alphaposeView.state.drawn === {last}"
+                     " ? r() : setTimeout(t, 20); t(); })", timeout=60)
+    assert browser.evaluate("alphaposeView.state.frame") == last
     assert browser.errors() == []
 
 
