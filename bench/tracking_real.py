@@ -11,6 +11,11 @@ Cases (each: MOTA, IDF1, ID switches, fragmentations; box level, IoU 0.5, py-mot
 * appearance: the descriptor on the ``mot17 gt`` people (same person in two of the 4 frames vs
   two different people): AUC and the shares of pairs under ``mu_emb`` (frames 1-3 apart at 30
   fps: the same person's crops are nearly identical, so this is an optimistic ROC).
+* real-appearance scenes (:mod:`alphapose.tracking.real_scenes`): COCO people cut along their
+  ground-truth masks, walking over the MOT17-02 street: crossings of different people, look-alikes
+  (the same person twice, a colour-shifted copy; the pairs are printed), a panning and zooming
+  camera, a crowd of 10; ground-truth poses and visible boxes with noise and drop-outs, MSIM with
+  appearance; ``--scene-seeds`` (3) seeds.
 * ``tud``: MOT15 TUD-Campus and TUD-Stadtmitte ground-truth boxes alone (no images, no keypoints:
   the motion and box stages only), each box corner moved by Gaussian noise of ``--noise`` (5 %)
   of the box height and ``--drop`` (10 %) of the boxes dropped, ``--seeds`` (10) seeds; also
@@ -209,7 +214,11 @@ def appearance_roc(frames: dict[int, Frame], poses: dict[int, Poses],
     two different people (every pair of frames), as AUC and the shares under the thresholds."""
     from scipy.optimize import linear_sum_assignment
 
-    from alphapose.tracking import DescriptorConfig, PoseGuidedDescriptor, appearance_distance
+    from alphapose.tracking import (
+        DescriptorConfig,
+        PoseGuidedDescriptor,
+        appearance_distance,
+    )
 
     descriptor = PoseGuidedDescriptor(DescriptorConfig(regions=regions))
     embeddings, owners = [], []
@@ -287,6 +296,32 @@ def tud_case(make_tracker, noise: float, drop: float, seeds: int
     return evaluate_boxes(*concat_sequences(pairs)), per, idf1s
 
 
+def real_scenes(seeds: int) -> None:
+    """The real-appearance scenes (:mod:`alphapose.tracking.real_scenes`): COCO people cut
+    along their segmentation, composited over the MOT17-02 street; per scene over ``seeds``."""
+    from alphapose.tracking.real_scenes import REAL_SCENES, load_coco_cutouts
+
+    cutouts = load_coco_cutouts(DATA / "mmpose" / "coco" / "test_coco.json")
+    background = cv2.imread(str(MOT17_02 / "img1" / "000001.jpg"))
+    print(f"real-appearance scenes: {len(cutouts)} COCO people cut along their masks over the "
+          f"MOT17-02 street, {seeds} seeds (ID switches per seed)")
+    print(f"{'scene':28s} {'mota':>6s} {'idf1':>6s} {'idsw':>5s} {'frag':>5s} {'recall':>6s} "
+          f"{'prec':>6s} {'gt':>5s}  per seed / look-alike pairs")
+    for name, build in REAL_SCENES.items():
+        pairs, switches = [], []
+        for seed in range(seeds):
+            scene = build(cutouts, background, seed=seed)
+            gts, preds, tracker = [], [], MSIMTracker()
+            for frame, gt, observed in scene.frames():
+                out = tracker.update(frame, observed)
+                gts.append(gt)
+                preds.append(TrackFrame(out.track_ids, out.xyxy.astype(np.float64)))
+            pairs.append((gts, preds))
+            switches.append(evaluate_boxes(gts, preds).idsw)
+        m = evaluate_boxes(*concat_sequences(pairs))
+        print(line(name, m) + f"  {switches} / {scene.lookalikes or 'none'}")
+
+
 def line(name: str, m: TrackingMetrics) -> str:
     return (f"{name:28s} {m.mota:6.3f} {m.idf1:6.3f} {m.idsw:5d} {m.num_fragmentations:5d} "
             f"{m.recall:6.3f} {m.precision:6.3f} {m.num_objects:5d}")
@@ -304,6 +339,8 @@ def main() -> None:
     parser.add_argument("--drop", type=float, default=0.10,
                         help="TUD: share of boxes dropped (%(default)s)")
     parser.add_argument("--seeds", type=int, default=10, help="TUD seeds (%(default)s)")
+    parser.add_argument("--scene-seeds", type=int, default=3,
+                        help="real-appearance scenes: seeds per scene (%(default)s)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder to keep the estimated MOT17 poses in between runs")
     parser.add_argument("--skip-e2e", action="store_true", help="no end-to-end case")
@@ -357,6 +394,8 @@ def main() -> None:
         print(line("tud both, exact boxes", clean))
     else:
         print(f"TUD: no data at {TUD}; skipped")
+    if (DATA / "mmpose" / "coco" / "test_coco.json").is_file() and MOT17_02.is_dir():
+        real_scenes(args.scene_seeds)
     print("(tracker ms/frame: 2 shared cores, not a timing benchmark; see bench/tracking.py)")
     print(f"(bench took {time.perf_counter() - started:.0f} s)")
 
