@@ -567,3 +567,22 @@ def test_cli_pose_track_alias_builds_msim() -> None:
     assert isinstance(tracker, MSIMTracker)
     assert tracker.config.mu_emb == 0.5 and tracker.config.stages == (2, 3)
     assert _build_tracker(build_parser().parse_args(["run", "x.mp4"])) is None
+
+
+def test_cli_track_smooth_boxes_outputs_kalman_boxes() -> None:
+    from alphapose.cli import _build_tracker, build_parser, output_options
+
+    args = build_parser().parse_args(["run", "x.mp4", "--track-smooth-boxes"])
+    tracker = _build_tracker(args)                 # turns the msim tracker on
+    assert isinstance(tracker, MSIMTracker) and tracker.config.smoothed_boxes
+    assert output_options(args)["track_smooth_boxes"] is True
+    plain = _build_tracker(build_parser().parse_args(["run", "x.mp4", "--pose-track"]))
+    assert not plain.config.smoothed_boxes
+    rng = np.random.default_rng(0)
+    for t in range(8):
+        xyxy = np.array([[100.0 + 4 * t, 50, 180 + 4 * t, 250]]) + rng.normal(0, 4, (1, 4))
+        poses = Poses(np.zeros((1, 17, 2), np.float32), np.zeros((1, 17), np.float32),
+                      xyxy.astype(np.float32), np.ones(1, np.float32), layout="coco17")
+        a, b = plain.update(None, poses), tracker.update(None, poses)
+        np.testing.assert_array_equal(a.xyxy, poses.xyxy)
+    assert np.abs(b.xyxy - a.xyxy).max() > 0.1      # the filtered box, not the measured one

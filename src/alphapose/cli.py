@@ -479,6 +479,7 @@ _OUTPUT_OPTIONS = (
     "detect_every", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
     "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
     "track_regions", "trails", "smooth", "smooth_params", "world", "masks", "render_3d",
+    "track_smooth_boxes",
 )
 
 
@@ -825,6 +826,10 @@ def _add_tracking_arguments(parser: argparse.ArgumentParser) -> None:
                             "(default: %(default)s)")
     group.add_argument("--trails", type=int, default=0, metavar="N",
                        help="rendering: draw each tracked person's last N positions (0 = off)")
+    group.add_argument("--track-smooth-boxes", dest="track_smooth_boxes", action="store_true",
+                       help="msim: output each tracked person's Kalman-filtered box instead of "
+                            "the detected one (keypoints unchanged; turns on the msim tracker "
+                            "unless --tracker is given)")
     group.add_argument("--smooth", action=argparse.BooleanOptionalAction, default=None,
                        help="video: smooth each tracked person's keypoints over time (One-Euro "
                             "filter, speeds relative to the person's size); turns on the msim "
@@ -845,7 +850,9 @@ def _msim_config(args: argparse.Namespace):
         stages = tuple(int(v) for v in str(args.track_stages).split(",") if v.strip())
         overrides = {name: getattr(args, f"track_{name}") for _, name, _, _ in _MSIM_OPTIONS}
         return replace(MSIMConfig(), stages=stages,
-                       descriptor=DescriptorConfig(regions=args.track_regions), **overrides)
+                       descriptor=DescriptorConfig(regions=args.track_regions),
+                       smoothed_boxes=bool(getattr(args, "track_smooth_boxes", False)),
+                       **overrides)
     except ValueError as error:
         raise SystemExit(f"alphapose: tracking options: {error}") from None
 
@@ -875,7 +882,8 @@ def _build_smoother(args: argparse.Namespace):
 
 def _build_tracker(args: argparse.Namespace):
     name = getattr(args, "tracker", None) or (
-        "msim" if getattr(args, "pose_track", False) or _smoothing_on(args) else "none")
+        "msim" if getattr(args, "pose_track", False) or _smoothing_on(args)
+        or getattr(args, "track_smooth_boxes", False) else "none")
     if name == "none":
         return None
     from alphapose.tracking import MSIMTracker, PoseFlowTracker
