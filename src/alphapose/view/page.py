@@ -292,8 +292,12 @@ def run_summary(run: Run) -> dict[str, Any]:
     bins = min(num_frames, _TIME_BINS)
     tracks = []
     ids = run.track_ids
-    for track_id in np.unique(ids[ids >= 0]):
-        rows = np.flatnonzero(ids == track_id)
+    order = np.argsort(ids, kind="stable")  # rows of each track together, in frame order
+    track_ids, starts = np.unique(ids[order], return_index=True)
+    rows_of_track = np.split(order, starts[1:]) if len(ids) else []
+    for track_id, rows in zip(track_ids, rows_of_track, strict=True):
+        if track_id < 0:
+            continue
         positions = np.unique(frame[rows])
         first, last = int(positions[0]), int(positions[-1])
         span = last - first + 1
