@@ -269,12 +269,19 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     JSON object, except a last line cut short (a killed run), skipped with a warning."""
     from alphapose.jsonfile import LOG, parse_json
 
-    with open(path, encoding="utf-8-sig") as file:
-        line = file.readline()
+    with open(path, "rb") as file:  # bytes: text-mode readline is slow on long lines
+        raw = file.readline()
+        if raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
         number = 0
-        while line:
+        while raw:
             number += 1
             following = file.readline()
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ValueError(f"{path}: line {number}: not UTF-8 text (byte {error.start} of "
+                                 "the line)") from None
             if line.strip():
                 last = not line.endswith("\n") and not following
                 try:
@@ -289,7 +296,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     raise ValueError(f"{path}: line {number}: expected a JSON object, got "
                                      f"{type(result.data).__name__}")
                 yield number, result.data
-            line = following
+            raw = following
 
 
 def _from_json_lines(path: Path) -> Run:
