@@ -39,7 +39,7 @@ loss against the step) go to ``--plot``. The work runs in ``--workers`` processe
 each (the (resolution, seed) tasks are independent).
 
 Usage:
-    .venv/bin/python bench/ablation.py [--steps 400] [--seeds 3] [--workers 2]
+    .venv/bin/python bench/ablation.py [--steps 600] [--seeds 3] [--workers 2]
 
 The last two lines are ``ap_heatmap=... ap_heatmap_sd=... ap_softmax_integral=... ...`` for the
 coarse (1/8) maps (keys ending ``_coarse``) and then for the paper's 1/4 maps.
@@ -249,8 +249,9 @@ def _normalise(images_rgb: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
 
 
-def _evaluate(model, codec, test: dict, gt: dict, stride: int) -> tuple[float, float]:
-    """Held-out AP and mean keypoint error (input pixels)."""
+def _evaluate(model, codec, test: dict, gt: dict, stride: int) -> dict[str, float]:
+    """Held-out AP (each method's own person score), AP with one score for every person
+    (localisation only) and mean keypoint error (input pixels)."""
     import torch
 
     from alphapose.evaluate import keypoint_ap
@@ -264,15 +265,19 @@ def _evaluate(model, codec, test: dict, gt: dict, stride: int) -> tuple[float, f
     model.train()
     coords, scores = codec.decode(np.concatenate(raws).astype(np.float32))
     points = coords * stride
-    results = []
-    for index, (xy, sc) in enumerate(zip(points, scores)):
-        kp = np.concatenate([xy, sc[:, None]], axis=1)
-        results.append({"image_id": index, "category_id": 1, "keypoints": kp.ravel().tolist(),
-                        "score": float(np.mean(sc))})
-    ap = keypoint_ap(gt, results, get_layout("coco17").sigmas)["AP"]
+    sigmas = get_layout("coco17").sigmas
+    aps = []
+    for same_score in (False, True):
+        results = []
+        for index, (xy, sc) in enumerate(zip(points, scores)):
+            kp = np.concatenate([xy, sc[:, None]], axis=1)
+            results.append({"image_id": index, "category_id": 1, "keypoints": kp.ravel().tolist(),
+                            "score": 1.0 if same_score else float(np.mean(sc))})
+        aps.append(keypoint_ap(gt, results, sigmas)["AP"])
     weights = test["weights"]
     error = np.linalg.norm(points - test["keypoints"], axis=-1)
-    return float(ap), float((error * weights).sum() / weights.sum())
+    return {"ap": float(aps[0]), "ap_same_score": float(aps[1]),
+            "err": float((error * weights).sum() / weights.sum())}
 
 
 def run_task(task: tuple[int, int, dict, str]) -> list[dict]:
@@ -306,8 +311,7 @@ def run_task(task: tuple[int, int, dict, str]) -> list[dict]:
         start = time.perf_counter()
         for step in range(steps + 1):
             if step in eval_at:
-                ap, err = _evaluate(model, codec, test, gt, stride)
-                curve.append({"step": step, "ap": ap, "err": err})
+                curve.append({"step": step, **_evaluate(model, codec, test, gt, stride)})
             if step == steps:
                 break
             idx = order[step * batch:(step + 1) * batch]
@@ -323,8 +327,8 @@ def run_task(task: tuple[int, int, dict, str]) -> list[dict]:
             if len(running) == 10:
                 losses.append({"step": step + 1, "loss": float(np.mean(running))})
                 running = []
-        records.append({"stride": stride, "seed": seed, "method": name, "ap": curve[-1]["ap"],
-                        "err": curve[-1]["err"], "curve": curve, "losses": losses,
+        records.append({"stride": stride, "seed": seed, "method": name, **curve[-1],
+                        "curve": curve, "losses": losses,
                         "seconds": time.perf_counter() - start})
     return records
 
@@ -379,20 +383,22 @@ def plot_curves(records: list[dict], path: Path) -> Path:
     return path
 
 
-def _summary(records: list[dict], stride: int) -> dict[str, tuple[float, float, float, float]]:
+def _summary(records: list[dict], stride: int) -> dict[str, dict[str, tuple[float, float]]]:
+    """method -> metric -> (mean, sample standard deviation) over seeds."""
     out = {}
     for name in METHODS:
         runs = [r for r in records if r["stride"] == stride and r["method"] == name]
-        aps = np.array([r["ap"] for r in runs])
-        errs = np.array([r["err"] for r in runs])
-        out[name] = (aps.mean(), aps.std(ddof=1) if len(aps) > 1 else 0.0,
-                     errs.mean(), errs.std(ddof=1) if len(errs) > 1 else 0.0)
+        out[name] = {}
+        for key in ("ap", "ap_same_score", "err"):
+            values = np.array([r[key] for r in runs])
+            out[name][key] = (float(values.mean()),
+                              float(values.std(ddof=1)) if len(values) > 1 else 0.0)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=400, help="training steps per run")
+    parser.add_argument("--steps", type=int, default=600, help="training steps per run")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per resolution")
@@ -455,16 +461,19 @@ def main(argv: list[str] | None = None) -> int:
     lines = []
     for stride in STRIDES:
         oh, ow = h // stride, w // stride
-        print(f"\n1/{stride} maps ({oh}x{ow}), held out, {args.seeds} seeds: mean +- sd")
-        print(f"  {'method':17s} {'AP':>15s} {'error (px)':>15s}")
+        print(f"\n1/{stride} maps ({oh}x{ow}), held out, {args.seeds} seeds: mean +- sd "
+              f"(AP same score: every person scored 1, localisation only)")
+        print(f"  {'method':17s} {'AP':>15s} {'AP same score':>15s} {'error (px)':>15s}")
         summary = _summary(records, stride)
-        for name, (ap, ap_sd, err, err_sd) in summary.items():
-            print(f"  {name:17s} {ap:7.3f} +- {ap_sd:.3f} {err:7.2f} +- {err_sd:.2f}")
+        for name, m in summary.items():
+            print(f"  {name:17s} {m['ap'][0]:7.3f} +- {m['ap'][1]:.3f} "
+                  f"{m['ap_same_score'][0]:7.3f} +- {m['ap_same_score'][1]:.3f} "
+                  f"{m['err'][0]:7.2f} +- {m['err'][1]:.2f}")
         suffix = "" if stride == 4 else "_coarse"
-        lines.append(" ".join(f"err{suffix}_{n}={s[2]:.2f} err{suffix}_{n}_sd={s[3]:.2f}"
-                              for n, s in summary.items()))
-        lines.append(" ".join(f"ap_{n}{suffix}={s[0]:.3f} ap_{n}{suffix}_sd={s[1]:.3f}"
-                              for n, s in summary.items()))
+        lines.append(" ".join(f"err_{n}{suffix}={m['err'][0]:.2f} err_{n}{suffix}_sd="
+                              f"{m['err'][1]:.2f}" for n, m in summary.items()))
+        lines.append(" ".join(f"ap_{n}{suffix}={m['ap'][0]:.3f} ap_{n}{suffix}_sd={m['ap'][1]:.3f}"
+                              for n, m in summary.items()))
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
     # coarse lines first, the paper's 1/4 AP line last
     print(lines[2])
