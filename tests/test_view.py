@@ -29,7 +29,7 @@ from alphapose.render import id_color, layout_colors
 from alphapose.skeletons import get_layout
 from alphapose.structures import Frame, Poses
 from alphapose.view import compare, load_run, view
-from alphapose.view.page import chunk_bytes, compare_differences
+from alphapose.view.page import chunk_bytes, compare_differences, run_summary
 from alphapose.view.server import PageServer, linked_files
 from alphapose.writers import AlphaPoseJsonWriter, JsonLinesWriter
 
@@ -127,6 +127,31 @@ def test_official_integer_image_ids_find_their_images(tmp_path):
     assert data["media"]["srcs"] == [f"images/{n}" for n in data["names"]]
     assert base64.b64decode(data["runs"][0]["counts"]) == \
         np.array([2, 1, 0], np.uint16).tobytes()
+
+
+def test_tracks_starting_where_one_ended_are_marked(tmp_path):
+    """Id 9 appears 2 frames after id 5 vanished, at its place: a likely id switch; id 7 starts
+    as far away as it can: not one."""
+    rng = np.random.default_rng(3)
+    shape = rng.normal(0, 1, (136, 2)).astype(np.float32) * np.array([20, 50], np.float32)
+
+    def people(where: dict[int, tuple[float, float]]) -> Poses:
+        keypoints = np.stack([shape + np.array(c, np.float32) for c in where.values()]) \
+            if where else np.zeros((0, 136, 2), np.float32)
+        n = len(where)
+        return Poses(keypoints=keypoints, keypoint_scores=np.ones((n, 136), np.float32),
+                     xyxy=np.concatenate([keypoints.min(1), keypoints.max(1)], 1),
+                     box_scores=np.ones(n, np.float32), scores=np.ones(n, np.float32),
+                     track_ids=np.array(list(where), np.int64), layout="halpe136")
+
+    frames = [{5: (100, 200)}, {5: (104, 200)}, {}, {9: (112, 202)}, {9: (116, 202), 7: (600, 200)}]
+    with JsonLinesWriter(tmp_path / "alphapose-results.jsonl") as sink:
+        for i, where in enumerate(frames):
+            sink.write(Frame(image=np.zeros((4, 4, 3), np.uint8), index=i, name=f"{i}.jpg"),
+                       people(where))
+    tracks = {t["id"]: t for t in run_summary(load_run(tmp_path))["tracks"]}
+    assert tracks[9]["after"] == {"id": 5, "gap": 2}
+    assert tracks[7]["after"] is None and tracks[5]["after"] is None
 
 
 def _decode_chunk(raw: bytes) -> dict[str, np.ndarray]:

@@ -62,6 +62,7 @@ _TIME_BINS = 800         # bins of the run-wide plots
 _TRACK_BINS = 200        # bins of one track's confidence plot, at most
 _NO_DATA = 255           # uint8 plot value: no people in the bin
 _XY_LIMIT = 8000.0       # |coordinate| that still fits int16 at scale 4
+_SWITCH_FRAMES = 12      # a track starting this soon after another ended nearby: a switch?
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,47 @@ def _segments(positions: np.ndarray) -> list[list[int]]:
     return [[int(positions[s]), int(positions[e])] for s, e in zip(starts, ends, strict=True)]
 
 
+def _where(run: Run, row: int) -> tuple[np.ndarray, float] | None:
+    """Centre and size (box diagonal, pixels) of person ``row``: its box, else its keypoints."""
+    box = run.xyxy[row]
+    if not np.isfinite(box).all():
+        seen = run.keypoints[row][run.keypoint_scores[row] > 0]
+        if len(seen) < 2:
+            return None
+        box = np.concatenate([seen.min(0), seen.max(0)])
+    return (box[:2] + box[2:]) / 2, float(np.linalg.norm(box[2:] - box[:2]))
+
+
+def _mark_switches(run: Run, tracks: list[dict[str, Any]]) -> None:
+    """Mark each track that starts where another ended just before (within
+    ``_SWITCH_FRAMES`` frames, centres closer than half the person's size): a likely id switch.
+    Sets ``after`` ({"id", "gap"}: the track it may continue) or None on every track."""
+    import bisect
+
+    by_last = sorted(tracks, key=lambda t: t["last"])
+    lasts = [t["last"] for t in by_last]
+    for track in tracks:
+        track["after"] = None
+        start = _where(run, track["_first_row"])
+        if start is None or track["first"] == 0:
+            continue
+        best = None
+        lo = bisect.bisect_left(lasts, track["first"] - _SWITCH_FRAMES)
+        hi = bisect.bisect_left(lasts, track["first"])
+        for other in by_last[lo:hi]:  # ended 1 to _SWITCH_FRAMES frames before it starts
+            gap = track["first"] - other["last"]
+            end = _where(run, other["_last_row"])
+            if end is None:
+                continue
+            distance = float(np.linalg.norm(start[0] - end[0]))
+            if distance < 0.5 * max(start[1], end[1]) and (best is None or distance < best[0]):
+                best = (distance, other["id"], gap)
+        if best is not None:
+            track["after"] = {"id": best[1], "gap": best[2]}
+    for track in tracks:
+        del track["_first_row"], track["_last_row"]
+
+
 def run_summary(run: Run) -> dict[str, Any]:
     """The run-wide figures of the page (all computed here, none by the page)."""
     from alphapose.render import id_color
@@ -307,7 +349,9 @@ def run_summary(run: Run) -> dict[str, Any]:
             "segments": _segments(positions), "frames": len(positions),
             "first": first, "last": last, "bins": track_bins,
             "conf": _b64(_binned(means[rows], frame[rows], first, span, track_bins)),
+            "_first_row": int(rows[0]), "_last_row": int(rows[-1]),
         })
+    _mark_switches(run, tracks)
     kp = np.clip(run.keypoint_scores, 0, 1)
     _, index = _group_index(run)
     part_means = {g: (round(float(kp[:, index == i].mean()), 4) if len(kp) else None)

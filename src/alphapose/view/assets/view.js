@@ -450,8 +450,18 @@
         lane.innerHTML = `<span class="label"><span class="swatch" style="background:${color}"></span>` +
           `${prefix}${t.id}</span><span class="bar"></span>`;
         lane.title = `id ${t.id}: frames ${t.first + 1}-${t.last + 1}, seen in ${t.frames}, ` +
-          `${t.segments.length} segment(s)`;
+          `${t.segments.length} segment(s)` + (t.after ? `; starts ${t.after.gap} frame(s) ` +
+          `after id ${t.after.id} ended where it is: an id switch?` : "");
         const bar = lane.querySelector(".bar");
+        if (t.after) {
+          lane.classList.add("switch");
+          lane.dataset.after = t.after.id;
+          const mark = document.createElement("span");
+          mark.className = "switch-mark";
+          mark.style.left = `${(t.first / NF) * 100}%`;
+          mark.textContent = `↪${t.after.id}`;
+          bar.appendChild(mark);
+        }
         t.segments.forEach(([a, b]) => {
           const seg = document.createElement("span");
           seg.className = "seg";
@@ -506,6 +516,7 @@
     row("people per frame", runs.map((r) => `${(r.s.people / Math.max(1, NF)).toFixed(2)} mean, ${r.s.max_count} max`));
     row("frames with no people", runs.map((r) => r.s.empty_frames));
     row("track ids", runs.map((r) => r.s.tracks.length));
+    row("tracks starting where one ended (id switches?)", runs.map((r) => r.s.tracks.filter((t) => t.after).length));
     L.groups.forEach((g) => row(`mean score: ${g}`, runs.map((r) => {
       const v = r.s.part_means[g];
       return v === null || v === undefined ? "-" : v.toFixed(3);
