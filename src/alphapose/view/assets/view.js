@@ -265,6 +265,7 @@
     if (bar) {
       const left = bar.offsetLeft + (NF > 1 ? (f + 0.5) / NF : 0.5) * bar.clientWidth;
       cursor.style.left = `${left}px`;
+      cursor.style.height = `${box.offsetHeight}px`;  // all lanes, also when scrolled
     }
     plots.forEach((p) => p.draw());
   }
