@@ -70,7 +70,7 @@ def draw_skeletons_3d(image: np.ndarray, poses: Poses, size: int | None = None,
                       yaw: float = -30.0, pitch: float = 15.0) -> np.ndarray:
     """Draw each person's 3D keypoints (``poses.keypoints_3d``) as a small skeleton seen from a
     fixed viewpoint (:func:`project_3d`), in a dark square beside the person's box (right of
-    it where the image has room, else left, else inside), 2.2 m across.
+    it where the image has room and no earlier view is, else left), 2.2 m across.
 
     Args:
         image: ``(H, W, 3)`` uint8 BGR.
@@ -95,15 +95,22 @@ def draw_skeletons_3d(image: np.ndarray, poses: Poses, size: int | None = None,
 
     foot = set(layout.parts["foot"].tolist())
     scale = side / 2.2
+    thickness = 2 if side >= 120 else 1
+    placed: list[tuple[int, int]] = []
     for i in range(len(poses)):
         points = poses.keypoints_3d[i]
         present = np.isfinite(points).all(1)
         if present.sum() < 2:
             continue
         x1, y1, x2, _ = (float(v) for v in poses.xyxy[i])
-        left = int(x2) + 2 if x2 + 2 + side <= width else int(x1) - 2 - side
-        left = int(min(max(left, 0), width - side))
         top = int(min(max(y1, 0), height - side))
+        # right of the box, else left of it, avoiding the views already drawn where it can
+        spots = [int(min(max(x, 0), width - side)) for x in (x2 + 2, x1 - 2 - side)
+                 if 0 <= x <= width - side] or [int(min(max(x2 + 2, 0), width - side))]
+        free = [x for x in spots if all(abs(x - px) >= side or abs(top - py) >= side
+                                        for px, py in placed)]
+        left = (free or spots)[0]
+        placed.append((left, top))
         window = canvas[top:top + side, left:left + side]
         window[:] = (window.astype(np.uint16) // 3).astype(np.uint8)  # darken behind the view
         view = project_3d(np.where(present[:, None], points, 0.0), yaw, pitch)
@@ -118,6 +125,6 @@ def draw_skeletons_3d(image: np.ndarray, poses: Poses, size: int | None = None,
             both = {flank(a), flank(b)}
             color = fixed or part_color(kind, both.pop() if len(both) == 1 else "centre")
             cv2.line(window, (int(pixels[a, 0]), int(pixels[a, 1])),
-                     (int(pixels[b, 0]), int(pixels[b, 1])), color, 1, cv2.LINE_AA, 4)
+                     (int(pixels[b, 0]), int(pixels[b, 1])), color, thickness, cv2.LINE_AA, 4)
         cv2.rectangle(window, (0, 0), (side - 1, side - 1), fixed or (160, 160, 160), 1)
     return canvas
