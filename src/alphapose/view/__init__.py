@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from alphapose.view.page import find_media, write_page
+from alphapose.view.media import find_media
+from alphapose.view.page import write_page
 from alphapose.view.results import Run, load_run
 from alphapose.view.server import serve
 
