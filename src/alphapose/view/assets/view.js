@@ -241,11 +241,15 @@
     updateFrameUI();
     const seek = fromPlayback ? Promise.resolve() : seekMedia(f);
     const data = await Promise.all(runs.map((run) => run.frame(f)));
-    await seek;
     if (token !== showToken) return;
     state.frameData = data;
-    draw();
+    draw();  // at once: the skeletons never wait for the media
     updateFrameInfo();
+    // then again once the media shows the frame (an image may resize the canvas); a browser
+    // that never loads the media does not hold the page
+    await Promise.race([seek, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    if (token !== showToken) return;
+    draw();
   }
 
   function fmtTime(f) {
