@@ -72,6 +72,22 @@ def generate(path: Path, minutes: float, fps: float, people: int, layout_name: s
     return frames
 
 
+def _bytes_per_person(outdir: Path) -> str:
+    """Page bytes (chunks: compressed, base64) per person and per keypoint of a run."""
+    import base64
+    import zlib
+
+    from alphapose.view.page import _chunk_bounds, chunk_bytes
+    from alphapose.view.results import load_run
+
+    run = load_run(outdir)
+    total = sum(len(base64.b64encode(zlib.compress(chunk_bytes(run, a, b), 6)))
+                for a, b in _chunk_bounds(run))
+    people = max(1, len(run.scores))
+    return (f"{run.num_frames} frames, {len(run.scores)} people, {total / people:.0f} B per "
+            f"person ({total / people / max(1, run.num_keypoints):.2f} per keypoint)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0)
@@ -80,7 +96,12 @@ def main() -> int:
     parser.add_argument("--layout", default="halpe136")
     parser.add_argument("--keep", type=Path, default=None,
                         help="write the run and its page here (default: a temporary folder)")
+    parser.add_argument("--real", type=Path, default=None, metavar="OUT",
+                        help="also print the page bytes per person of a real run's results "
+                             "(an alphapose run output folder), to compare with the generated")
     args = parser.parse_args()
+    if args.real is not None:
+        print(f"real run {args.real}: {_bytes_per_person(args.real)}")
 
     from chromium_cdp import Chromium, ensure_chromium
 
@@ -99,7 +120,8 @@ def main() -> int:
         page = view(folder)
         build_s = time.perf_counter() - start
         html_mb = page.stat().st_size / 1e6
-        print(f"page: {html_mb:.1f} MB, built in {build_s:.1f} s", flush=True)
+        print(f"page: {html_mb:.1f} MB, built in {build_s:.1f} s; generated run: "
+              f"{_bytes_per_person(folder)}", flush=True)
 
         executable, reason = ensure_chromium()
         if executable is None:
