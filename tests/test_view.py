@@ -29,6 +29,7 @@ from alphapose.render import id_color, layout_colors
 from alphapose.skeletons import get_layout
 from alphapose.structures import Frame, Poses
 from alphapose.view import compare, load_run, view
+from alphapose.view.media import browser_playable, find_media
 from alphapose.view.page import chunk_bytes, compare_differences, run_summary
 from alphapose.view.server import PageServer, linked_files
 from alphapose.writers import AlphaPoseJsonWriter, JsonLinesWriter
@@ -279,6 +280,47 @@ def test_view_cli_writes_a_page_per_video_folder(written_run, tmp_path_factory):
     assert done.returncode == 0, done.stderr
     assert (out / "walk" / "view.html").is_file() and (out / "run" / "view.html").is_file()
     assert done.stdout.count("alphapose view: wrote ") == 2
+
+
+def test_view_cli_compare(written_run, tmp_path_factory):
+    folder, _ = written_run
+    other = tmp_path_factory.mktemp("other") / "run_b"
+    shutil.copytree(folder, other)
+    done = subprocess.run([sys.executable, "-m", "alphapose", "view", "--compare", str(folder),
+                           str(other), "--quiet"], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    text = (folder / "view-compare.html").read_text(encoding="utf-8")
+    data = json.loads(text.split('id="view-data">', 1)[1].split("</script>", 1)[0])
+    assert data["compare"] and len(data["runs"]) == 2
+    distance = np.frombuffer(base64.b64decode(data["diff"]["distance"]), "<f4")
+    assert np.nanmax(distance) == 0.0 and np.isnan(distance[2])  # the same results; frame 2 empty
+
+
+@pytest.mark.parametrize(("suffix", "fourcc", "playable"), [
+    (".webm", "VP80", True), (".mp4", "mp4v", False), (".avi", "MJPG", False)])
+def test_browser_playable(tmp_path, suffix, fourcc, playable):
+    path = tmp_path / f"clip{suffix}"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10, (32, 32))
+    if not writer.isOpened():
+        pytest.skip(f"OpenCV cannot write {fourcc} here")
+    for i in range(3):
+        writer.write(np.full((32, 32, 3), 60 * i, np.uint8))
+    writer.release()
+    assert browser_playable(path) is playable
+
+
+def test_media_errors_name_the_input(written_run, tmp_path):
+    folder, _ = written_run
+    run = load_run(folder)
+    with pytest.raises(FileNotFoundError, match="no such video, image or folder"):
+        find_media(run, tmp_path / "missing.mp4")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images"):
+        find_media(run, tmp_path / "empty")
+    (tmp_path / "notes.txt").write_text("not a video")
+    with pytest.raises(ValueError, match="not a video OpenCV can read"):
+        find_media(run, tmp_path / "notes.txt")
 
 
 def test_view_cli_serve(written_run):
