@@ -569,6 +569,26 @@ def test_page_of_a_real_video_run(browser, real_run, tmp_path):
     assert browser.errors() == []
 
 
+def test_h264_video_is_linked_as_it_is(browser, written_run, shared_data):
+    """An MP4 / H.264 video (the shared mmpose demo) is linked relative to the page, not copied,
+    and plays in Chromium."""
+    folder, _ = written_run
+    video = shared_data / "mmpose" / "demo" / "demo.mp4"
+    page = view(folder, media=video, quiet=True)
+    assert not (folder / "view-media").exists()
+    assert linked_files(page) == [video.resolve()]
+    _open(browser, page.as_uri())
+    browser.evaluate("new Promise((r, e) => { const v = document.getElementById('video');"
+                     " v.readyState >= 2 ? r() : (v.addEventListener('loadeddata', r),"
+                     " v.addEventListener('error', () => e(new Error('video error')))); })")
+    assert browser.evaluate("[document.getElementById('video').videoWidth,"
+                            " document.getElementById('video').videoHeight]") == [960, 540]
+    browser.evaluate("alphaposeView.show(4)")
+    assert browser.evaluate("document.getElementById('video').currentTime") == \
+        pytest.approx(4.5 / 5.0, abs=0.1)
+    assert browser.errors() == []
+
+
 @pytest.mark.models
 def test_page_of_official_results_over_images(browser, real_run, tmp_path):
     """Results in the official tool's layout (idx lists, image ids, no empty frames listed) over

@@ -87,7 +87,7 @@ def linked_files(page: str | os.PathLike[str]) -> list[Path]:
     media = data.get("media", {})
     links = [media.get("src")] if media.get("kind") == "video" else media.get("srcs") or []
     folder = Path(page).resolve().parent
-    return [folder / link for link in links if link]
+    return [(folder / link).resolve() for link in links if link]
 
 
 def serve(page: str | os.PathLike[str], media: Iterable[str | os.PathLike[str]] = (),
