@@ -355,6 +355,7 @@
   }
   function drawSeries(c, w, h, values, bins, groups, colors) {
     // values: Uint8Array bins x groups, 0..254 (255: no data)
+    if (!values.length) return;
     c.fillStyle = "#9aa0aa"; c.font = `${10 * devicePixelRatio}px sans-serif`;
     [0, 0.5, 1].forEach((v) => {
       const y = h - 4 - v * (h - 8);
