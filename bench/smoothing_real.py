@@ -41,13 +41,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from smoothing import DEFAULT, SETTINGS  # noqa: E402
-from tqdm import tqdm  # noqa: E402
+from smoothing import DEFAULT, SETTINGS
+from tqdm import tqdm
 
-from alphapose.skeletons import get_layout  # noqa: E402
-from alphapose.smoothing import KeypointSmoother, OneEuroConfig  # noqa: E402
-from alphapose.structures import Detections, Frame, Poses  # noqa: E402
-from alphapose.tracking import MSIMTracker  # noqa: E402
+from alphapose.skeletons import get_layout
+from alphapose.smoothing import KeypointSmoother, OneEuroConfig
+from alphapose.structures import Detections, Frame, Poses
+from alphapose.tracking import MSIMTracker
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 VIDEO = DATA / "openpose" / "video.avi"
