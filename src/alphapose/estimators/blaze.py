@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
@@ -42,6 +42,7 @@ from alphapose.estimators.blaze_body import (
     roi_from_alignment_points,
 )
 from alphapose.estimators.body_extras import person_extras
+from alphapose.estimators.video_parts import BODY_TOLERANCE, converged
 from alphapose.structures import Detections, Poses
 from alphapose.tasks import LATER, URGENT, InlineTasks, Tasks, gather, resolved, then
 from alphapose.transforms import RotatedRect
@@ -116,6 +117,16 @@ class BlazeWholeBodyConfig:
             0.29 -> 0.18, AP unchanged in lightweight and performance, but in balanced the pose
             NMS (which ranks by the mean of all keypoint scores) keeps another of two
             overlapping people: body 0.563 -> 0.580, foot 0.564 -> 0.480, whole 0.303 -> 0.314.
+        fast_video: the video fast path (:mod:`alphapose.estimators.video_parts`): on frames
+            without detection, each followed person's hands and face are cropped from their
+            own landmarks of the previous frame (parts not found there are not looked for
+            until the next detection frame: their points are carried) and their second passes
+            run only where the first did not converge. Stills and detection frames unchanged.
+        skip_converged: a second (or later) pass of the body, a hand or the face is skipped
+            when the crop the previous pass's landmarks place is within
+            :data:`~alphapose.estimators.video_parts.TOLERANCE` (body:
+            ``BODY_TOLERANCE``) of the one it ran on (the next pass would see nearly the same
+            pixels); everywhere, stills included.
         world: per person 3D keypoints in metres from the kept body pass
             (``Poses.keypoints_3d``, see :mod:`alphapose.estimators.body_extras`).
         masks: per person the body model's segmentation, warped to the image
@@ -144,6 +155,8 @@ class BlazeWholeBodyConfig:
     min_body_aspect: float = 0.6
     num_threads: int = 2
     calibrated_hand_scores: bool = False
+    fast_video: bool = False
+    skip_converged: bool = False
     world: bool = False
     masks: bool = False
     mask_resolution: str = "score"
@@ -340,7 +353,8 @@ class BlazeWholeBody:
         result = self.bodies[models[0]](image, rect)
         for name in models[1:]:
             rect = BlazeBody.next_rect(result)
-            if rect.width < 2:
+            if rect.width < 2 or (self.config.skip_converged
+                                  and converged(result.rect, rect, BODY_TOLERANCE)):
                 break
             result = self.bodies[name](image, rect)
         if self.config.flip:
@@ -455,14 +469,16 @@ class BlazeWholeBody:
                 rect = roi_from_alignment_points(tracked.roi_points[i][0],
                                                  tracked.roi_points[i][1])
                 if rect.width >= 2:
-                    heads.append((tracked.xyxy[i], float(tracked.box_scores[i]), True))
+                    previous = getattr(tracked, "people", None)
+                    heads.append((tracked.xyxy[i], float(tracked.box_scores[i]), True,
+                                  None if previous is None else previous[i]))
                     futures.append(tasks.submit(
                         partial(_body_task, image=image, rect=rect, passes=1,
                                 model=self.config.tracking_body_model), URGENT))
 
         def select(bodies: list[BodyResult]) -> list[Person]:
-            people = [Person(box, score, placed, body)
-                      for (box, score, placed), body in zip(heads, bodies)]
+            people = [Person(box, score, placed, body, *previous)
+                      for (box, score, placed, *previous), body in zip(heads, bodies)]
             people = [p for p in people if probable(p, self.config)]
             return _distinct_bodies(people, self.config.duplicate_oks,
                                     self.config.box_duplicate_oks)
@@ -488,6 +504,10 @@ class BlazeWholeBody:
             people = resolved(people)
 
         def submit_parts(kept: list[Person]) -> tuple[list[Person], list[list[tuple]]]:
+            if self.config.fast_video or self.config.skip_converged:
+                from alphapose.estimators.video_parts import submit_parts as followed
+
+                return kept, followed(self, image, kept, tasks)
             return kept, [[(target, tasks.submit(partial(_part_task, image=image, kind=kind,
                                                          rect=rect), LATER))
                            for target, kind, rect in self.part_crops(person.body)]
@@ -545,12 +565,17 @@ class Person:
         box_score: that box's score.
         placed: the crop was placed from alignment points (the box is not a tight person box).
         body: the body estimate.
+        previous: the same person in the previous video frame (followed people; the video
+            fast path, :mod:`alphapose.estimators.video_parts`, reads and clears it).
+        tracks: future of what the next frame needs of the hands and face (fast path).
     """
 
     box: np.ndarray
     box_score: float
     placed: bool
     body: BodyResult
+    previous: Person | None = None
+    tracks: Future = field(default_factory=Future, repr=False)
 
 
 @dataclass
@@ -562,11 +587,13 @@ class TrackedPeople:
         box_scores: ``(N,)``.
         roi_points: ``(N, 2, 2)`` body centre and body-circle point (BlazePose auxiliary
             landmarks) that place each next crop.
+        people: the :class:`Person` of each row (None when not known).
     """
 
     xyxy: np.ndarray
     box_scores: np.ndarray
     roi_points: np.ndarray
+    people: list[Person] | None = None
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -579,7 +606,8 @@ class TrackedPeople:
                                  np.zeros((0, 2, 2), np.float32))
         return TrackedPeople(np.stack([p.box for p in people]).astype(np.float32),
                              np.asarray([p.box_score for p in people], np.float32),
-                             np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]] for p in people]))
+                             np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]] for p in people]),
+                             list(people))
 
     @staticmethod
     def later(people: Future) -> _LaterTracked:
@@ -614,6 +642,10 @@ class _LaterTracked:
     @property
     def roi_points(self) -> np.ndarray:
         return self._resolve().roi_points
+
+    @property
+    def people(self) -> list[Person] | None:
+        return self._resolve().people
 
     def __len__(self) -> int:
         return len(self._resolve())
