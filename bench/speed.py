@@ -14,8 +14,13 @@ and each mode's figures are the median over its rounds.
 Last line, per mode: ``mode=M fps=... persons_per_s=... video_persons_per_s=...`` (the mmpose
 demo video, then the OpenPose video), or ``fps=... persons_per_s=...`` for one mode.
 
+With ``--extras``, each mode also runs with ``--world --masks`` (3D keypoints and person masks),
+taking turns with the plain pipeline; the last line is then ``fps=... fps_extras=...
+slowdown=... cpu_slowdown=...`` (the first mode; medians over rounds of 1 - extras fps / plain
+fps, and of the process CPU seconds per frame, extras / plain - 1, on the mmpose demo video).
+
 Usage: ``.venv/bin/python bench/speed.py [--data ../shared/data] [--mode M ...] [--rounds 1]
-[--threads N]`` (``--threads``: threads per model, as ``alphapose run --threads``; default as
+[--threads N] [--extras]`` (``--threads``: threads per model, as ``alphapose run --threads``; default as
 ``alphapose run``: 1 per model on one worker per core)
 """
 
@@ -60,16 +65,18 @@ def measure(pipeline: Pipeline, frames: list, out: Path) -> tuple[float, float, 
     return len(frames) / elapsed, persons / elapsed, persons
 
 
-def build(mode: str, threads: int | None) -> Pipeline:
-    """The pipeline ``alphapose run --mode MODE`` builds."""
-    argv = ["run", "unused", "--mode", mode] + ([] if threads is None else
-                                                 ["--threads", str(threads)])
+def build(mode: str, threads: int | None, extra: tuple[str, ...] = ()) -> Pipeline:
+    """The pipeline ``alphapose run --mode MODE [EXTRA...]`` builds."""
+    argv = ["run", "unused", "--mode", mode, *extra] + ([] if threads is None else
+                                                         ["--threads", str(threads)])
     return _build_pipeline(build_parser().parse_args(argv))
 
 
 def report(mode: str, pipeline: Pipeline, frames: list, work: Path, clip: list | None,
            detail: bool) -> dict[str, float]:
+    cpu = time.process_time()  # every thread of this process: steadier than wall time under load
     fps, pps, persons = measure(pipeline, frames, work / f"{mode}-demo.json")
+    cpu = (time.process_time() - cpu) / len(frames)
     h, w = frames[0].image.shape[:2]
     print(f"[{mode}] demo.mp4 ({w}x{h}, {len(frames)} frames, "
           f"{persons / len(frames):.1f} people/frame): {fps:.2f} fps, {pps:.1f} persons/s")
@@ -79,7 +86,8 @@ def report(mode: str, pipeline: Pipeline, frames: list, work: Path, clip: list |
             seconds = sum(model.invoke_seconds for model in models)
             print(f"  {name:20s} {seconds / max(calls, 1) * 1000:6.2f} ms/invoke, "
                   f"{calls / len(frames):5.1f} invokes/frame")
-    figures = {"fps": fps, "pps": pps, "video_fps": float("nan"), "video_pps": float("nan")}
+    figures = {"fps": fps, "pps": pps, "video_fps": float("nan"), "video_pps": float("nan"),
+               "cpu_per_frame": cpu}
     if clip:
         o_fps, o_pps, o_persons = measure(Pipeline(pipeline.detector, pipeline.estimator),
                                           clip, work / f"{mode}-video.json")
@@ -105,6 +113,8 @@ def main() -> None:
                         help="also the detector on every frame (--detect-every 1)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads per model (default: as alphapose run)")
+    parser.add_argument("--extras", action="store_true",
+                        help="also each mode with --world --masks, alternating with the plain one")
     args = parser.parse_args()
     modes = args.mode or ["balanced"]
     demo = args.data / "mmpose" / "demo" / "demo.mp4"
@@ -118,6 +128,10 @@ def main() -> None:
     clip = [f for _, f in zip(range(args.frames), VideoSource(other))] if other.is_file() \
         else None
     pipelines = {mode: build(mode, args.threads) for mode in modes}
+    if args.extras:
+        for mode in list(modes):
+            pipelines[f"{mode}+world+masks"] = build(mode, args.threads, ("--world", "--masks"))
+        modes = list(pipelines)
     for pipeline in pipelines.values():
         pipeline.predict(demo_frames[0].image)  # warm-up
     runs: dict[str, list[dict[str, float]]] = {mode: [] for mode in modes}
@@ -133,6 +147,18 @@ def main() -> None:
             print(f"[{mode}] demo.mp4, detector on every frame (--detect-every 1): "
                   f"{e_fps:.2f} fps, {e_pps:.1f} persons/s, "
                   f"{e_persons / len(frames):.1f} people/frame")
+    if args.extras:
+        plain, extras = modes[0], f"{modes[0]}+world+masks"
+        slowdown = statistics.median(1 - b["fps"] / a["fps"]
+                                     for a, b in zip(runs[plain], runs[extras]))
+        cpu_slowdown = statistics.median(b["cpu_per_frame"] / a["cpu_per_frame"] - 1
+                                         for a, b in zip(runs[plain], runs[extras]))
+        for mode in modes:
+            print(f"[{mode}] median fps {statistics.median(r['fps'] for r in runs[mode]):.2f}")
+        print(f"fps={statistics.median(r['fps'] for r in runs[plain]):.2f} "
+              f"fps_extras={statistics.median(r['fps'] for r in runs[extras]):.2f} "
+              f"slowdown={slowdown:.3f} cpu_slowdown={cpu_slowdown:.3f} rounds={args.rounds}")
+        return
     for mode in modes:
         median = {key: statistics.median(run[key] for run in runs[mode]) for key in runs[mode][0]}
         if len(modes) == 1:
