@@ -94,3 +94,24 @@ def test_fast_path_follows_parts_close_to_the_full_path(shared_data) -> None:
     concurrent, _ = _clip_poses(fast_config, frames, sp=False)
     for a, b in zip(fast, concurrent, strict=True):
         np.testing.assert_allclose(b.keypoints, a.keypoints, atol=1e-4)
+
+
+def test_modes_turn_the_fast_path_on_for_video_and_the_cli_turns_it_off() -> None:
+    from alphapose.modes import estimator_config
+
+    assert estimator_config("balanced").fast_video
+    assert estimator_config("lightweight").fast_video
+    assert not estimator_config("performance").fast_video
+    assert not estimator_config("balanced", fast_video=False).fast_video
+
+
+@pytest.mark.usefixtures("embedded_models")
+def test_cli_full_video_path_builds_the_estimator_without_the_fast_path() -> None:
+    from alphapose.cli import _build_pipeline, build_parser
+
+    def built(*extra: str):
+        args = build_parser().parse_args(["run", "x.mp4", "--mode", "lightweight", *extra])
+        return _build_pipeline(args).estimator.config.fast_video
+
+    assert built() is True
+    assert built("--full-video-path") is False

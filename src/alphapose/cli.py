@@ -122,6 +122,9 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="flip test (twice the body cost; performance mode: on)")
     model.add_argument("--no-hands", action="store_true", help="skip hand landmarks")
     model.add_argument("--no-face", action="store_true", help="skip face landmarks")
+    model.add_argument("--full-video-path", action="store_true",
+                       help="video: estimate hands and face from the body on every frame, all "
+                            "passes (turns off the fast path of lightweight / balanced)")
     model.add_argument("--world", action="store_true",
                        help="3D body keypoints in metres per person (keypoints_3d in the results)")
     model.add_argument("--masks", action="store_true",
@@ -281,7 +284,8 @@ def _build_pipeline(args: argparse.Namespace):
         config = estimator_config(
             args.mode, decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
             flip=args.flip, hand_model=args.hand_model, refine_hands=args.hand_refine,
-            num_threads=threads, world=args.world, masks=args.masks)
+            num_threads=threads, world=args.world, masks=args.masks,
+            **({"fast_video": False} if getattr(args, "full_video_path", False) else {}))
         if args.detector != "blaze" and not args.detfile and args.detector != "file":
             # a detector's boxes, not the user's: box-path people must look like the box's
             config = config.for_detector_boxes()
@@ -479,7 +483,7 @@ _OUTPUT_OPTIONS = (
     "detect_every", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
     "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
     "track_regions", "trails", "smooth", "smooth_params", "world", "masks", "render_3d",
-    "track_smooth_boxes",
+    "track_smooth_boxes", "full_video_path",
 )
 
 

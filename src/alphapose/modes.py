@@ -41,6 +41,9 @@ class Mode:
         tiles: the BlazePose detector's tiling, ``"auto"`` or ``"none"``.
         flip: flip test on the last body pass (the mirrored crop averaged in; twice that
             pass's cost).
+        fast_video: the video fast path on frames without detection (hands and face followed
+            from the previous frame's landmarks, second passes only where the first did not
+            converge; :mod:`alphapose.estimators.video_parts`); stills are unchanged.
     """
 
     name: str
@@ -53,6 +56,7 @@ class Mode:
     detector: str | None
     tiles: str
     flip: bool = False
+    fast_video: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,11 +69,12 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     # face
     Mode("lightweight", body_models=("full",), passes=1, tracking_body_model=None,
          hand_model="lite", hand_refine="none", refine_face=False, detector="blaze",
-         tiles="auto"),
-    # today's default
+         tiles="auto", fast_video=True),
+    # today's default; video: hands and face followed (bench/video_fast.py: persons/s x1.5 on
+    # video.avi; drift against the full path 0.01 of the face's size, 0.02-0.03 of a hand's)
     Mode("balanced", body_models=("full",), passes=2, tracking_body_model=None,
          hand_model="lite", hand_refine="landmarks", refine_face=True, detector=None,
-         tiles="auto"),
+         tiles="auto", fast_video=True),
     # BlazePose-heavy on both passes and on tracked frames, the full hand model, flip test on
     # the last body pass (shared COCO images, end to end / ground-truth boxes: whole body
     # 0.381 -> 0.463 / 0.372 -> 0.423, hand 0.157 -> 0.225 / 0.111 -> 0.178, body
@@ -104,7 +109,8 @@ def estimator_config(mode: str | Mode = DEFAULT_MODE, **overrides: Any):
     settings = dict(body_models=preset.body_models, passes=preset.passes,
                     tracking_body_model=preset.tracking_body_model,
                     hand_model=preset.hand_model, refine_hands=preset.hand_refine,
-                    refine_face=preset.refine_face, flip=preset.flip)
+                    refine_face=preset.refine_face, flip=preset.flip,
+                    fast_video=preset.fast_video)
     settings.update(overrides)
     return BlazeWholeBodyConfig(**settings)
 
