@@ -260,7 +260,9 @@ def test_overlays_tint_masks_and_draw_3d_views() -> None:
     assert xs.min() >= 82 and xs.max() <= 111 and ys.min() >= 20 and ys.max() <= 49
     both = RenderOptions(draw_3d=True, keypoint_threshold=1.0).draw(image, poses)
     # masks first, then the (hidden) 2D skeleton, then the 3D views
-    assert (both == draw_skeletons_3d(tinted, poses)).all() and (both != tinted).any()
+    assert (both == draw_skeletons_3d(tinted, poses)).all()
+    # a person less tall than the view (box 60 px) gets none
+    assert (draw_skeletons_3d(image, poses, size=70) == image).all()
     assert (RenderOptions(draw_masks=False, keypoint_threshold=1.0).draw(image, poses)
             == image).all()
 

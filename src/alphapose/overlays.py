@@ -70,7 +70,9 @@ def draw_skeletons_3d(image: np.ndarray, poses: Poses, size: int | None = None,
                       yaw: float = -30.0, pitch: float = 15.0) -> np.ndarray:
     """Draw each person's 3D keypoints (``poses.keypoints_3d``) as a small skeleton seen from a
     fixed viewpoint (:func:`project_3d`), in a dark square beside the person's box (right of
-    it where the image has room and no earlier view is, else left), 2.2 m across.
+    it where the image has room and no earlier view is, else left), 2.2 m across. People
+    whose box is less tall than the view get none (in a crowd the views of far people would
+    cover the near ones).
 
     Args:
         image: ``(H, W, 3)`` uint8 BGR.
@@ -102,7 +104,9 @@ def draw_skeletons_3d(image: np.ndarray, poses: Poses, size: int | None = None,
         present = np.isfinite(points).all(1)
         if present.sum() < 2:
             continue
-        x1, y1, x2, _ = (float(v) for v in poses.xyxy[i])
+        x1, y1, x2, y2 = (float(v) for v in poses.xyxy[i])
+        if y2 - y1 < side:
+            continue
         top = int(min(max(y1, 0), height - side))
         # right of the box, else left of it, avoiding the views already drawn where it can
         spots = [int(min(max(x, 0), width - side)) for x in (x2 + 2, x1 - 2 - side)
