@@ -8,8 +8,11 @@ mean mask IoU per ground-truth person (an unmatched person counts 0) for people 
 (``mask_resolution``: ``score``, the default, and ``logit``). It also checks that pycocotools
 decodes every RLE written to the same mask as :func:`alphapose.masks.decode_rle`.
 
+It also scores the masks as COCO segmentation results (``COCOeval(..., "segm")``, AP over the
+4 images: a small sample).
+
 Last line: ``mask_iou_tall=... people=... mask_iou_all=... people_all=... mask_iou_tall_logit=...
-pycocotools_roundtrip=ok``.
+segm_ap=... pycocotools_roundtrip=ok``.
 
 Usage: ``.venv/bin/python bench/masks.py [--data ../shared/data] [--out DIR]`` (``--out``:
 also write the rendered overlays there).
@@ -72,15 +75,20 @@ def main() -> None:
     pipeline = Pipeline(masks=True, sp=True)
     base = pipeline.estimator.config
     figures: dict[str, list[float]] = {}
+    results: dict[str, list[dict]] = {}
     roundtrip = True
     for resolution in ("score", "logit"):
         pipeline.estimator.config = replace(base, mask_resolution=resolution)
         tall, everyone = [], []
+        results[resolution] = []
         for image_id in sorted(coco.getImgIds()):
             info = coco.loadImgs(image_id)[0]
             image = cv2.imread(str(annotations.parent / info["file_name"]))
             poses = pipeline.predict(image)
             found = [decode_rle(rle) for rle in poses.masks]
+            results[resolution] += [{"image_id": image_id, "category_id": 1, "score": float(score),
+                                     "segmentation": dict(rle)}
+                                    for rle, score in zip(poses.masks, poses.scores)]
             for rle, mask in zip(poses.masks, found):
                 decoded = coco_mask.decode({"size": rle["size"],
                                             "counts": rle["counts"].encode("ascii")})
@@ -102,9 +110,17 @@ def main() -> None:
         print(f"[{resolution}] mean mask IoU: people taller than 200 px {figures[resolution][0]:.3f} "
               f"({len(tall)}), everyone {figures[resolution][2]:.3f} ({len(everyone)})")
     main_figures = figures[base.mask_resolution]
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        evaluation = COCOeval(coco, coco.loadRes(results[base.mask_resolution]), "segm")
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    print(f"COCO mask AP (pycocotools, segm) over the 4 images: {evaluation.stats[0]:.3f}")
     print(f"mask_iou_tall={main_figures[0]:.3f} people={main_figures[1]} "
           f"mask_iou_all={main_figures[2]:.3f} people_all={main_figures[3]} "
-          f"mask_iou_tall_logit={figures['logit'][0]:.3f} "
+          f"mask_iou_tall_logit={figures['logit'][0]:.3f} segm_ap={evaluation.stats[0]:.3f} "
           f"pycocotools_roundtrip={'ok' if roundtrip else 'FAILED'}")
 
 

@@ -224,6 +224,7 @@ def test_smoother_smooths_tracked_3d_keypoints() -> None:
 def test_writers_add_keypoints_3d_and_segmentation(tmp_path: Path) -> None:
     from alphapose.writers import (
         AlphaPoseJsonWriter,
+        CocoResultsWriter,
         JsonLinesWriter,
         load_alphapose_json,
     )
@@ -242,6 +243,10 @@ def test_writers_add_keypoints_3d_and_segmentation(tmp_path: Path) -> None:
     person = json.loads((tmp_path / "r.jsonl").read_text().splitlines()[0])["people"][0]
     assert person["keypoints_3d"][22] is None and len(person["keypoints_3d"][5]) == 3
     assert person["segmentation"]["size"] == [100, 120]
+    with CocoResultsWriter(tmp_path / "c.json", layout="coco17") as sink:
+        sink.write(Frame(frame.image, 0, "000000000785.jpg"), poses)
+    coco = json.loads((tmp_path / "c.json").read_text())
+    assert [e["segmentation"] for e in coco] == [dict(m) for m in poses.masks]
 
 
 def test_overlays_tint_masks_and_draw_3d_views() -> None:

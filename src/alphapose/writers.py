@@ -397,7 +397,8 @@ class CocoResultsWriter(_JsonArraySink):
             whole-body model against COCO keypoint annotations.
 
     Image ids are parsed from frame names with the official ``--eval`` rule
-    (:func:`image_id_from_name`: ``000000000785.jpg`` -> 785).
+    (:func:`image_id_from_name`: ``000000000785.jpg`` -> 785). With ``--masks`` an entry also
+    holds ``segmentation`` (COCO RLE), for mask evaluation (``COCOeval(..., "segm")``).
 
     Raises:
         ValueError: from ``write``, when a frame name holds no integer id, or its id is already
@@ -419,6 +420,8 @@ class CocoResultsWriter(_JsonArraySink):
             entries.append({"image_id": image_id, "category_id": 1,
                             "keypoints": _floats(triples),
                             "score": _float(poses.scores[i])})  # type: ignore[index]
+            if poses.masks is not None:  # COCOeval(iouType="segm") reads it
+                entries[-1]["segmentation"] = dict(poses.masks[i])
         return entries
 
 
