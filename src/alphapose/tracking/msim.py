@@ -107,7 +107,8 @@ class MSIMConfig:
             10 % drop-outs, 10 seeds: adding it to the cost that is thresholded, weight 0.2:
             IDF1 0.79, 334 switches; ranking only: 0.80, 130); 0 disables it.
         appearance_veto: stages 2 and 3 refuse a link whose appearance distance is above this
-            (a box overlap cannot override clearly different clothes); ``None`` disables.
+            (a box overlap cannot override clearly different clothes); pairs that share no
+            seen body part are not vetoed; ``None`` disables.
         stages: which stages run (ablation), a tuple from ``(1, 2, 3)``.
         confirm_hits: consecutive matches that confirm a new track (1 = confirmed at once).
         max_lost: frames a lost track is kept for re-identification.
@@ -389,6 +390,9 @@ class MSIMTracker:
         if embeddings is not None and self.tracks:
             track_emb = self._track_embeddings(embeddings)
             app = appearance_distance(embeddings, track_emb)               # (N, T)
+            # pairs that share no seen body part have no appearance to compare (distance 1)
+            comparable = ((embeddings.weights > 0).astype(np.float32)
+                          @ (track_emb.weights > 0).T.astype(np.float32)) > 0
 
         # 2. stage 1: appearance, within the motion gate
         if 1 in cfg.stages and app is not None and det_left:
@@ -426,7 +430,11 @@ class MSIMTracker:
                               for j in track_left])
             allowed &= ~stale[None, :]
             if app is not None and cfg.appearance_veto is not None:
-                allowed &= ~(app[np.ix_(det_left, track_left)] > cfg.appearance_veto)
+                # a person whose parts are all hidden (or unseen by the track) shows no
+                # clothes to veto with: the box and pose decide (real scenes: a walker hidden
+                # to the shoulders got a new id for 2 frames)
+                pair = np.ix_(det_left, track_left)
+                allowed &= ~((app[pair] > cfg.appearance_veto) & comparable[pair])
             # the box overlap and the pose say which links are possible; among those, the
             # whole box's distance from the Kalman prediction chooses (people walking together
             # overlap alike, their heights and velocities differ)
