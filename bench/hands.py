@@ -13,7 +13,8 @@ half its points inside), swaps, wrong bodies (body OKS < 0.5), correct hands (OK
 presence is under MediaPipe's 0.5 threshold. Then each hand rule (the other hand model, one pass,
 the re-crop model, crop scale 1.5 / 2.7, a crop at least the forearm long, the more present of
 two crop sizes, the average with the mirrored image, all 21 points on the body wrist, hands
-zeroed where the body says the wrist is hidden): its mean hand OKS and the end-to-end hand AP with
+zeroed where the body says the wrist is hidden; with ``--palm FILE`` crops seeded by the palm
+detector inside a wrist ROI, :class:`PalmSeeds`): its mean hand OKS and the end-to-end hand AP with
 its hands put into the mode's output poses (pose NMS is not re-run).
 
 Which sizes (``size_sweep``): the FreiHAND / OneHand10K hands scaled down to 12-96 px, PCK@0.2
@@ -40,7 +41,8 @@ Last line: ``key=value`` pairs: ``<mode>_<cause>`` and ``<mode>_hand_ap_<variant
 ``pck_coco_...``, ``pck_noisy_...`` (all sources), ``hand_ap_gt_...``, ``hand_ap_...`` (end to end), ``ms_...``.
 
 Usage: ``.venv/bin/python bench/hands.py [--data ../shared/data] [--rounds 3] [--no-e2e]
-[--causes] [--modes balanced,performance]`` (``--causes``: only the first two parts).
+[--causes] [--modes balanced,performance] [--palm palm_detection_full.tflite]``
+(``--causes``: only the first two parts).
 """
 
 from __future__ import annotations
@@ -244,9 +246,9 @@ def labelled_hands(data: Path, people: list[dict]) -> list[dict]:
     return hands
 
 
-def hand_variants(mode: str) -> dict:
+def hand_variants(mode: str, palm: Path | None = None) -> dict:
     """``name -> (image, body, side) -> (points (21, 2), scores (21,))``: the hand rules
-    compared (the mode's own first)."""
+    compared (the mode's own first; with ``palm``, :class:`PalmSeeds` crops too)."""
     from alphapose.estimators.face_hand import hand_rect_from_body
     from alphapose.modes import get_mode
     from alphapose.transforms import RotatedRect
@@ -313,15 +315,75 @@ def hand_variants(mode: str) -> dict:
         return points, scores * (body.visibility[wrist] >= 0.5)
 
     other = "full" if preset.hand_model == "lite" else "lite"
+    extra = {}
+    if palm is not None:
+        seeds = PalmSeeds(palm)
+
+        def palm_seeded(image, body, side):
+            hand = model[(preset.hand_model, preset.hand_refine)](
+                image, seeds.rect(image, body_rect(body, side)))
+            return hand.points, hand.scores
+        extra["palm_seeded"] = palm_seeded
     return {"mode": landmarker(), other: landmarker(variant=other),
             "one_pass": landmarker(refine="none"), "recrop": landmarker(refine="recrop"),
             "scale1.5": landmarker(scale=1.5), "scale2.7": landmarker(scale=2.7),
             "forearm_floor": forearm_floor, "most_present": most_present,
             "flip_avg": flip_average, "wrist_only": wrist_only,
-            "occluded_zero": occluded_dropped}
+            "occluded_zero": occluded_dropped, **extra}
 
 
-def causes(data: Path, mode: str) -> dict[str, float]:
+class PalmSeeds:
+    """Hand crops seeded by MediaPipe's palm detector inside a wrist ROI (a bench variant: the
+    palm model is not in the zoo; pass its ``.tflite`` from the ``mediapipe==0.10.14`` wheel,
+    ``mediapipe/modules/palm_detection/palm_detection_{lite,full}.tflite``, with ``--palm``).
+
+    The ROI is the body-placed hand crop enlarged ``roi_scale`` times, warped to the model's
+    192 x 192 input; the most confident of its 2016 anchors (strides 8 and 16, 2 and 6 anchors
+    per cell) gives a palm box and 7 points, and, above ``min_score``, the hand crop: centred on
+    the box moved half its height towards the fingers, turned so that the wrist point (0) ->
+    middle-knuckle point (2) is "up", side 2.6 times the box's long side (MediaPipe's rule).
+    Below ``min_score`` the body-placed crop is kept.
+    """
+
+    def __init__(self, path: Path, roi_scale: float = 1.5, min_score: float = 0.3) -> None:
+        from alphapose.runtime.litert import LiteRTModel
+
+        self.model = LiteRTModel(path, num_threads=1)
+        self.roi_scale, self.min_score = roi_scale, min_score
+        cells = []
+        for stride, per_cell in ((8, 2), (16, 6)):
+            grid = 192 // stride
+            cells += [((x + 0.5) / grid, (y + 0.5) / grid)
+                      for y in range(grid) for x in range(grid) for _ in range(per_cell)]
+        self.anchors = np.array(cells) * 192.0  # anchor centres in input pixels (edges at 0)
+
+    def rect(self, image: np.ndarray, rect):
+        """The palm-seeded crop for the body-placed ``rect`` (or ``rect`` itself)."""
+        from alphapose.estimators.face_hand import _unit_tensor
+        from alphapose.transforms import RotatedRect, apply_affine, warp_crop
+
+        roi = RotatedRect(rect.cx, rect.cy, rect.width * self.roi_scale,
+                          rect.height * self.roi_scale, rect.rotation)
+        crop, img_from_crop = warp_crop(image, roi, 192, 192, rgb=True)
+        boxes, logits = self.model(_unit_tensor(crop))
+        best = int(np.argmax(logits[0, :, 0]))
+        if 1.0 / (1.0 + np.exp(-np.clip(logits[0, best, 0], -100, 100))) < self.min_score:
+            return rect
+        raw = boxes[0, best]
+        points = np.vstack([raw[:2], raw[4:].reshape(7, 2)]) + self.anchors[best]
+        centre, wrist, _, middle = apply_affine(points - 0.5, img_from_crop)[:4]
+        pixel = roi.width / 192.0
+        width, height = raw[2] * pixel, raw[3] * pixel
+        up = middle - wrist
+        rotation = float(np.arctan2(up[0], -up[1]))  # the crop's "up" along wrist -> middle
+        # half the box height towards the fingers: along the crop's -y axis (sin r, -cos r)
+        cx = centre[0] + 0.5 * height * np.sin(rotation)
+        cy = centre[1] - 0.5 * height * np.cos(rotation)
+        side = 2.6 * float(max(width, height))
+        return RotatedRect(float(cx), float(cy), side, side, rotation) if side >= 2 else rect
+
+
+def causes(data: Path, mode: str, palm: Path | None = None) -> dict[str, float]:
     """Per-cause figures of the mode's hands on the labelled COCO-WholeBody hands, and hand AP
     end to end with each variant's hands put in the mode's output poses."""
     from accuracy import evaluate
@@ -334,7 +396,7 @@ def causes(data: Path, mode: str) -> dict[str, float]:
     wholebody_gt = json.loads((coco / "test_coco_wholebody.json").read_text())
     images, people = run_mode_recording(data, mode)
     hands = labelled_hands(data, people)
-    variants = hand_variants(mode)
+    variants = hand_variants(mode, palm)
     # per-hand OKS of each variant, and end-to-end AP with its hands in every output pose
     per_hand: dict[str, list[float]] = {}
     ap: dict[str, float] = {}
@@ -453,12 +515,14 @@ def main() -> None:
                         help="only the per-cause analysis and the hand size sweep")
     parser.add_argument("--modes", default="balanced,performance",
                         help="modes of the per-cause analysis (comma separated)")
+    parser.add_argument("--palm", type=Path,
+                        help="palm_detection_lite/full.tflite: also palm-seeded hand crops")
     args = parser.parse_args()
     if not (args.data / "mmpose" / "freihand").is_dir():
         sys.exit(f"bench/hands.py: {args.data} has no mmpose/freihand (pass --data)")
     figures: dict[str, float] = {}
     for mode in args.modes.split(","):
-        figures.update(causes(args.data, mode.strip()))
+        figures.update(causes(args.data, mode.strip(), args.palm))
     figures.update(size_sweep(args.data))
     if not args.causes:
         figures.update(refine_modes(args))
