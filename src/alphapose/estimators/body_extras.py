@@ -96,19 +96,21 @@ def world_to_halpe26(world: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def keypoints_3d(worlds: list[np.ndarray], rects: list[RotatedRect],
+def keypoints_3d(worlds: list[np.ndarray | None], rects: list[RotatedRect],
                  num_keypoints: int) -> np.ndarray:
     """``(N, num_keypoints, 3)`` 3D keypoints of N people in a layout that starts with
     Halpe-26 (Halpe-26, Halpe-136), NaN past the body and feet.
 
     Args:
-        worlds: per person the ``(39, 3)`` world landmarks of the pass whose 2D is kept.
+        worlds: per person the ``(39, 3)`` world landmarks of the pass whose 2D is kept (None:
+            not known, all NaN).
         rects: per person that pass's crop.
         num_keypoints: keypoints of the layout (>= 26).
     """
     out = np.full((len(worlds), num_keypoints, 3), np.nan, np.float32)
     for n, (world, rect) in enumerate(zip(worlds, rects, strict=True)):
-        out[n, :26] = world_to_halpe26(world_to_image_axes(world, rect.rotation))
+        if world is not None:
+            out[n, :26] = world_to_halpe26(world_to_image_axes(world, rect.rotation))
     return out
 
 
@@ -249,7 +251,8 @@ def person_extras(people: list[Any], assembled: list[tuple[np.ndarray, np.ndarra
         # the person score the pipeline reports for the embedded estimator (body and feet)
         scores = official_person_scores(np.stack([scores[:26] for _, scores in assembled]),
                                         np.asarray([p.box_score for p in people]))
-        regions = [warp_segmentation(p.body.segmentation, p.body.rect, image_shape)
+        regions = [None if p.body.segmentation is None
+                   else warp_segmentation(p.body.segmentation, p.body.rect, image_shape)
                    for p in people]
         extras["masks"] = rle_array(resolve_masks(regions, scores, image_shape,
                                                   getattr(config, "mask_resolution", "score")))
