@@ -114,7 +114,9 @@ class BlazeWholeBodyConfig:
             :func:`~alphapose.estimators.face_hand.hand_keypoint_scores` (presence calibrated
             to the chance a point is right, times the wrist's visibility) instead of the raw
             presence. Off by default: measured (``bench/calibration.py``) ECE on the COCO hands
-            0.29 -> 0.18, AP unchanged in lightweight and performance, but in balanced the pose
+            0.29 -> 0.18 in balanced, 0.50 -> 0.42 in performance (where the map alone gives
+            0.27: the wrist factor does not always help), AP unchanged in lightweight and
+            performance, but in balanced the pose
             NMS (which ranks by the mean of all keypoint scores) keeps another of two
             overlapping people: body 0.563 -> 0.580, foot 0.564 -> 0.480, whole 0.303 -> 0.314.
         fast_video: the video fast path (:mod:`alphapose.estimators.video_parts`): on frames
