@@ -461,7 +461,9 @@ class MSIMTracker:
                                              1.0 / np.maximum(visibility[matched_dets], 0.1))
             for i, j, m, c in zip(matched_dets, rows, means, covs):
                 self.tracks[j].mean, self.tracks[j].covariance = m, c
-                self._update_track(self.tracks[j], poses, int(i), embeddings)
+                self._update_track(self.tracks[j], poses, int(i))
+            if embeddings is not None:
+                self._remember_appearance(rows, matched_dets, embeddings)
         for j, t in enumerate(self.tracks):
             if j in matched:
                 continue
@@ -545,8 +547,7 @@ class MSIMTracker:
                                          xyxy_to_cxcyah(det_boxes)).T
         return np.where(iou > 0, cost, np.inf), d2
 
-    def _update_track(self, track: _Track, poses: Poses, i: int,
-                      embeddings: Embeddings | None) -> None:
+    def _update_track(self, track: _Track, poses: Poses, i: int) -> None:
         cfg = self.config
         track.keypoints = poses.keypoints[i].copy()
         track.keypoint_scores = poses.keypoint_scores[i].copy()
@@ -558,20 +559,35 @@ class MSIMTracker:
                 track.state = TrackState.CONFIRMED
         else:
             track.state = TrackState.CONFIRMED
-        if embeddings is None:
+
+    def _remember_appearance(self, rows: list[int], dets: np.ndarray,
+                             embeddings: Embeddings) -> None:
+        """Blend each matched detection's appearance into its track's memory (all at once)."""
+        cfg = self.config
+        shape = embeddings.vectors.shape[1:]
+        blend = []
+        for j, i in zip(rows, dets):
+            track = self.tracks[j]
+            if track.appearance is None or track.appearance.shape != shape:
+                track.appearance = embeddings.vectors[i].copy()
+                track.appearance_weights = embeddings.weights[i].copy()
+            else:
+                blend.append((track, int(i)))
+        if not blend:
             return
-        vec, w = embeddings.vectors[i], embeddings.weights[i]
-        if track.appearance is None or track.appearance.shape != vec.shape:
-            track.appearance, track.appearance_weights = vec.copy(), w.copy()
-            return
+        memory = np.stack([t.appearance for t, _ in blend])                 # (M, P, D)
+        memory_w = np.stack([t.appearance_weights for t, _ in blend])       # (M, P)
+        index = [i for _, i in blend]
+        vec, w = embeddings.vectors[index], embeddings.weights[index]
         # per part: blend where the detection saw the part, keep memory where it did not
-        alpha = np.where(w > 0, cfg.ema + (1 - cfg.ema) * (1 - w), 1.0)[:, None]
-        alpha = np.where(track.appearance_weights[:, None] > 0, alpha, 0.0)
-        blended = alpha * track.appearance + (1 - alpha) * vec
-        norm = np.linalg.norm(blended, axis=1, keepdims=True)
-        track.appearance = np.where(norm > 1e-9, blended / np.maximum(norm, 1e-12), 0.0
-                                    ).astype(np.float32)
-        track.appearance_weights = np.maximum(track.appearance_weights, w).astype(np.float32)
+        alpha = np.where(w > 0, cfg.ema + (1 - cfg.ema) * (1 - w), 1.0)[..., None]
+        alpha = np.where(memory_w[..., None] > 0, alpha, 0.0)
+        blended = alpha * memory + (1 - alpha) * vec
+        norm = np.linalg.norm(blended, axis=-1, keepdims=True)
+        vectors = np.where(norm > 1e-9, blended / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
+        weights = np.maximum(memory_w, w).astype(np.float32)
+        for k, (track, _) in enumerate(blend):
+            track.appearance, track.appearance_weights = vectors[k], weights[k]
 
     def _new_track(self, poses: Poses, i: int, measurement: np.ndarray,
                    embeddings: Embeddings | None) -> _Track:
