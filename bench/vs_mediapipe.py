@@ -8,12 +8,13 @@ child process (``bench/holistic_worker.py``) fed the frames this process decoded
 (``.npy``).
 
 Speed: the first ``--frames`` frames of ``openpose/video.avi`` (1280x720, a crowded street);
-every round runs Holistic, then each ``--mode`` as ``alphapose run --mode M`` builds it
-(detector every 5th frame, landmark tracking in between; no output writing, as Holistic
-writes nothing), the order reversed every other round; figures are medians over
-``--rounds`` (the machine is shared: compare figures of one run). Holistic counts one person
-per frame (persons/s = frames/s); ours counts the people it outputs. ``ratio`` = ours / Holistic
-persons/s, the median of the per-round ratios.
+every round runs each ``--mode`` as ``alphapose run --mode M`` builds it (detector every 5th
+frame, landmark tracking in between; no output writing, as Holistic writes nothing), the order
+reversed every other round, with a Holistic run before and after each; figures are medians
+over ``--rounds`` (the machine is shared: compare figures of one run). Holistic counts one
+person per frame (persons/s = frames/s); ours counts the people it outputs. ``ratio`` = ours /
+Holistic persons/s: per round against the mean of the Holistic runs just before and after,
+then the median over rounds.
 
 Agreement: on single-person crops (people cut out of the shared images and video frames with a
 margin, kept when the balanced pipeline finds exactly one person in the crop and Holistic finds
@@ -222,23 +223,28 @@ def main() -> None:
     pps: dict[str, list[float]] = {name: [] for name in ("holistic", *modes)}
     ratios: dict[str, list[float]] = {mode: [] for mode in modes}
     people: dict[str, list[float]] = {mode: [] for mode in modes}
+
+    def holistic_turn(round_: int) -> float:
+        result = holistic(python, "video", frames_file, work)
+        pps["holistic"].append(result["frames"] / result["seconds"])
+        print(f"  round {round_ + 1} holistic: {pps['holistic'][-1]:.1f} persons/s "
+              f"(pose found on {result['found']}/{result['frames']} frames)", flush=True)
+        return pps["holistic"][-1]
+
     for round_ in range(args.rounds):
-        order = ["holistic", *modes]
-        for name in order if round_ % 2 == 0 else order[::-1]:
-            if name == "holistic":
-                result = holistic(python, "video", frames_file, work)
-                pps[name].append(result["frames"] / result["seconds"])
-                print(f"  round {round_ + 1} holistic: {pps[name][-1]:.1f} persons/s "
-                      f"(pose found on {result['found']}/{result['frames']} frames)", flush=True)
-            else:
-                seconds, persons = ours(pipelines[name], frames)
-                pps[name].append(persons / seconds)
-                people[name].append(persons / len(frames))
-                print(f"  round {round_ + 1} {name}: {pps[name][-1]:.1f} persons/s "
-                      f"({persons / len(frames):.1f} people/frame, "
-                      f"{len(frames) / seconds:.2f} fps)", flush=True)
-        for mode in modes:
-            ratios[mode].append(pps[mode][-1] / pps["holistic"][-1])
+        # Holistic (a few seconds) runs before and after every mode: each mode's ratio is
+        # against the mean of the two, so load changing during a round cancels out
+        before = holistic_turn(round_)
+        for name in modes if round_ % 2 == 0 else modes[::-1]:
+            seconds, persons = ours(pipelines[name], frames)
+            pps[name].append(persons / seconds)
+            people[name].append(persons / len(frames))
+            print(f"  round {round_ + 1} {name}: {pps[name][-1]:.1f} persons/s "
+                  f"({persons / len(frames):.1f} people/frame, "
+                  f"{len(frames) / seconds:.2f} fps)", flush=True)
+            after = holistic_turn(round_)
+            ratios[name].append(pps[name][-1] / ((before + after) / 2))
+            before = after
 
     if not args.no_agreement:
         reference = pipelines.get("balanced") or build("balanced")
