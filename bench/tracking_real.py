@@ -36,6 +36,7 @@ Usage::
 
     python bench/tracking_real.py                  # everything (about a minute on 2 cores)
     python bench/tracking_real.py --cache /tmp/trc # keep the estimated poses between runs
+    python bench/tracking_real.py --pictures out/  # + a contact sheet of each real scene
 
 The last line: ``mot17_gt_idf1=... mot17_gt_idsw=... mot17_det_idf1=... tud_idf1=...
 e2e_idf1=...``.
@@ -296,9 +297,10 @@ def tud_case(make_tracker, noise: float, drop: float, seeds: int
     return evaluate_boxes(*concat_sequences(pairs)), per, idf1s
 
 
-def real_scenes(seeds: int) -> None:
+def real_scenes(seeds: int, pictures: Path | None = None) -> None:
     """The real-appearance scenes (:mod:`alphapose.tracking.real_scenes`): COCO people cut
     along their segmentation, composited over the MOT17-02 street; per scene over ``seeds``."""
+    from alphapose.render import draw_poses
     from alphapose.tracking.real_scenes import REAL_SCENES, load_coco_cutouts
 
     cutouts = load_coco_cutouts(DATA / "mmpose" / "coco" / "test_coco.json")
@@ -311,11 +313,17 @@ def real_scenes(seeds: int) -> None:
         pairs, switches = [], []
         for seed in range(seeds):
             scene = build(cutouts, background, seed=seed)
-            gts, preds, tracker = [], [], MSIMTracker()
+            gts, preds, tracker, shots = [], [], MSIMTracker(), []
             for frame, gt, observed in scene.frames():
                 out = tracker.update(frame, observed)
                 gts.append(gt)
                 preds.append(TrackFrame(out.track_ids, out.xyxy.astype(np.float64)))
+                if pictures is not None and seed == 0 and frame.index % 20 == 10:
+                    shots.append(draw_poses(frame.image, out, draw_boxes=True, draw_ids=True))
+            if shots:
+                pictures.mkdir(parents=True, exist_ok=True)
+                rows = [np.concatenate(shots[k:k + 3], 1) for k in range(0, len(shots) - 2, 3)]
+                cv2.imwrite(str(pictures / f"{name}.jpg"), np.concatenate(rows, 0))
             pairs.append((gts, preds))
             switches.append(evaluate_boxes(gts, preds).idsw)
         m = evaluate_boxes(*concat_sequences(pairs))
@@ -341,6 +349,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="TUD seeds (%(default)s)")
     parser.add_argument("--scene-seeds", type=int, default=3,
                         help="real-appearance scenes: seeds per scene (%(default)s)")
+    parser.add_argument("--pictures", type=Path, default=None,
+                        help="folder for a contact sheet per real-appearance scene (seed 0, "
+                             "every 20th frame, tracked ids drawn)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder to keep the estimated MOT17 poses in between runs")
     parser.add_argument("--skip-e2e", action="store_true", help="no end-to-end case")
@@ -395,7 +406,7 @@ def main() -> None:
     else:
         print(f"TUD: no data at {TUD}; skipped")
     if (DATA / "mmpose" / "coco" / "test_coco.json").is_file() and MOT17_02.is_dir():
-        real_scenes(args.scene_seeds)
+        real_scenes(args.scene_seeds, args.pictures)
     print("(tracker ms/frame: 2 shared cores, not a timing benchmark; see bench/tracking.py)")
     print(f"(bench took {time.perf_counter() - started:.0f} s)")
 
