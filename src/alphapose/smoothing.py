@@ -231,20 +231,8 @@ class KeypointSmoother:
                 self._states[tid] = _TrackState(raw.copy(), raw.copy(), np.zeros_like(raw),
                                                 timestamp, index, now)
                 continue
-            if timestamp > state.time:
-                dt = timestamp - state.time
-            else:
-                dt = max(index - state.index, 1) / config.fps
             value_scale = 1.0 if config.scale == "none" else 1.0 / scale
-            velocity = (raw - state.x_raw) * (value_scale / dt)
-            state.v_hat += one_euro_alpha(config.d_cutoff, dt) * (velocity - state.v_hat)
-            cutoff = config.min_cutoff + config.beta * np.hypot(state.v_hat[:, 0],
-                                                                state.v_hat[:, 1])
-            alpha = one_euro_alpha(cutoff, dt)[:, None]  # (K, 1): the same for x and y
-            state.x_hat += alpha * (raw - state.x_hat)
-            state.x_raw = raw
-            state.time, state.index, state.seen = timestamp, index, now
-            keypoints[i] = state.x_hat
+            keypoints[i] = self._advance(state, raw, value_scale, timestamp, index, now)
         if poses.keypoints_3d is None:
             return replace(poses, keypoints=keypoints)
         return replace(poses, keypoints=keypoints,
@@ -272,18 +260,26 @@ class KeypointSmoother:
                 self._states_3d[tid] = _TrackState(raw.copy(), raw.copy(), np.zeros_like(raw),
                                                    timestamp, index, now)
                 continue
-            if timestamp > state.time:
-                dt = timestamp - state.time
-            else:
-                dt = max(index - state.index, 1) / config.fps
-            velocity = (raw - state.x_raw) / (scale * dt)
-            velocity[~np.isfinite(velocity)] = 0.0  # a point absent in either frame
-            state.v_hat += one_euro_alpha(config.d_cutoff, dt) * (velocity - state.v_hat)
-            cutoff = config.min_cutoff + config.beta * np.linalg.norm(state.v_hat, axis=1)
-            smoothed = state.x_hat + one_euro_alpha(cutoff, dt)[:, None] * (raw - state.x_hat)
-            # a point that was absent starts from its raw position; an absent one stays absent
-            state.x_hat = np.where(np.isfinite(state.x_hat), smoothed, raw)
-            state.x_raw = raw
-            state.time, state.index, state.seen = timestamp, index, now
-            out[i] = state.x_hat
+            out[i] = self._advance(state, raw, 1.0 / scale, timestamp, index, now)
         return out
+
+    def _advance(self, state: _TrackState, raw: np.ndarray, value_scale: float,
+                 timestamp: float, index: int, now: int) -> np.ndarray:
+        """One One-Euro step of a track's ``(K, D)`` points: speeds in ``value_scale`` units
+        per second, one cutoff per point (the same for its coordinates). A point absent
+        (NaN) in either frame has speed 0; one that was absent starts from its raw position,
+        and one absent now stays absent."""
+        config = self.config
+        if timestamp > state.time:
+            dt = timestamp - state.time
+        else:
+            dt = max(index - state.index, 1) / config.fps
+        velocity = (raw - state.x_raw) * (value_scale / dt)
+        velocity[~np.isfinite(velocity)] = 0.0
+        state.v_hat += one_euro_alpha(config.d_cutoff, dt) * (velocity - state.v_hat)
+        cutoff = config.min_cutoff + config.beta * np.linalg.norm(state.v_hat, axis=1)
+        smoothed = state.x_hat + one_euro_alpha(cutoff, dt)[:, None] * (raw - state.x_hat)
+        state.x_hat = np.where(np.isfinite(state.x_hat), smoothed, raw)
+        state.x_raw = raw
+        state.time, state.index, state.seen = timestamp, index, now
+        return state.x_hat
