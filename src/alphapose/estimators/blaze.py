@@ -471,7 +471,9 @@ class BlazeWholeBody:
                 rect = roi_from_alignment_points(tracked.roi_points[i][0],
                                                  tracked.roi_points[i][1])
                 if rect.width >= 2:
-                    previous = getattr(tracked, "people", None)
+                    # only the fast path reads (and then clears) it: no chain of frames
+                    previous = (getattr(tracked, "people", None) if self.config.fast_video
+                                else None)
                     heads.append((tracked.xyxy[i], float(tracked.box_scores[i]), True,
                                   None if previous is None else previous[i]))
                     futures.append(tasks.submit(
