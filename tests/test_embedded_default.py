@@ -46,5 +46,5 @@ def test_image_without_people_gives_no_poses(pipeline) -> None:
 
 
 def test_predict_rejects_non_images(pipeline) -> None:
-    with pytest.raises(ValueError, match="BGR uint8 image"):
+    with pytest.raises(ValueError, match=r"image: expected a uint8 BGR array of shape \(H, W, 3\)"):
         pipeline.predict(np.zeros((10, 10), np.uint8))

@@ -80,9 +80,10 @@ def test_preprocess_is_bgr_normalised_and_letterboxed() -> None:
 
 
 def test_preprocess_refuses_non_bgr_images() -> None:
-    with pytest.raises(TypeError, match="image: expected a uint8 BGR numpy array"):
+    wanted = r"image: expected a uint8 BGR array of shape \(H, W, 3\), got "
+    with pytest.raises(TypeError, match=wanted + "float32"):
         preprocess(np.zeros((4, 4, 3), np.float32))
-    with pytest.raises(ValueError, match=r"image: expected shape \(H, W, 3\)"):
+    with pytest.raises(ValueError, match=wanted + r"uint8 array of shape \(4, 4\)"):
         preprocess(np.zeros((4, 4), np.uint8))
 
 

@@ -15,10 +15,10 @@ heatmap cell ``(row i, col j)`` at ``(j, i)``. The official models place heatmap
 input-crop pixel ``stride * j`` (no half-pixel term); :mod:`alphapose.estimators.network` maps
 these coordinates to the image.
 
-The flip test (official, §6.4 of the facts document): run the network on the crop and on its mirror
-image (:func:`flip_crops`), bring the mirror's output back with :func:`flip_back` (mirror the
-width, swap left/right channels, shift right by one column) and average the raw maps
-(:func:`flip_average`) before decoding.
+The flip test (official ``alphapose/utils/transforms.py::flip`` and ``flip_heatmap``): run the
+network on the crop and on its mirror image (:func:`flip_crops`), bring the mirror's output back
+with :func:`flip_back` (mirror the width, swap left/right channels, shift right by one column) and
+average the raw maps (:func:`flip_average`) before decoding.
 
 Everything here is numpy; the differentiable torch versions (training, ONNX export with the decode
 in the graph) live in :mod:`alphapose.codecs_torch`.
@@ -53,6 +53,7 @@ __all__ = [
     "flip_crops",
     "flip_maps",
     "normalize_maps",
+    "sigmoid",
 ]
 
 NormType = Literal["sigmoid", "softmax", "divide_sum"]
@@ -94,8 +95,9 @@ def _check_norm_type(norm_type: str) -> None:
         raise ValueError(f"norm_type: expected one of {NORM_TYPES}, got {norm_type!r}")
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # exp of a non-positive number only: no overflow for large |x|
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Elementwise logistic function, the one copy of the package (keeps the dtype of ``x``)."""
+    # exp of a non-positive number only: no overflow and no warning for large |x|
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -118,7 +120,7 @@ def normalize_maps(raw: np.ndarray, norm_type: str = "sigmoid") -> np.ndarray:
     _check_norm_type(norm_type)
     z = raw.astype(np.float64)
     if norm_type == "sigmoid":
-        return _sigmoid(z)
+        return sigmoid(z)
     flat = z.reshape(*z.shape[:2], -1)
     if norm_type == "softmax":
         e = np.exp(flat - flat.max(-1, keepdims=True))

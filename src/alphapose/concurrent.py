@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from alphapose.structures import Detections, Frame, Poses
+from alphapose.structures import Detections, Frame, Poses, check_image
 
 if TYPE_CHECKING:  # pragma: no cover
     from alphapose.pipeline import Pipeline
@@ -137,7 +137,6 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
     Returns:
         A generator; results are the same as the single-threaded run's.
     """
-    from alphapose.pipeline import check_image
     from alphapose.tasks import WorkerPool
 
     size = pipeline.prefetch

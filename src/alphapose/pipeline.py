@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from alphapose.structures import Detections, Frame, Poses, official_person_scores
+from alphapose.structures import Detections, Frame, Poses, check_image, official_person_scores
 
 __all__ = ["Detector", "Pipeline", "StageTimes", "Tracker", "available_cores"]
 
@@ -425,11 +425,3 @@ def available_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
-
-
-def check_image(image: Any) -> None:
-    """Raise ValueError unless ``image`` is an ``(H, W, 3)`` array."""
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
-        shape = getattr(image, "shape", None)
-        raise ValueError(f"predict: expected an (H, W, 3) BGR uint8 image, got "
-                         f"{type(image).__name__} with shape {shape}")

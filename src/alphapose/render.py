@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from alphapose.skeletons import PARTS, Layout, get_layout
-from alphapose.structures import Detections, Poses
+from alphapose.structures import Detections, Poses, check_image
 
 __all__ = [
     "BGR",
@@ -202,7 +202,7 @@ def draw_poses(image: np.ndarray, poses: Poses, *,
         ValueError: bad image shape, a layout whose size differs from ``poses.num_keypoints``,
             bad thresholds, radius or thickness.
     """
-    _check_image(image, "image")
+    check_image(image)
     if not isinstance(poses, Poses):
         raise TypeError(f"poses: expected Poses, got {type(poses).__name__}")
     layout = get_layout(poses.layout)
@@ -265,7 +265,7 @@ def draw_detections(image: np.ndarray, detections: Detections, *,
         TypeError: ``image`` is not a uint8 array or ``detections`` is not :class:`Detections`.
         ValueError: bad image shape or thickness.
     """
-    _check_image(image, "image")
+    check_image(image)
     if not isinstance(detections, Detections):
         raise TypeError(f"detections: expected Detections, got {type(detections).__name__}")
     color = _check_color(color, "color")
@@ -362,14 +362,6 @@ def _sizes(image: np.ndarray, radius: int | None, thickness: int | None) -> tupl
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name}: expected a positive int (pixels) or None, got {value!r}")
     return int(radius), int(thickness)
-
-
-def _check_image(image: object, name: str) -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        got = type(image).__name__ if not isinstance(image, np.ndarray) else f"dtype {image.dtype}"
-        raise TypeError(f"{name}: expected a uint8 numpy array, got {got}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"{name}: expected shape (H, W, 3) BGR, got {image.shape}")
 
 
 def _check_color(color: object, name: str) -> BGR:
@@ -479,7 +471,7 @@ def draw_trails(image: np.ndarray, trails: Mapping[int, np.ndarray], *,
     Returns:
         A new ``(H, W, 3)`` uint8 array.
     """
-    _check_image(image, "image")
+    check_image(image)
     _, width = _sizes(image, None, thickness)
     canvas = image.copy()
     for track_id, points in trails.items():

@@ -19,7 +19,37 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Frame", "Detections", "Poses", "estimated", "official_person_scores"]
+__all__ = ["Detections", "Frame", "ImageError", "Poses", "check_image", "estimated",
+           "official_person_scores"]
+
+
+class ImageError(TypeError, ValueError):
+    """An argument is not a usable image: both a ``TypeError`` (not a uint8 array) and a
+    ``ValueError`` (wrong shape), so callers catching either keep working."""
+
+
+def check_image(image: Any, name: str = "image", channels: tuple[int, ...] = (3,)) -> None:
+    """Raise :class:`ImageError` unless ``image`` is a non-empty ``(H, W, C)`` uint8 array.
+
+    The one image check of the package: every stage that takes an image calls it, so a bad
+    image gives the same one-line message everywhere, naming the argument.
+
+    Args:
+        image: the value to check.
+        name: the argument's name, as the message shows it.
+        channels: the accepted ``C`` (3 for BGR; the person detector also takes 4, BGRA).
+
+    Example:
+        ``check_image(np.zeros((2, 2), np.uint8))`` raises ``image: expected a uint8 BGR array
+        of shape (H, W, 3), got uint8 array of shape (2, 2)``.
+    """
+    if (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
+            and image.shape[2] in channels and image.shape[0] > 0 and image.shape[1] > 0):
+        return
+    wanted = " or ".join(f"(H, W, {c})" for c in channels)
+    got = (f"{image.dtype} array of shape {image.shape}" if isinstance(image, np.ndarray)
+           else "None" if image is None else type(image).__name__)
+    raise ImageError(f"{name}: expected a uint8 BGR array of shape {wanted}, got {got}")
 
 
 def _as_array(value: Any, dtype: type, name: str, shape: tuple[int | None, ...]) -> np.ndarray:
@@ -54,12 +84,7 @@ class Frame:
     source: str = ""
 
     def __post_init__(self) -> None:
-        image = self.image
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-            raise TypeError(f"Frame.image: expected a uint8 numpy array, got {type(image).__name__}"
-                            f"{'' if not isinstance(image, np.ndarray) else ' of ' + str(image.dtype)}")
-        if image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f"Frame.image: expected shape (H, W, 3), got {image.shape}")
+        check_image(self.image, "Frame.image")
 
     @property
     def height(self) -> int:

@@ -46,7 +46,7 @@ import numpy as np
 
 from alphapose.render import RenderOptions
 from alphapose.skeletons import Layout, convert, convert_poses, get_layout
-from alphapose.structures import Frame, Poses
+from alphapose.structures import Frame, Poses, check_image
 
 __all__ = [
     "BODY_25_NAMES",
@@ -1040,10 +1040,7 @@ class VideoWriter(Sink):
             ValueError: wrong dtype/shape, or a size other than ``frame_size``.
             OSError: the preview could not be written.
         """
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
-                or image.shape[2] != 3:
-            raise ValueError(f"image: expected a (H, W, 3) uint8 array, got "
-                             f"{getattr(image, 'shape', type(image).__name__)}")
+        check_image(image)
         self.open()
         size = (int(image.shape[1]), int(image.shape[0]))
         if self._writer is None:

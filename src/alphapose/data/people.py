@@ -45,7 +45,7 @@ import numpy as np
 from alphapose.data.augment import DEFAULT_PART_OFFSETS, apply_offsets, crop_matrix
 from alphapose.data.datasets import Sample, load_coco_keypoints, load_posetrack
 from alphapose.skeletons import convert, get_layout
-from alphapose.structures import Poses
+from alphapose.structures import Poses, check_image
 from alphapose.transforms import apply_affine, box_to_center_scale
 
 __all__ = [
@@ -340,10 +340,7 @@ def render_person(image_bgr: np.ndarray, sample: Sample, cfg: RenderConfig,
     Returns:
         The crop with its keypoints, weights and OKS area.
     """
-    image_bgr = np.asarray(image_bgr)
-    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
-        raise ValueError(f"image_bgr: expected (H, W, 3) uint8, got {image_bgr.dtype} "
-                         f"{image_bgr.shape}")
+    check_image(image_bgr, "image_bgr")
     matrix, flip = _geometry(sample, cfg, rng)
     h_in, w_in = cfg.input_size
     crop = cv2.warpAffine(image_bgr, matrix, (w_in, h_in), flags=cv2.INTER_LINEAR,

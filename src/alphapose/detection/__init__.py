@@ -6,22 +6,29 @@ The helpers here are shared by every detector and import neither torch nor a run
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from alphapose.structures import Detections
 
-__all__ = ["check_bgr_image", "detect_each"]
+__all__ = ["check_yolo_config", "detect_each"]
 
 
-def check_bgr_image(image: np.ndarray, name: str = "image") -> None:
-    """Raise TypeError / ValueError unless ``image`` is a non-empty ``(H, W, 3)`` uint8 array."""
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        kind = type(image).__name__ + (f" of {image.dtype}" if isinstance(image, np.ndarray)
-                                       else "")
-        raise TypeError(f"{name}: expected a uint8 BGR numpy array, got {kind}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name}: expected shape (H, W, 3) BGR, got {image.shape}")
+def check_yolo_config(config: Any) -> None:
+    """Raise ValueError unless the thresholds of a YOLO config (``YOLOXConfig``,
+    ``YOLOv3Config``) are in range: ``conf_threshold`` in [0, 1], ``nms_threshold`` in (0, 1],
+    ``person_class >= 0``. The input size is checked by each config (a pair for YOLOX, a side
+    for YOLOv3)."""
+    if not 0.0 <= config.conf_threshold <= 1.0:
+        raise ValueError(f"conf_threshold: expected a value in [0, 1], got "
+                         f"{config.conf_threshold}")
+    if not 0.0 < config.nms_threshold <= 1.0:
+        raise ValueError(f"nms_threshold: expected a value in (0, 1], got "
+                         f"{config.nms_threshold}")
+    if config.person_class < 0:
+        raise ValueError(f"person_class: expected a class index >= 0, got "
+                         f"{config.person_class}")
 
 
 def detect_each(detector: Callable[[np.ndarray], Detections],

@@ -1,7 +1,5 @@
 """What the torch detectors (YOLOX, YOLOv3) share: one network call per batch of images.
 
-Also the input check and the sigmoid both detectors' decoding uses.
-
 A subclass sets ``self.model`` and ``self.device`` and gives two steps:
 ``_preprocess(image) -> (tensor (3, S, S), letterbox)`` and
 ``_postprocess(maps, prepared) -> list[Detections]`` (``maps``: the network's outputs as numpy).
@@ -15,16 +13,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from alphapose.detection import check_bgr_image
 from alphapose.structures import Detections
 
-__all__ = ["BatchedTorchDetector", "check_bgr_image", "sigmoid"]
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Elementwise logistic function (large negative logits give 0 without a warning)."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
+__all__ = ["BatchedTorchDetector"]
 
 
 class BatchedTorchDetector:

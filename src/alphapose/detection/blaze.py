@@ -40,8 +40,9 @@ from typing import Literal
 import cv2
 import numpy as np
 
+from alphapose.codecs import sigmoid
 from alphapose.detection.nms import weighted_nms
-from alphapose.structures import Detections
+from alphapose.structures import Detections, check_image
 from alphapose.transforms import Letterbox, RotatedRect, apply_affine, letterbox, normalize_angle
 
 __all__ = [
@@ -255,7 +256,7 @@ def decode_raw(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarra
     # the sigmoid is monotonic, so no row that reaches the threshold is skipped.
     (rows,) = np.nonzero(logits >= _logit_floor(score_threshold))
     logits = logits[rows].astype(np.float64)
-    scores = 1.0 / (1.0 + np.exp(-np.clip(logits, -_SCORE_CLIP, _SCORE_CLIP)))
+    scores = sigmoid(np.clip(logits, -_SCORE_CLIP, _SCORE_CLIP))
     keep = rows[scores >= score_threshold]
     scores = scores[scores >= score_threshold]
     raw, anchors = raw[keep].astype(np.float64), anchors[keep]
@@ -582,18 +583,6 @@ def merge_runs(runs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
     return Detections(xyxy[order], scores[order], points[order])
 
 
-def _check_image(image: np.ndarray, name: str = "image") -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        kind = type(image).__name__
-        if isinstance(image, np.ndarray):
-            kind += f" of {image.dtype}"
-        raise TypeError(f"{name}: expected a uint8 BGR numpy array, got {kind}")
-    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.shape[0] == 0 \
-            or image.shape[1] == 0:
-        raise ValueError(f"{name}: expected shape (H, W, 3) BGR or (H, W, 4) BGRA, "
-                         f"got {image.shape}")
-
-
 class BlazePersonDetector:
     """MediaPipe's BlazePose person detector on whole images and tiles.
 
@@ -672,7 +661,7 @@ class BlazePersonDetector:
             (:data:`KEYPOINT_NAMES`). Pass ``keypoints`` to :func:`person_roi` for the
             landmark model's crop.
         """
-        _check_image(image)
+        check_image(image, channels=(3, 4))
         h, w = image.shape[:2]
         tiles = plan_tiles(h, w, self.config) if self.uses_tiles(h, w) else []
         if tiles and image.shape[2] == 3:

@@ -45,9 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
-from alphapose.detection import check_bgr_image, detect_each
+from alphapose.detection import detect_each
 from alphapose.detection.nms import nms
-from alphapose.structures import Detections
+from alphapose.structures import Detections, check_image
 from alphapose.transforms import Letterbox, apply_affine, letterbox
 
 __all__ = [
@@ -239,7 +239,7 @@ def preprocess(image: np.ndarray, input_size: int = INPUT_SIZE,
         >>> x.shape, round(box.scale, 2), round(float(x[0, 0, 0, 0]), 4)
         ((1, 3, 64, 64), 0.32, -1.8044)
     """
-    check_bgr_image(image)
+    check_image(image)
     square, transform = letterbox(image, input_size, region=region, border_value=(0, 0, 0))
     tensor = square.astype(np.float32)
     tensor -= np.asarray(MEAN_BGR, np.float32)

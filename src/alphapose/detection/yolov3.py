@@ -42,9 +42,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from alphapose.detection.batched import BatchedTorchDetector, check_bgr_image, sigmoid
+from alphapose.codecs import sigmoid
+from alphapose.detection import check_yolo_config
+from alphapose.detection.batched import BatchedTorchDetector
 from alphapose.detection.nms import nms
-from alphapose.structures import Detections
+from alphapose.structures import Detections, check_image
 
 __all__ = [
     "Darknet",
@@ -489,15 +491,7 @@ class YOLOv3Config:
                 self.input_size % 32:
             raise ValueError(f"input_size: expected a positive multiple of 32, got "
                              f"{self.input_size!r}")
-        if not 0.0 <= self.conf_threshold <= 1.0:
-            raise ValueError(f"conf_threshold: expected a value in [0, 1], got "
-                             f"{self.conf_threshold}")
-        if not 0.0 < self.nms_threshold <= 1.0:
-            raise ValueError(f"nms_threshold: expected a value in (0, 1], got "
-                             f"{self.nms_threshold}")
-        if self.person_class < 0:
-            raise ValueError(f"person_class: expected a class index >= 0, got "
-                             f"{self.person_class}")
+        check_yolo_config(self)
 
 
 @dataclass(frozen=True)
@@ -537,7 +531,7 @@ def preprocess(image: np.ndarray, input_size: int) -> tuple[np.ndarray, Letterbo
         >>> x.shape, box.scale, round(float(x[0, 0, 0]) * 255)
         ((3, 64, 64), 0.32, 128)
     """
-    check_bgr_image(image)
+    check_image(image)
     h, w = image.shape[:2]
     r = min(input_size / w, input_size / h)
     new_w, new_h = int(w * r), int(h * r)

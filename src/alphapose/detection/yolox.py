@@ -41,9 +41,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from alphapose.detection.batched import BatchedTorchDetector, check_bgr_image, sigmoid
+from alphapose.codecs import sigmoid
+from alphapose.detection import check_yolo_config
+from alphapose.detection.batched import BatchedTorchDetector
 from alphapose.detection.nms import nms
-from alphapose.structures import Detections
+from alphapose.structures import Detections, check_image
 
 __all__ = [
     "STRIDES",
@@ -479,15 +481,7 @@ class YOLOXConfig:
             raise ValueError(f"input_size: expected a positive multiple of 32 or a pair "
                              f"(height, width) of them, got {size!r}")
         object.__setattr__(self, "input_size", (int(pair[0]), int(pair[1])))
-        if not 0.0 <= self.conf_threshold <= 1.0:
-            raise ValueError(f"conf_threshold: expected a value in [0, 1], got "
-                             f"{self.conf_threshold}")
-        if not 0.0 < self.nms_threshold <= 1.0:
-            raise ValueError(f"nms_threshold: expected a value in (0, 1], got "
-                             f"{self.nms_threshold}")
-        if self.person_class < 0:
-            raise ValueError(f"person_class: expected a class index >= 0, got "
-                             f"{self.person_class}")
+        check_yolo_config(self)
 
 
 @dataclass(frozen=True)
@@ -524,7 +518,7 @@ def preprocess(image: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarr
         >>> x.shape, box.scale, float(x[0, 40, 0])
         ((3, 64, 64), 0.32, 114.0)
     """
-    check_bgr_image(image)
+    check_image(image)
     h, w = image.shape[:2]
     in_h, in_w = input_size
     r = min(in_h / h, in_w / w)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alphapose.codecs import IntegralRegressionCodec
+from alphapose.codecs import IntegralRegressionCodec, sigmoid
 from alphapose.runtime.litert import LiteRTModel
 from alphapose.transforms import RotatedRect, apply_affine, normalize_angle, warp_crop
 from alphapose.weights import get_model_file
@@ -47,10 +47,6 @@ HEATMAP_SIZE = 64
 NUM_POINTS = 39
 #: MediaPipe's person ROI: the alignment square is enlarged by this factor.
 ROI_SCALE = 1.25
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -60, 60)))
 
 
 @dataclass

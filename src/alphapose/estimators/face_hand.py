@@ -32,7 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from alphapose.codecs import sigmoid
 from alphapose.runtime.litert import LiteRTModel
+from alphapose.structures import check_image
 from alphapose.transforms import RotatedRect, apply_affine, warp_crop
 from alphapose.weights import get_model_file
 
@@ -107,14 +109,6 @@ def _xy(value: np.ndarray | tuple[float, float], name: str) -> tuple[float, floa
     return x, y
 
 
-def _check_image(image: np.ndarray, name: str = "image_bgr") -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        raise TypeError(f"{name}: expected a uint8 numpy array, got "
-                        f"{type(image).__name__}{getattr(image, 'dtype', '')}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] == 0 or image.shape[1] == 0:
-        raise ValueError(f"{name}: expected shape (H, W, 3), got {image.shape}")
-
-
 def _check_rect(rect: RotatedRect) -> None:
     if not isinstance(rect, RotatedRect):
         raise TypeError(f"rect: expected a RotatedRect, got {type(rect).__name__}")
@@ -129,9 +123,6 @@ def _unit_tensor(crop_rgb: np.ndarray) -> np.ndarray:
     ``astype(float32) * float32(1 / 255)``)."""
     return np.multiply(crop_rgb, np.float32(1.0 / 255.0), dtype=np.float32)[None]
 
-
-def _sigmoid(x: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-np.clip(x, -80.0, 80.0))))
 
 
 def _rect_around(points: np.ndarray, rotation: float, scale: float,
@@ -301,7 +292,7 @@ class FaceLandmarker:
                                         rgb=True)
         landmarks, flag = self.model(_unit_tensor(crop))
         crop_xy = landmarks.reshape(468, 3)[:, :2] - 0.5  # edges at 0 -> centres at 0
-        return apply_affine(crop_xy, img_from_crop), _sigmoid(float(flag.ravel()[0]))
+        return apply_affine(crop_xy, img_from_crop), float(sigmoid(np.float64(flag.ravel()[0])))
 
     def __call__(self, image_bgr: np.ndarray, rect: RotatedRect) -> FaceResult:
         """Face landmarks in one crop.
@@ -313,7 +304,7 @@ class FaceLandmarker:
         Returns:
             The face's points in image pixels.
         """
-        _check_image(image_bgr)
+        check_image(image_bgr, "image_bgr")
         _check_rect(rect)
         mesh, presence = self._run(image_bgr, rect)
         if self.refine:
@@ -570,7 +561,7 @@ class HandLandmarker:
         Returns:
             The hand's points in image pixels.
         """
-        _check_image(image_bgr)
+        check_image(image_bgr, "image_bgr")
         _check_rect(rect)
         if self.refine == "recrop":
             try:

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from alphapose.skeletons import get_layout
-from alphapose.structures import Poses
+from alphapose.structures import Poses, check_image
 
 __all__ = [
     "PART_NAMES",
@@ -231,10 +231,7 @@ class PoseGuidedDescriptor:
         Returns:
             :class:`Embeddings` with ``(N, P, D)`` vectors, ``P = 6`` parts (1 for ``"box"``).
         """
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
-                or image.shape[2] != 3:
-            raise ValueError(f"image: expected an (H, W, 3) uint8 BGR array, got "
-                             f"{getattr(image, 'shape', type(image).__name__)}")
+        check_image(image)
         cfg = self.config
         n, p, d = len(poses), self.num_parts, cfg.dim
         vectors = np.zeros((n, p, d), np.float32)
