@@ -1,5 +1,5 @@
 """Training losses (torch): heatmap MSE with target weights, SIKR L1 with the amplitude-symmetric
-gradient, and the official "Combined" mix (facts §6.3, paper Sec. 3.1).
+gradient, and the official "Combined" mix (``alphapose/models/criterion.py``, paper Sec. 3.1).
 
 Targets are keypoints in *heatmap pixels* (the codecs' convention: cell ``(row i, col j)`` at
 ``(j, i)``; input-crop pixel ``x_in`` is ``x_in / stride``) with per-keypoint weights ``(B, K)``

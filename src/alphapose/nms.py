@@ -27,7 +27,8 @@ Distances are Euclidean in image pixels; a pose's *reference distance* is ``alph
 longer side of its box.
 
 Layouts with face and hand keypoints (Halpe-136, COCO-WholeBody-133) use the whole-body variant,
-which weighs body, face and hand keypoints separately (official §7.3 behaviour).
+which weighs body, face and hand keypoints separately (official
+``alphapose/utils/pPose_nms.py::pose_nms_fullbody``).
 """
 
 from __future__ import annotations
@@ -235,7 +236,7 @@ def _part_means(values: np.ndarray, shared: np.ndarray, parts: _WholeBodyParts,
 def _wholebody_duplicates(dist: np.ndarray, pick_scores: np.ndarray, scores: np.ndarray,
                           ref_dist: float, params: PoseNMSParams,
                           parts: _WholeBodyParts, shared: np.ndarray) -> np.ndarray:
-    """Which candidates duplicate the pick, whole-body variant (official §7.3).
+    """Which candidates duplicate the pick, whole-body variant (official ``pose_nms_fullbody``).
 
     Same arguments as :func:`_body_duplicates`. Body, face and hands are compared with their own
     distance scales and averaged per part, so the 110 face and hand points do not swamp the body.

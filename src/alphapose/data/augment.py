@@ -1,9 +1,10 @@
 """Training augmentation: the crop with random scale, rotation, flip and half-body, and the
 part-guided proposal generator (PGPG, paper Sec. 3.3).
 
-Crop geometry (the official training crop, facts §6.5 and §11.3): a box becomes a centre and a
-crop width ``scale_w`` (:func:`alphapose.transforms.box_to_center_scale`: aspect ``w / h`` of the
-input, times 1.25); the crop maps image point ``p`` to
+Crop geometry (the official training crop,
+``alphapose/utils/presets/simple_transform.py::__call__``): a box becomes a centre and a crop width
+``scale_w`` (:func:`alphapose.transforms.box_to_center_scale`: aspect ``w / h`` of the input, times
+1.25); the crop maps image point ``p`` to
 
     u = R(r) (p - c) * s + (W / 2, H / 2),      s = W / scale_w,
 
@@ -85,7 +86,8 @@ OFFICIAL_MEAN: tuple[float, float, float] = (0.406, 0.457, 0.480)
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Random crop settings (official "2x" recipe by default, facts §4.1).
+    """Random crop settings (official "2x" recipe by default: ``DATA_PRESET`` of the
+    ``configs/**/*2x*.yaml`` files).
 
     Attributes:
         input_size: crop ``(h, w)``.

@@ -1,7 +1,7 @@
 """Training datasets read into one sample type: one :class:`Sample` per annotated person (or face,
 or hand), its keypoints written into a *target* layout by canonical keypoint name.
 
-Readers (all COCO-style JSON unless noted; facts §11.2 of the facts document):
+Readers (all COCO-style JSON unless noted; official ``alphapose/datasets/*``):
 
 * :func:`load_coco_keypoints` -- COCO keypoints (17 body points).
 * :func:`load_halpe` -- Halpe-FullBody (136 points in one ``keypoints`` array).
@@ -19,14 +19,15 @@ Conversion into the target layout is by name: a point the source does not annota
 point is not a label. Two consequences worth knowing:
 
 * COCO-WholeBody feet are written into the Halpe-136 foot slots by name. The official
-  multi-domain dataset copies them in COCO-WholeBody order (facts §3.7), which puts e.g. the left
-  small toe into Halpe's right-big-toe slot; that looks like an upstream slip and is not copied.
+  multi-domain dataset (``alphapose/datasets/halpe_coco_wholebody_136.py``) copies them in
+  COCO-WholeBody order, which puts e.g. the left small toe into Halpe's right-big-toe slot;
+  that looks like an upstream slip and is not copied.
 * PoseTrack's ``head_top`` fills Halpe's ``head``; ``head_bottom`` (upper neck) has no
   counterpart in any layout here and is dropped; its ears are placeholders (never labelled).
 
-Visibility (the third keypoint value) is the official per-joint weight (facts §11.2): COCO and
-PoseTrack ``min(1, v)``; Halpe, COCO-WholeBody and the part datasets ``v >= 0.35`` (their
-annotations carry fractional confidences), each as 0.0 / 1.0.
+Visibility (the third keypoint value) is the official per-joint weight (official
+``alphapose/datasets/*``): COCO and PoseTrack ``min(1, v)``; Halpe, COCO-WholeBody and the part
+datasets ``v >= 0.35`` (their annotations carry fractional confidences), each as 0.0 / 1.0.
 
 Filters (official): category ``person`` only (the part datasets use their single category), no
 crowd annotations, no annotation without a visible keypoint, no box of non-positive area.

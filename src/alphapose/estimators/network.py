@@ -1,6 +1,8 @@
 """Top-down pose estimation with any network + codec + backend (FastPose & co.).
 
-Per person box, as the official test-time pipeline does (facts §6.5):
+Per person box, as the official test-time pipeline does
+(``alphapose/utils/presets/simple_transform.py``, ``alphapose/utils/bbox.py``,
+``alphapose/utils/transforms.py``):
 
 1. ``box_to_center_scale``: the box is widened or heightened to the input aspect ratio and
    enlarged by 1.25;

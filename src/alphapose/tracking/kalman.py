@@ -3,8 +3,8 @@
 State ``(cx, cy, a, h, vcx, vcy, va, vh)``: box centre (pixels), aspect ratio ``a = w / h``, box
 height (pixels) and their velocities per frame. Measurements are ``(cx, cy, a, h)``. Every noise
 scales with the box height (a far-away person moves fewer pixels): the measurement noise and the
-initial uncertainty are the official tracker's (facts doc section 9.1: position ``h / 20``,
-velocity ``h / 160``, aspect ``1e-1``); the process noise is smaller than its ``h / 20`` and
+initial uncertainty are the official tracker's (``trackers/utils/kalman_filter.py``: position
+``h / 20``, velocity ``h / 160``, aspect ``1e-1``); the process noise is smaller than its ``h / 20`` and
 ``h / 160`` per frame (``h / 80`` and ``h / 1280``), since a walking person's velocity changes
 little from one frame to the next: with the official values the filter follows each noisy box
 and barely smooths (MOT15 TUD boxes with 5 % noise, 10 seeds: IDF1 0.80 -> 0.90, ID switches

@@ -1,8 +1,8 @@
 """PoseFlow: frame-to-frame pose matching, online (:class:`PoseFlowTracker`) or offline over a
 finished results file (:func:`poseflow_track`, ``alphapose track results.json -o tracked.json``).
 
-The method (facts doc section 9.3): each person's box is their keypoint extent widened by 10 % of
-its width and height on every side. For every id seen in the last ``link`` frames, its most recent
+The method (official ``trackers/PoseFlow/poseflow_infer.py``): each person's box is their
+keypoint extent widened by 10 % of its width and height on every side. For every id seen in the last ``link`` frames, its most recent
 person is a candidate for each person of the new frame, graded by
 
 ``grade = w . [dm_iou, box_iou, pose_iou_dm, pose_iou, score_a, score_b]``
