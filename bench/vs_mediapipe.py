@@ -26,6 +26,9 @@ same 468 -> 68 table), each hand (21 points, the subject's left / right; when bo
 Last lines: ``lightweight_holistic_pps=... lightweight_pps=... lightweight_ratio=...`` (when
 lightweight ran), then ``holistic_pps=... ours_pps=... ratio=...`` for balanced.
 
+``--mode lightweight+lite`` adds a candidate that is no mode: lightweight with the lite body
+model on frames without detection.
+
 Usage: ``.venv/bin/python bench/vs_mediapipe.py [--data ../shared/data] [--frames 60]
 [--rounds 3] [--mode lightweight --mode balanced] [--no-agreement]``
 """
@@ -81,9 +84,18 @@ def holistic(python: Path, kind: str, data: Path, work: Path) -> dict:
 
 
 def build(mode: str) -> Pipeline:
-    """The pipeline ``alphapose run --mode MODE`` builds."""
+    """The pipeline ``alphapose run --mode MODE`` builds; ``lightweight+lite`` is lightweight
+    with the lite body model on frames without detection (a candidate, not a mode)."""
     from alphapose.cli import _build_pipeline, build_parser
 
+    if mode == "lightweight+lite":
+        from dataclasses import replace
+
+        from alphapose.estimators.blaze import BlazeWholeBody
+
+        base = build("lightweight")
+        config = replace(base.estimator.config, tracking_body_model="lite")
+        return Pipeline(base.detector, BlazeWholeBody(config))
     return _build_pipeline(build_parser().parse_args(["run", "unused", "--mode", mode]))
 
 
@@ -198,8 +210,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--mode", action="append", default=None,
-                        choices=("lightweight", "balanced", "performance"),
-                        help="repeatable (default: lightweight and balanced)")
+                        choices=("lightweight", "balanced", "performance", "lightweight+lite"),
+                        help="repeatable (default: lightweight and balanced; "
+                             "lightweight+lite: lightweight with the lite body model on "
+                             "frames without detection)")
     parser.add_argument("--no-agreement", action="store_true")
     args = parser.parse_args()
     modes = args.mode or ["lightweight", "balanced"]
@@ -270,8 +284,8 @@ def main() -> None:
               f"lightweight_pps={statistics.median(pps['lightweight']):.2f} "
               f"lightweight_ratio={statistics.median(ratios['lightweight']):.2f}")
     for mode in [m for m in modes if m not in ("lightweight", "balanced")]:
-        print(f"{mode}_pps={statistics.median(pps[mode]):.2f} "
-              f"{mode}_ratio={statistics.median(ratios[mode]):.2f}")
+        print(f"{mode.replace('+', '_')}_pps={statistics.median(pps[mode]):.2f} "
+              f"{mode.replace('+', '_')}_ratio={statistics.median(ratios[mode]):.2f}")
     if "balanced" in modes:
         print(f"holistic_pps={holistic_pps:.2f} ours_pps={statistics.median(pps['balanced']):.2f} "
               f"ratio={statistics.median(ratios['balanced']):.2f}")
