@@ -32,6 +32,7 @@ demo: $(CORE)
 	$(BIN)/python -m alphapose.demo --outdir out/demo
 
 test: $(STAMP)
+	$(BIN)/python -m ruff check src tests bench
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -32,7 +32,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from alphapose.evaluate import keypoint_ap, wholebody_ap
 from alphapose.skeletons import get_layout
 

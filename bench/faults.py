@@ -125,12 +125,10 @@ def check(out: Path, video_dir: Path, stem: str) -> tuple[bool, int, int, list[s
         ids = {e["image_id"] for e in loaded.get("coco-results.json", [])}
         track = {i["file_name"] for i in loaded.get("posetrack-results.json", {}).get("images", [])}
         for record in finished:
-            if record["people"] and record["image_id"] not in names:
-                lost += 1
-            elif record["people"] and "coco-results.json" in loaded and \
-                    int(record["image_id"].split(".")[0]) not in ids:
-                lost += 1
-            elif folder == video_dir and record["image_id"] not in track:
+            if ((record["people"] and record["image_id"] not in names)
+                    or (record["people"] and "coco-results.json" in loaded
+                        and int(record["image_id"].split(".")[0]) not in ids)
+                    or (folder == video_dir and record["image_id"] not in track)):
                 lost += 1
         if folder == video_dir and finished:
             final, partial = folder / f"AlphaPose_{stem}.mp4", folder / f"AlphaPose_{stem}.partial.avi"
@@ -221,7 +219,7 @@ def main() -> None:
             readable += ok
             lost_total += lost
             video_lost_total += video_lost
-            done = subprocess.run([*argv, "--resume"], capture_output=True, text=True)
+            done = subprocess.run([*argv, "--resume"], capture_output=True, text=True, check=False)
             final = out / stem
             complete = (done.returncode == 0
                         and (final / "alphapose-done.json").is_file()

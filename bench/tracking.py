@@ -142,7 +142,7 @@ def posetrack_figures() -> None:
     from alphapose.pipeline import Pipeline
 
     pipeline = Pipeline(tracker=MSIMTracker())
-    for name, frames in sequences.items():
+    for frames in sequences.values():
         gts, fed, ends = [], [], []
         tracker = MSIMTracker()
         pipeline.tracker = MSIMTracker()

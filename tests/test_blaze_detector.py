@@ -8,6 +8,7 @@ pixels from the anchor centre, scale 224) and from the pixel convention of
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -186,8 +187,8 @@ def test_decode_through_letterbox_of_a_wide_image() -> None:
     xyxy, _, keypoints = decode_in_image(*_planted({index: (values, 3.0)}), ANCHORS, transform)
     scale, pad_y = 224 / 600, 56.0
     # image edge coordinate = (input edge coordinate - padding) / scale; centre = edge - 0.5
-    to_x = lambda e: e / scale - 0.5                     # noqa: E731
-    to_y = lambda e: (e - pad_y) / scale - 0.5          # noqa: E731
+    to_x = lambda e: e / scale - 0.5
+    to_y = lambda e: (e - pad_y) / scale - 0.5
     np.testing.assert_allclose(xyxy, [[to_x(56 - 15), to_y(120 - 15),
                                        to_x(56 + 15), to_y(120 + 15)]], atol=1e-3)
     np.testing.assert_allclose(keypoints[0, 0], [to_x(66), to_y(140)], atol=1e-3)
@@ -238,7 +239,7 @@ def test_plan_tiles_cover_the_image_with_the_overlap(height: int, width: int) ->
         for axis in (0, 1):
             starts = sorted({t[axis] for t in level})
             assert all(b - a <= side * (1 - config.tile_overlap) + 1
-                       for a, b in zip(starts, starts[1:]))
+                       for a, b in itertools.pairwise(starts))
 
 
 def test_plan_tiles_respects_max_tiles_by_dropping_small_scales() -> None:

@@ -10,8 +10,11 @@ import pytest
 
 from alphapose.detection.from_file import FileDetector
 from alphapose.estimators.blaze import BLAZE_TO_COCO17, body33_to_halpe26, body_box
-from alphapose.estimators.blaze_body import (integral_decode, refine_with_heatmap,
-                                             roi_from_alignment_points)
+from alphapose.estimators.blaze_body import (
+    integral_decode,
+    refine_with_heatmap,
+    roi_from_alignment_points,
+)
 
 
 def gaussian_logits(size: int, x: float, y: float, sigma: float) -> np.ndarray:

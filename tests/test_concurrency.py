@@ -13,7 +13,7 @@ from alphapose.pipeline import Pipeline as _Pipeline
 from alphapose.structures import Detections, Frame, Poses
 
 
-def Pipeline(*args, **kwargs) -> _Pipeline:  # noqa: N802 - stands in for the class
+def Pipeline(*args, **kwargs) -> _Pipeline:  # stands in for the class
     """The pipeline, showing the models every frame as it is: these frames carry data in their
     brightness (box position, failure marker), which the low-light gain would change."""
     kwargs.setdefault("low_light", False)

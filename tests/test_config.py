@@ -8,9 +8,18 @@ import sys
 import pytest
 import yaml
 
-from alphapose.config import (DCNConfig, HRNetStage, LossConfig, ModelConfig, PoseConfig,
-                              get_official_config, hrnet_stages, list_official_configs,
-                              official_config_path, read_official_config)
+from alphapose.config import (
+    DCNConfig,
+    HRNetStage,
+    LossConfig,
+    ModelConfig,
+    PoseConfig,
+    get_official_config,
+    hrnet_stages,
+    list_official_configs,
+    official_config_path,
+    read_official_config,
+)
 
 # §4.2, one row per config: MODEL.TYPE, NUM_LAYERS, CONV_DIM, DCN, NUM_JOINTS, LOSS.TYPE,
 # DATASET.TRAIN.TYPE. (HRNet's depth is not used; HarDNet's NUM_LAYERS is its own depth.)

@@ -60,8 +60,8 @@ def _up_in_image(rect: RotatedRect) -> np.ndarray:
     return np.array([np.sin(rect.rotation), -np.cos(rect.rotation)])
 
 
-FRONTAL_FACE = dict(left_eye=(120.0, 100.0), right_eye=(80.0, 100.0), nose=(100.0, 120.0),
-                    mouth_left=(115.0, 140.0), mouth_right=(85.0, 140.0))
+FRONTAL_FACE = {"left_eye": (120.0, 100.0), "right_eye": (80.0, 100.0), "nose": (100.0, 120.0),
+                "mouth_left": (115.0, 140.0), "mouth_right": (85.0, 140.0)}
 
 
 def _turn(points: dict, matrix: np.ndarray) -> dict:
@@ -284,14 +284,14 @@ def _faces(root: Path) -> list[dict]:
                 gt[int(part.get("name"))] = float(part.get("x")), float(part.get("y"))
             left, top = float(box.get("left")), float(box.get("top"))
             xyxy = (left, top, left + float(box.get("width")), top + float(box.get("height")))
-            faces.append(dict(source="dlib", image=pixels, gt=gt, xyxy=xyxy))
+            faces.append({"source": "dlib", "image": pixels, "gt": gt, "xyxy": xyxy})
     data = json.loads((root / "mmpose" / "300w" / "test_300w.json").read_text())
     files = {im["id"]: im["file_name"] for im in data["images"]}
     for ann in data["annotations"]:
         pixels = cv2.imread(str(root / "mmpose" / "300w" / files[ann["image_id"]]))
         x, y, w, h = ann["bbox"]
         gt = np.array(ann["keypoints"], np.float64).reshape(68, 3)[:, :2]
-        faces.append(dict(source="300w", image=pixels, gt=gt, xyxy=(x, y, x + w, y + h)))
+        faces.append({"source": "300w", "image": pixels, "gt": gt, "xyxy": (x, y, x + w, y + h)})
     return faces
 
 
@@ -302,16 +302,16 @@ def _hands(root: Path) -> list[dict]:
         files = {im["id"]: im["file_name"] for im in data["images"]}
         for ann in data["annotations"]:
             keypoints = np.array(ann["keypoints"], np.float64).reshape(21, 3)
-            hands.append(dict(source=name, image=cv2.imread(str(root / "mmpose" / name
-                                                                / files[ann["image_id"]])),
-                              gt=keypoints[:, :2], visible=keypoints[:, 2] > 0, xywh=ann["bbox"]))
+            image = cv2.imread(str(root / "mmpose" / name / files[ann["image_id"]]))
+            hands.append({"source": name, "image": image, "gt": keypoints[:, :2],
+                          "visible": keypoints[:, 2] > 0, "xywh": ann["bbox"]})
     return hands
 
 
 def _face_points(gt: np.ndarray) -> dict:
     """Ground-truth iBUG-68 points standing in for the body model's face points."""
-    return dict(left_eye=gt[42:48].mean(0), right_eye=gt[36:42].mean(0), nose=gt[30],
-                mouth_left=gt[54], mouth_right=gt[48], left_ear=gt[16], right_ear=gt[0])
+    return {"left_eye": gt[42:48].mean(0), "right_eye": gt[36:42].mean(0), "nose": gt[30],
+            "mouth_left": gt[54], "mouth_right": gt[48], "left_ear": gt[16], "right_ear": gt[0]}
 
 
 def _nme(pred: np.ndarray, gt: np.ndarray) -> float:

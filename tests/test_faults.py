@@ -68,7 +68,7 @@ def test_results_and_video_of_a_killed_process_are_read_by_standard_tools(tmp_pa
         os._exit(3)  # killed: nothing closed
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120)
+                            check=False, timeout=120)
     assert result.returncode == 3, result.stderr
     assert len(json.loads((tmp_path / "alphapose-results.json").read_text())) == 14
     track = json.loads((tmp_path / "posetrack-results.json").read_text())
@@ -191,7 +191,7 @@ def test_litert_prints_nothing_of_its_own_when_models_load(embedded_models) -> N
               "from alphapose.weights import get_model_file, list_models\n"
               "LiteRTModel(get_model_file(list_models()[0]), num_threads=1)\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120)
+                            check=False, timeout=120)
     assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
@@ -251,7 +251,7 @@ def test_video_that_cannot_be_written_is_reported_and_not_marked_done(media, tmp
                        "--save-video", "--format", "jsonl", "--sp"]))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=300)
+                            check=False, timeout=300)
     assert result.returncode == 1, result.stderr
     assert "AlphaPose_clip.mp4: could not write" in result.stderr
     assert "Traceback" not in result.stderr and "[ WARN" not in result.stderr

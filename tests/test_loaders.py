@@ -16,7 +16,6 @@ import pytest
 
 from alphapose.cli import main
 from alphapose.evaluate.tracking import load_posetrack, load_tracking_results
-
 from alphapose.writers import load_alphapose_json, load_json_lines
 
 

@@ -14,17 +14,33 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+from torch import nn
+from torch.nn import functional as F
 
-from alphapose.config import (DCNConfig, ModelConfig, get_official_config,  # noqa: E402
-                              hrnet_stages, list_official_configs)
-from alphapose.models import (MODEL_BUILDERS, FastPose, FastPoseDUC, FastPoseDUCDense,  # noqa: E402
-                              HRNet, SimplePose, build_model, list_models, load_checkpoint,
-                              load_model, match_official_configs, register_model,
-                              remap_state_dict)
-from alphapose.models.checkpoint import read_state_dict  # noqa: E402
-from alphapose.models.layers import DeformConv2d, deform_conv2d  # noqa: E402
+from alphapose.config import (
+    DCNConfig,
+    ModelConfig,
+    get_official_config,
+    hrnet_stages,
+    list_official_configs,
+)
+from alphapose.models import (
+    MODEL_BUILDERS,
+    FastPose,
+    FastPoseDUC,
+    FastPoseDUCDense,
+    HRNet,
+    SimplePose,
+    build_model,
+    list_models,
+    load_checkpoint,
+    load_model,
+    match_official_configs,
+    register_model,
+    remap_state_dict,
+)
+from alphapose.models.checkpoint import read_state_dict
+from alphapose.models.layers import DeformConv2d, deform_conv2d
 
 Shapes = dict[str, tuple[int, ...]]
 

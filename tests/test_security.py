@@ -15,7 +15,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import alphapose  # noqa: E402
+import alphapose
 
 PACKAGE = Path(alphapose.__file__).parent
 THE_LOADER = ("models/checkpoint.py", "load_torch_file")
@@ -139,7 +139,7 @@ def _unsafe_calls(path: Path) -> list[str]:
                 if not (safe and relative == THE_LOADER[0] and inside == THE_LOADER[1]):
                     found.append(f"{where}: torch.load() outside {THE_LOADER[1]} or without "
                                  f"weights_only=True")
-            elif name.endswith("jit.load") or name.endswith("hub.load"):
+            elif name.endswith(("jit.load", "hub.load")):
                 found.append(f"{where}: {name}()")
             elif last in ("load", "load_all", "unsafe_load", "full_load") and \
                     name.split(".")[0] == "yaml":

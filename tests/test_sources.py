@@ -87,7 +87,7 @@ class FakeCamera:
         self.reads = 0
         self.released = False
 
-    def isOpened(self) -> bool:  # noqa: N802 - OpenCV's name
+    def isOpened(self) -> bool:  # OpenCV's name
         return self.opened
 
     def read(self) -> tuple[bool, np.ndarray | None]:

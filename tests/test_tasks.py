@@ -156,7 +156,7 @@ def test_workers_report_the_time_they_waited_for_tasks() -> None:
     time.sleep(0.05)  # idle before the first task
     pool.submit(lambda r: time.sleep(0.3)).result(timeout=5)  # busy, not idle
     pool.close()
-    (cpu, idle), = reports
+    (_cpu, idle), = reports
     assert 0.04 <= idle < 0.3  # the wait before the task, not the task's own sleep
 
 

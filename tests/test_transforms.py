@@ -8,9 +8,16 @@ import cv2
 import numpy as np
 import pytest
 
-from alphapose.transforms import (RotatedRect, apply_affine, box_to_center_scale,
-                                  crop_from_img_matrix, invert_affine, letterbox, warp_affine_bgr,
-                                  warp_crop)
+from alphapose.transforms import (
+    RotatedRect,
+    apply_affine,
+    box_to_center_scale,
+    crop_from_img_matrix,
+    invert_affine,
+    letterbox,
+    warp_affine_bgr,
+    warp_crop,
+)
 
 
 @pytest.mark.parametrize("rect", [RotatedRect(30, 20, 20, 10, 0.0), RotatedRect(30, 20, 20, 10, 0.7),

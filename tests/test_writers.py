@@ -121,11 +121,10 @@ def test_alphapose_json_eval_ids(tmp_path: Path) -> None:
 def test_exception_inside_with_block_keeps_finished_frames(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
     batches = [make_poses(10, 2), make_poses(11, 3)]
-    with pytest.raises(RuntimeError, match="boom"):
-        with AlphaPoseJsonWriter(path) as sink:
-            for i, poses in enumerate(batches):
-                sink.write(make_frame(i), poses)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), AlphaPoseJsonWriter(path) as sink:
+        for i, poses in enumerate(batches):
+            sink.write(make_frame(i), poses)
+        raise RuntimeError("boom")
     entries = json.loads(path.read_text())  # closed with "]" even on the exception
     assert [e["image_id"] for e in entries] == ["0.jpg"] * 2 + ["1.jpg"] * 3
     k = 136
@@ -164,7 +163,7 @@ def test_killed_process_leaves_finished_frames(tmp_path: Path) -> None:
         os._exit(3)  # dies without closing anything
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60)
+                            check=False, timeout=60)
     assert result.returncode == 3, result.stderr
     entries = json.loads(path.read_text())  # standard JSON although nothing was closed
     assert [e["image_id"] for e in entries] == ["0.jpg", "0.jpg", "1.jpg", "1.jpg"]
@@ -324,9 +323,9 @@ def test_coco_results_on_real_annotation_file(tmp_path: Path) -> None:
 
 
 def test_coco_results_reject_unparseable_name(tmp_path: Path) -> None:
-    with CocoResultsWriter(tmp_path / "c.json") as sink:
-        with pytest.raises(ValueError, match=r"'left_view\.jpg'.*e\.g\."):
-            sink.write(make_frame(0, "left_view.jpg"), make_poses(0, 1, "coco17"))
+    with (CocoResultsWriter(tmp_path / "c.json") as sink,
+          pytest.raises(ValueError, match=r"'left_view\.jpg'.*e\.g\.")):
+        sink.write(make_frame(0, "left_view.jpg"), make_poses(0, 1, "coco17"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -510,9 +509,8 @@ def test_video_writer_rejects_bad_arguments(kwargs: dict, match: str) -> None:
 def test_video_writer_error_names_path_when_nothing_opens(tmp_path: Path) -> None:
     path = tmp_path / "taken.mp4"
     path.mkdir()  # a directory where the video should go
-    with pytest.raises(OSError, match="taken.mp4"):
-        with VideoWriter(path, fps=10.0, frame_size=(32, 32)):
-            pass
+    with pytest.raises(OSError, match="taken.mp4"), VideoWriter(path, 10.0, (32, 32)):
+        pass
 
 
 def test_image_writer(tmp_path: Path) -> None:
@@ -539,13 +537,12 @@ def test_image_writer(tmp_path: Path) -> None:
 
 def test_multi_writer_writes_everywhere_and_closes_on_error(tmp_path: Path) -> None:
     poses = make_poses(60, 2, "halpe136", size=(64, 48))
-    with pytest.raises(KeyboardInterrupt):
-        with make_writers(tmp_path, ["alphapose", "coco", "openpose", "jsonl", "images",
-                                     "video"], fps=5.0) as sink:
-            assert isinstance(sink, MultiWriter) and len(sink) == 6
-            for i in range(2):
-                sink.write(make_frame(i, f"{i:012d}.jpg"), poses)
-            raise KeyboardInterrupt
+    formats = ["alphapose", "coco", "openpose", "jsonl", "images", "video"]
+    with pytest.raises(KeyboardInterrupt), make_writers(tmp_path, formats, fps=5.0) as sink:
+        assert isinstance(sink, MultiWriter) and len(sink) == 6
+        for i in range(2):
+            sink.write(make_frame(i, f"{i:012d}.jpg"), poses)
+        raise KeyboardInterrupt
     assert len(json.loads((tmp_path / "alphapose-results.json").read_text())) == 4
     assert len(json.loads((tmp_path / "coco-results.json").read_text())) == 4
     assert len(load_json_lines(tmp_path / "alphapose-results.jsonl")) == 2

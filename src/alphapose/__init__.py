@@ -36,5 +36,13 @@ def __getattr__(name: str) -> Any:
 
 __version__ = "0.1.0"
 
-__all__ = ["Detections", "Frame", "Pipeline", "Poses", "convert_poses", "get_layout",
-           "open_sources", "__version__"]
+__all__ = [
+    "Detections",
+    "Frame",
+    "Pipeline",
+    "Poses",
+    "__version__",
+    "convert_poses",
+    "get_layout",
+    "open_sources",
+]

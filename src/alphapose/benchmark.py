@@ -43,15 +43,23 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from alphapose.pipeline import Pipeline
 from alphapose.structures import Frame
 
-__all__ = ["RunStats", "RssSampler", "find_models", "calibrate", "measure", "current_rss_mb",
-           "machine_load", "add_commands"]
+__all__ = [
+    "RssSampler",
+    "RunStats",
+    "add_commands",
+    "calibrate",
+    "current_rss_mb",
+    "find_models",
+    "machine_load",
+    "measure",
+]
 
 
 def current_rss_mb() -> float:
@@ -95,7 +103,7 @@ class RssSampler:
         previous, self.peak = max(self.peak, current_rss_mb()), current_rss_mb()
         return previous
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -561,7 +561,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_locked(args, pipeline, sources, formats, options, outdir)
 
 
-def _run_locked(args: argparse.Namespace, pipeline, sources: list, formats: list[str],  # noqa: C901, PLR0912, PLR0915
+def _run_locked(args: argparse.Namespace, pipeline, sources: list, formats: list[str],
                 options: dict, outdir: Path) -> int:
     """The loop of ``alphapose run`` over its sources, with ``outdir`` locked."""
     from dataclasses import replace

@@ -34,24 +34,22 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 __all__ = [
-    "RESNET_DEPTHS",
     "BACKBONES",
     "LOSS_TYPES",
     "NORM_TYPES",
+    "RESNET_DEPTHS",
     "DCNConfig",
     "HRNetStage",
-    "hrnet_stages",
-    "ModelConfig",
-    "PresetConfig",
     "LossConfig",
+    "ModelConfig",
     "PoseConfig",
-    "read_official_config",
-    "list_official_configs",
+    "PresetConfig",
     "get_official_config",
+    "hrnet_stages",
+    "list_official_configs",
     "official_config_path",
+    "read_official_config",
 ]
 
 #: ResNet depths the backbones support (``MODEL.NUM_LAYERS``).

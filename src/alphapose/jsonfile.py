@@ -224,11 +224,11 @@ def parse_json(text: str, label: str, allow_cut: bool = True) -> JsonRead:
     pos = _skip(text, 0)
     try:
         if pos < len(text) and text[pos] == "[":
-            data, end = _array(text, pos, salvage=True)
+            _data, end = _array(text, pos, salvage=True)
         elif pos < len(text) and text[pos] == "{":
-            data, end = _object(text, pos)
+            _data, end = _object(text, pos)
         else:
-            data, end = _value(text, pos)
+            _data, end = _value(text, pos)
         end = _skip(text, end)
         raise _Stop(end, "extra data after the JSON value")
     except _Stop as stop:

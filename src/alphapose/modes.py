@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["Mode", "MODES", "DEFAULT_MODE", "get_mode", "estimator_config", "build_detector"]
+__all__ = ["DEFAULT_MODE", "MODES", "Mode", "build_detector", "estimator_config", "get_mode"]
 
 
 @dataclass(frozen=True)
@@ -106,11 +106,11 @@ def estimator_config(mode: str | Mode = DEFAULT_MODE, **overrides: Any):
     from alphapose.estimators.blaze import BlazeWholeBodyConfig
 
     preset = get_mode(mode)
-    settings = dict(body_models=preset.body_models, passes=preset.passes,
-                    tracking_body_model=preset.tracking_body_model,
-                    hand_model=preset.hand_model, refine_hands=preset.hand_refine,
-                    refine_face=preset.refine_face, flip=preset.flip,
-                    fast_video=preset.fast_video)
+    settings = {"body_models": preset.body_models, "passes": preset.passes,
+                "tracking_body_model": preset.tracking_body_model,
+                "hand_model": preset.hand_model, "refine_hands": preset.hand_refine,
+                "refine_face": preset.refine_face, "flip": preset.flip,
+                "fast_video": preset.fast_video}
     settings.update(overrides)
     return BlazeWholeBodyConfig(**settings)
 

@@ -20,7 +20,6 @@ import colorsys
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Union
 
 import cv2
 import numpy as np
@@ -31,10 +30,10 @@ from alphapose.structures import Detections, Poses, check_image
 __all__ = [
     "BGR",
     "RenderOptions",
+    "TrailHistory",
     "draw_detections",
     "draw_poses",
     "draw_trails",
-    "TrailHistory",
     "id_color",
     "layout_colors",
     "part_color",
@@ -42,7 +41,7 @@ __all__ = [
 
 BGR = tuple[int, int, int]
 #: A single threshold for every keypoint, or one per part (keys from ``PARTS`` or ``"hand"``).
-Threshold = Union[float, Mapping[str, float]]
+Threshold = float | Mapping[str, float]
 
 #: Threshold used for parts a per-part mapping leaves out.
 DEFAULT_KEYPOINT_THRESHOLD = 0.3

@@ -26,9 +26,10 @@ Example:
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -271,7 +272,7 @@ def _hand_edges(root: int) -> tuple[tuple[int, int], ...]:
     edges = []
     for finger in range(5):
         joints = [0, *range(1 + 4 * finger, 5 + 4 * finger)]
-        edges += [(root + a, root + b) for a, b in zip(joints[:-1], joints[1:])]
+        edges += [(root + a, root + b) for a, b in itertools.pairwise(joints)]
     return tuple(edges)
 
 
@@ -397,7 +398,7 @@ class _Plan(NamedTuple):
     midpoints: tuple[tuple[int, int, int], ...]   # (dst, src_a, src_b) derived points
 
 
-@lru_cache(maxsize=None)
+@cache
 def _plan(src: str, dst: str) -> _Plan:
     src_layout, dst_layout = _LAYOUTS[src], _LAYOUTS[dst]
     lookup = src_layout._name_to_index

@@ -67,15 +67,15 @@ from alphapose.structures import Frame
 __all__ = [
     "IMAGE_EXTENSIONS",
     "VIDEO_EXTENSIONS",
-    "InputError",
-    "SourceReport",
-    "Source",
+    "FailedSource",
     "ImageSource",
+    "InputError",
+    "Source",
+    "SourceReport",
     "VideoSource",
     "WebcamSource",
-    "FailedSource",
-    "open_sources",
     "collect_errors",
+    "open_sources",
     "summarize",
 ]
 
@@ -111,12 +111,12 @@ class InputError(Exception):
         'a.jpg: cannot decode image'
     """
 
-    def __init__(self, input: str, message: str) -> None:  # noqa: A002 - the natural name
+    def __init__(self, input: str, message: str) -> None:  # `input` shadows a builtin: the natural name
         super().__init__(f"{input}: {message}")
         self.input = input
         self.message = message
 
-    def __reduce__(self):  # noqa: ANN204 - keep pickling (multiprocessing) working
+    def __reduce__(self):  # keep pickling (multiprocessing) working
         return (type(self), (self.input, self.message))
 
 
@@ -154,7 +154,7 @@ class Source(Protocol):
 class _Capture(Protocol):
     """The part of ``cv2.VideoCapture`` the capture sources use."""
 
-    def isOpened(self) -> bool: ...  # noqa: N802 - OpenCV's name
+    def isOpened(self) -> bool: ...  # OpenCV's name
     def read(self) -> tuple[bool, np.ndarray | None]: ...
     def get(self, prop: int) -> float: ...
     def release(self) -> None: ...
@@ -174,7 +174,7 @@ class _BaseSource:
         self.errors: list[InputError] = []
         self.frames_read = 0
 
-    def _error(self, input: str, message: str) -> None:  # noqa: A002
+    def _error(self, input: str, message: str) -> None:
         error = InputError(input, message)
         self.errors.append(error)
         LOG.warning("%s", error)

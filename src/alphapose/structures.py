@@ -105,7 +105,7 @@ class _Indexable:
     def __len__(self) -> int:
         return int(self.xyxy.shape[0])  # type: ignore[attr-defined]
 
-    def __getitem__(self, index: int | slice | np.ndarray | list[int]):  # noqa: ANN204
+    def __getitem__(self, index: int | slice | np.ndarray | list[int]):
         if isinstance(index, (int, np.integer)):
             index = [int(index)]
         changes = {name: (None if array is None else array[index])

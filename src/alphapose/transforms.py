@@ -22,17 +22,17 @@ import cv2
 import numpy as np
 
 __all__ = [
-    "brighten_if_dark",
+    "Letterbox",
     "RotatedRect",
     "apply_affine",
-    "invert_affine",
-    "crop_from_img_matrix",
-    "warp_crop",
-    "warp_affine_bgr",
-    "Letterbox",
-    "letterbox",
     "box_to_center_scale",
+    "brighten_if_dark",
+    "crop_from_img_matrix",
+    "invert_affine",
+    "letterbox",
     "normalize_angle",
+    "warp_affine_bgr",
+    "warp_crop",
 ]
 
 

@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Self
 
 import cv2
 import numpy as np
@@ -70,7 +70,6 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
-_SinkT = TypeVar("_SinkT", bound="Sink")
 
 #: OpenPose BODY_25 order, as canonical keypoint names (see :mod:`alphapose.skeletons`).
 BODY_25_NAMES: tuple[str, ...] = (
@@ -212,7 +211,7 @@ class Sink:
     _opened: bool = False
     _closed: bool = False
 
-    def open(self: _SinkT) -> _SinkT:
+    def open(self) -> Self:
         """Create the output (idempotent). Returns ``self``."""
         if self._closed:
             raise ValueError(f"{self!r} is closed; create a new writer to write again")
@@ -242,7 +241,7 @@ class Sink:
             self._close()
         self._closed = True
 
-    def __enter__(self: _SinkT) -> _SinkT:
+    def __enter__(self) -> Self:
         return self.open()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -288,7 +287,7 @@ class _JsonArraySink(Sink):
         _write_all(self._file, b"]\n")
 
     def _write(self, frame: Frame, poses: Poses) -> None:
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         entries = self._entries(frame, poses)
         if not entries:
             return
@@ -300,7 +299,7 @@ class _JsonArraySink(Sink):
         self._count += len(entries)
 
     def _close(self) -> None:
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         self._file.close()
         self._file = None
 
@@ -666,10 +665,11 @@ class JsonLinesWriter(Sink):
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "w", encoding="utf-8")
+        # the sink keeps the file open from open() to close()
+        self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
 
     def _write(self, frame: Frame, poses: Poses) -> None:
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         people = []
         for i in range(len(poses)):
             triples = np.concatenate([poses.keypoints[i], poses.keypoint_scores[i][:, None]], 1)
@@ -687,7 +687,7 @@ class JsonLinesWriter(Sink):
         self._file.flush()
 
     def _close(self) -> None:
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         self._file.close()
         self._file = None
 
@@ -788,7 +788,7 @@ class PoseTrackWriter(Sink):
 
     def _rewrite(self, images: bytes, annotations: bytes) -> None:
         """Write the whole file (image slot of ``self._room`` bytes) via a temporary file."""
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         slot = images + b"]" + b" " * (self._room - len(images) - 1)
         head = self._header + slot + b'\n,"annotations":[\n'
         tmp = self.path.with_name(f".{self.path.name}.tmp")
@@ -801,12 +801,12 @@ class PoseTrackWriter(Sink):
         self._tail_at = len(head) + len(annotations)
 
     def _slot_bytes(self) -> bytes:
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         self._file.seek(len(self._header))
         return self._file.read(self._images_used)
 
     def _annotation_bytes(self) -> bytes:
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         start = len(self._header) + self._room + len(b'\n,"annotations":[\n')
         self._file.seek(start)
         return self._file.read(self._tail_at - start)
@@ -819,7 +819,7 @@ class PoseTrackWriter(Sink):
                 self._room *= 2
             self._rewrite(images, annotations)
             return
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         self._file.seek(len(self._header))
         _write_all(self._file, images + b"]")
         self._images_used = len(images)
@@ -827,7 +827,7 @@ class PoseTrackWriter(Sink):
     def _write(self, frame: Frame, poses: Poses) -> None:
         from alphapose.evaluate.tracking import to_posetrack_keypoints
 
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         image_id = int(frame.index)
         image = {"id": image_id, "frame_id": image_id, "file_name": frame.name,
                  "vid_id": self.vid_id, "is_labeled": True}
@@ -862,7 +862,7 @@ class PoseTrackWriter(Sink):
             self._images_used += len(data)
 
     def _close(self) -> None:
-        assert self._file is not None  # noqa: S101 - open() ran
+        assert self._file is not None  # open() ran
         for image in self._images:
             image["nframes"] = len(self._images)
         self._put_images(b",".join(json.dumps(image, separators=(",", ":")).encode("utf-8")

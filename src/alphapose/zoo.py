@@ -15,8 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PoseModelEntry", "POSE_MODELS", "list_pose_models", "resolve_pose_config",
-           "build_network_estimator"]
+__all__ = [
+    "POSE_MODELS",
+    "PoseModelEntry",
+    "build_network_estimator",
+    "list_pose_models",
+    "resolve_pose_config",
+]
 
 SOURCE = "MVIG-SJTU/AlphaPose docs/MODEL_ZOO.md (Google Drive / Baidu links)"
 

@@ -46,20 +46,20 @@ from alphapose.structures import Detections, check_image
 from alphapose.transforms import Letterbox, RotatedRect, apply_affine, letterbox, normalize_angle
 
 __all__ = [
-    "blaze_person_detector",
-    "SsdAnchorOptions",
-    "ssd_anchors",
-    "decode_raw",
-    "person_roi",
-    "person_rois",
-    "merge_people",
-    "BlazeDetectorConfig",
-    "plan_tiles",
-    "decode_in_image",
-    "merge_runs",
-    "BlazePersonDetector",
     "KEYPOINT_NAMES",
     "ROI_SCALE",
+    "BlazeDetectorConfig",
+    "BlazePersonDetector",
+    "SsdAnchorOptions",
+    "blaze_person_detector",
+    "decode_in_image",
+    "decode_raw",
+    "merge_people",
+    "merge_runs",
+    "person_roi",
+    "person_rois",
+    "plan_tiles",
+    "ssd_anchors",
 ]
 
 #: Keypoint order of the detector.

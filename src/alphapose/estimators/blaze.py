@@ -47,8 +47,15 @@ from alphapose.structures import Detections, Poses
 from alphapose.tasks import LATER, URGENT, InlineTasks, Tasks, gather, resolved, then
 from alphapose.transforms import RotatedRect
 
-__all__ = ["BlazeWholeBodyConfig", "BlazeWholeBody", "Person", "TrackedPeople",
-           "body33_to_halpe26", "body_box", "BLAZE_TO_COCO17"]
+__all__ = [
+    "BLAZE_TO_COCO17",
+    "BlazeWholeBody",
+    "BlazeWholeBodyConfig",
+    "Person",
+    "TrackedPeople",
+    "body33_to_halpe26",
+    "body_box",
+]
 
 BLAZE_TO_COCO17 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 #: left/right pairs of the 33 named BlazePose points (for the flip test)

@@ -34,9 +34,15 @@ from alphapose.runtime.litert import LiteRTModel
 from alphapose.transforms import RotatedRect, apply_affine, normalize_angle, warp_crop
 from alphapose.weights import get_model_file
 
-__all__ = ["BodyResult", "BlazeBody", "BODY_MODELS", "DECODINGS", "roi_from_alignment_points",
-           "sigmoid",
-           "integral_decode", "refine_with_heatmap"]
+__all__ = [
+    "BODY_MODELS",
+    "DECODINGS",
+    "BlazeBody",
+    "BodyResult",
+    "integral_decode",
+    "refine_with_heatmap",
+    "roi_from_alignment_points",
+]
 
 DECODINGS = ("heatmap", "regression", "integral")
 #: body landmark models by name -> their zoo entry (:func:`alphapose.weights.get_model_file`)

@@ -1,5 +1,5 @@
 """COCO-style keypoint evaluation: AP per body part with each layout's OKS sigmas."""
 
-from alphapose.evaluate.coco import (WHOLEBODY_PARTS, keypoint_ap, wholebody_ap)
+from alphapose.evaluate.coco import WHOLEBODY_PARTS, keypoint_ap, wholebody_ap
 
-__all__ = ["keypoint_ap", "wholebody_ap", "WHOLEBODY_PARTS"]
+__all__ = ["WHOLEBODY_PARTS", "keypoint_ap", "wholebody_ap"]

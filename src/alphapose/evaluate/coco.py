@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["keypoint_ap", "wholebody_ap", "WHOLEBODY_PARTS"]
+__all__ = ["WHOLEBODY_PARTS", "keypoint_ap", "wholebody_ap"]
 
 #: part -> (annotation keys holding its keypoints, in COCO-WholeBody-133 order)
 WHOLEBODY_PARTS: dict[str, tuple[str, ...]] = {

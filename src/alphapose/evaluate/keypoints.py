@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -270,7 +269,7 @@ def load_ground_truth(source: str | Path | Mapping, layout: str | Layout | None 
     if not isinstance(raw, Mapping) or not isinstance(raw.get("images"), list) \
             or not isinstance(raw.get("annotations"), list):
         message = f"{label}: expected a COCO annotation dict with 'images' and 'annotations' lists"
-        raise ValueError(message)  # noqa: TRY004
+        raise ValueError(message)
     images = []
     ids_by_name: dict[str, int] = {}
     for i, image in enumerate(raw["images"]):
@@ -294,7 +293,7 @@ def load_ground_truth(source: str | Path | Mapping, layout: str | Layout | None 
     counts: set[int] = set()
     for ann in raw["annotations"]:
         if not isinstance(ann, Mapping):
-            raise ValueError(f"{label}: every annotation must be a dict")  # noqa: TRY004
+            raise ValueError(f"{label}: every annotation must be a dict")
         kp = _annotation_keypoints(dict(ann), label)
         counts.add(kp.shape[0])
         entry = {k: v for k, v in ann.items()
@@ -352,7 +351,7 @@ def result_entries(raw: Any, label: str) -> list:
             if not isinstance(people, list):
                 kind = type(people).__name__
                 message = f"{label}: expected a list of people for image {image!r}, got {kind}"
-                raise ValueError(message)  # noqa: TRY004
+                raise ValueError(message)
             entries.extend(dict(p, image_id=image) if isinstance(p, Mapping) else p
                            for p in people)
         return entries
@@ -406,7 +405,7 @@ def load_results(source: str | Path | Sequence | Mapping, gt: GroundTruth,
     for i, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
             message = f"{label}: result {i} is a {type(entry).__name__}, not a dict"
-            raise ValueError(message)  # noqa: TRY004
+            raise ValueError(message)
         where = f"{label}: result {i} (image_id {entry.get('image_id')!r:.60})"
         if "image_id" not in entry:
             raise ValueError(f"{label}: result {i} has no 'image_id'")
@@ -427,7 +426,7 @@ def load_results(source: str | Path | Sequence | Mapping, gt: GroundTruth,
                              f"of another layout to convert by name (17, 26, 133 or 136)")
         score = entry.get("score", entry.get("scores"))
         if isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise ValueError(f"{where}: needs a numeric 'score', got {score!r:.60}")  # noqa: TRY004
+            raise ValueError(f"{where}: needs a numeric 'score', got {score!r:.60}")
         if not np.all(np.isfinite(kp)) or not math.isfinite(score):
             raise ValueError(f"{where}: keypoints and score must be finite numbers")
         category = entry.get("category_id", 1)

@@ -368,7 +368,7 @@ def load_nms_params(path: str | Path) -> PoseNMSParams:
     if isinstance(data, Mapping) and isinstance(data.get("pose_nms"), Mapping):
         data = data["pose_nms"]
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: expected a mapping of PoseNMSParams fields")  # noqa: TRY004
+        raise ValueError(f"{path}: expected a mapping of PoseNMSParams fields")
     unknown = set(data) - set(_FIELDS)
     if unknown:
         raise ValueError(f"{path}: unknown pose NMS parameters {sorted(map(str, unknown))}; valid: "

@@ -23,30 +23,42 @@ from collections.abc import Callable
 from torch import nn
 
 from alphapose.config import ModelConfig
-from alphapose.models.checkpoint import (ConfigMatch, KeyReport, load_checkpoint, load_model,
-                                         match_official_configs, read_state_dict,
-                                         remap_state_dict)
-from alphapose.models.fastpose import (FastPose, FastPoseDUC, FastPoseDUCDense, build_fastpose,
-                                       build_fastpose_duc, build_fastpose_duc_dense)
+from alphapose.models.checkpoint import (
+    ConfigMatch,
+    KeyReport,
+    load_checkpoint,
+    load_model,
+    match_official_configs,
+    read_state_dict,
+    remap_state_dict,
+)
+from alphapose.models.fastpose import (
+    FastPose,
+    FastPoseDUC,
+    FastPoseDUCDense,
+    build_fastpose,
+    build_fastpose_duc,
+    build_fastpose_duc_dense,
+)
 from alphapose.models.hrnet import HRNet, build_hrnet
 from alphapose.models.simplepose import SimplePose, build_simplepose
 
 __all__ = [
     "MODEL_BUILDERS",
-    "register_model",
-    "list_models",
-    "build_model",
+    "ConfigMatch",
     "FastPose",
     "FastPoseDUC",
     "FastPoseDUCDense",
-    "SimplePose",
     "HRNet",
     "KeyReport",
-    "ConfigMatch",
+    "SimplePose",
+    "build_model",
+    "list_models",
     "load_checkpoint",
     "load_model",
     "match_official_configs",
     "read_state_dict",
+    "register_model",
     "remap_state_dict",
 ]
 

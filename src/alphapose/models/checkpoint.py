@@ -27,8 +27,17 @@ from torch import nn
 
 from alphapose.config import ModelConfig, PoseConfig, get_official_config, list_official_configs
 
-__all__ = ["KeyReport", "ConfigMatch", "load_torch_file", "read_state_dict", "remap_state_dict",
-           "compare_state_dict", "load_checkpoint", "load_model", "match_official_configs"]
+__all__ = [
+    "ConfigMatch",
+    "KeyReport",
+    "compare_state_dict",
+    "load_checkpoint",
+    "load_model",
+    "load_torch_file",
+    "match_official_configs",
+    "read_state_dict",
+    "remap_state_dict",
+]
 
 StateDict = dict[str, torch.Tensor]
 _WRAPPER_KEYS = ("state_dict", "model", "model_state_dict")
@@ -330,8 +339,8 @@ def _mismatch_message(model: nn.Module, report: KeyReport, state: Mapping[str, t
                       source: str) -> str:
     name = type(model).__name__
     described = f"{name} (num_keypoints={getattr(model, 'num_keypoints', '?')})"
-    lines = [f"{source} does not fit {described}: {len(report.missing)} missing, "
-             f"{len(report.unexpected)} unexpected, {len(report.wrong_shape)} wrong-shape key(s)."]
+    lines = [(f"{source} does not fit {described}: {len(report.missing)} missing, "
+              f"{len(report.unexpected)} unexpected, {len(report.wrong_shape)} wrong-shape key(s).")]
     if report.missing:
         lines.append(f"  missing ({len(report.missing)}): {_truncate(report.missing)}")
     if report.unexpected:

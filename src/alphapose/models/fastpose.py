@@ -23,10 +23,20 @@ from alphapose.config import DCNConfig, ModelConfig
 from alphapose.models.layers import DUC, validate_input_size
 from alphapose.models.resnet import build_backbone
 
-__all__ = ["duc_stage", "FastPose", "FastPoseDUC", "FastPoseDUCDense", "build_fastpose",
-           "build_fastpose_duc", "build_fastpose_duc_dense", "fastpose_res50",
-           "fastpose_dcn_res50", "fastpose_res152", "fastpose_duc_shuffle_res50",
-           "fastpose_duc_res152"]
+__all__ = [
+    "FastPose",
+    "FastPoseDUC",
+    "FastPoseDUCDense",
+    "build_fastpose",
+    "build_fastpose_duc",
+    "build_fastpose_duc_dense",
+    "duc_stage",
+    "fastpose_dcn_res50",
+    "fastpose_duc_res152",
+    "fastpose_duc_shuffle_res50",
+    "fastpose_res50",
+    "fastpose_res152",
+]
 
 _DEFAULT_DCN_STAGES = (False, True, True, True)
 

@@ -23,13 +23,13 @@ from alphapose.config import HRNetStage, ModelConfig, hrnet_stages
 from alphapose.models.layers import validate_input_size
 from alphapose.models.resnet import BasicBlock, Bottleneck
 
-__all__ = ["HighResolutionModule", "HRNet", "build_hrnet", "hrnet_w32", "hrnet_w48"]
+__all__ = ["HRNet", "HighResolutionModule", "build_hrnet", "hrnet_w32", "hrnet_w48"]
 
-_BLOCKS: dict[str, type[BasicBlock] | type[Bottleneck]] = {"BASIC": BasicBlock,
+_BLOCKS: dict[str, type[BasicBlock | Bottleneck]] = {"BASIC": BasicBlock,
                                                            "BOTTLENECK": Bottleneck}
 
 
-def _residual_stack(block: type[BasicBlock] | type[Bottleneck], inplanes: int, planes: int,
+def _residual_stack(block: type[BasicBlock | Bottleneck], inplanes: int, planes: int,
                     count: int) -> nn.Sequential:
     downsample = None
     if inplanes != planes * block.expansion:

@@ -24,8 +24,16 @@ from torch import nn
 
 from alphapose.config import DCNConfig
 
-__all__ = ["SELayer", "DUC", "deform_conv2d", "DeformConv2d", "DeformConvWithOffset",
-           "offset_channels", "split_offset", "validate_input_size"]
+__all__ = [
+    "DUC",
+    "DeformConv2d",
+    "DeformConvWithOffset",
+    "SELayer",
+    "deform_conv2d",
+    "offset_channels",
+    "split_offset",
+    "validate_input_size",
+]
 
 
 class SELayer(nn.Module):
@@ -110,7 +118,7 @@ def deform_conv2d(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor,
     if not torch.jit.is_tracing():  # shapes are checked once, not baked into exported graphs
         _check_deform_shapes(x, offset, weight, mask, groups, ho, wo)
 
-    like = dict(dtype=x.dtype, device=x.device)
+    like = {"dtype": x.dtype, "device": x.device}
     # Undeformed sample positions per tap: (taps, Ho, 1) rows and (taps, 1, Wo) columns.
     tap_rows = (torch.arange(kh, **like) * dilation[0]).repeat_interleave(kw)
     tap_cols = (torch.arange(kw, **like) * dilation[1]).repeat(kh)

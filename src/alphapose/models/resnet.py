@@ -23,8 +23,13 @@ import torch
 from torch import nn
 
 from alphapose.config import RESNET_DEPTHS, DCNConfig
-from alphapose.models.layers import (DeformConv2d, DeformConvWithOffset, SELayer, offset_channels,
-                                     split_offset)
+from alphapose.models.layers import (
+    DeformConv2d,
+    DeformConvWithOffset,
+    SELayer,
+    offset_channels,
+    split_offset,
+)
 
 __all__ = ["STYLES", "BasicBlock", "Bottleneck", "ResNet", "build_backbone", "resnet18",
            "resnet50", "resnet101", "resnet152", "se_resnet50", "se_resnet101", "se_resnet152"]

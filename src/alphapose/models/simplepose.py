@@ -14,7 +14,7 @@ from alphapose.config import ModelConfig
 from alphapose.models.layers import validate_input_size
 from alphapose.models.resnet import ResNet
 
-__all__ = ["deconv_head", "SimplePose", "build_simplepose", "simplepose_res50"]
+__all__ = ["SimplePose", "build_simplepose", "deconv_head", "simplepose_res50"]
 
 
 def deconv_head(in_channels: int, filters: tuple[int, ...]) -> nn.Sequential:

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -168,7 +169,7 @@ class Scenario:
                 observed.setdefault(int(pid), []).append(index)
         gaps = []
         for pid, frames in observed.items():
-            for a, b in zip(frames, frames[1:]):
+            for a, b in itertools.pairwise(frames):
                 if b - a - 1 >= min_length:
                     gaps.append((pid, a + 1, b - a - 1))
         return gaps

@@ -12,6 +12,7 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Self
 
 __all__ = ["HOST", "PageServer", "linked_files", "serve"]
 
@@ -67,7 +68,7 @@ class PageServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> PageServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
