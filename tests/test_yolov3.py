@@ -14,7 +14,6 @@ F = torch.nn.functional
 
 from alphapose.detection.yolov3 import (
     Darknet,
-    LetterboxCentred,
     YoloLayer,
     YOLOv3Config,
     YOLOv3Detector,
@@ -26,6 +25,7 @@ from alphapose.detection.yolov3 import (
     preprocess,
     read_darknet_weights,
 )
+from alphapose.transforms import PastedLetterbox
 
 # A tiny network with every section kind of yolov3-spp: convs with and without BN, a
 # shortcut, an SPP block (stride-1 max-pools joined by a 4-way route), an upsample, a route
@@ -357,7 +357,7 @@ def test_preprocess_letterbox_rgb_pad_128() -> None:
     image = np.empty((100, 200, 3), np.uint8)
     image[:] = (10, 20, 30)  # B, G, R
     tensor, box = preprocess(image, 64)
-    assert box == LetterboxCentred(scale=0.32, input_size=64, image_size=(200, 100))
+    assert box == PastedLetterbox(scale=0.32, image_size=(200, 100), offset=(0.0, 16.0))
     # 64 x 32 centred: rows 16..47 hold the image, in RGB order, / 255
     np.testing.assert_allclose(tensor[:, 16:48, :].reshape(3, -1).T,
                                np.tile([30 / 255, 20 / 255, 10 / 255], (32 * 64, 1)), atol=1e-7)
@@ -394,7 +394,7 @@ def test_crowd_rule(n: int, expected: int) -> None:
     rows[:, 2:4] = xyxy[:, 2:] - xyxy[:, :2]
     rows[:, 4] = np.linspace(0.9, 0.5, n)
     rows[:, 5] = 0.9
-    box = LetterboxCentred(scale=1.0, input_size=10_000, image_size=(10_000, 10_000))
+    box = PastedLetterbox(scale=1.0, image_size=(10_000, 10_000))
     assert len(postprocess(rows, box, YOLOv3Config())) == expected
 
 
@@ -441,7 +441,7 @@ def test_planted_outputs_give_hand_computed_boxes() -> None:
     decoded = decode_outputs([m.reshape(1, 14, *m.shape[-2:]) for m in maps], LAYERS, 64)
     assert decoded.shape == (1, 2 * 2 * 2 + 4 * 4 * 2, 7)
     # image 80 x 40 on 64 x 64: r = 0.8, content 64 x 32 centred -> offsets (0, 16)
-    box = LetterboxCentred(scale=0.8, input_size=64, image_size=(80, 40))
+    box = PastedLetterbox(scale=0.8, image_size=(80, 40), offset=(0.0, 16.0))
     dets = postprocess(decoded[0], box, YOLOv3Config(input_size=64))
     a = (np.array([4, 32, 44, 56]) - [0, 16, 0, 16]) / 0.8          # (5, 20, 55, 50)
     e = (np.array([33, -4, 63, 36]) - [0, 16, 0, 16]) / 0.8         # (41.25, -25, 78.75, 25)
@@ -532,5 +532,5 @@ def test_preprocess_resizes_bicubic() -> None:
 @pytest.mark.parametrize("objectness,kept", [(0.1, 0), (0.10001, 1)], ids=["equal", "above"])
 def test_objectness_must_exceed_the_threshold(objectness: float, kept: int) -> None:
     rows = np.array([[20, 20, 10, 10, objectness, 0.9, 0.1]], np.float32)
-    box = LetterboxCentred(scale=1.0, input_size=64, image_size=(64, 64))
+    box = PastedLetterbox(scale=1.0, image_size=(64, 64))
     assert len(postprocess(rows, box, YOLOv3Config(input_size=64))) == kept

@@ -14,7 +14,6 @@ torch = pytest.importorskip("torch")
 from alphapose.detection.yolox import (
     STRIDES,
     YOLOX_VARIANTS,
-    LetterboxTopLeft,
     YOLOXConfig,
     YOLOXDetector,
     build_yolox,
@@ -24,6 +23,7 @@ from alphapose.detection.yolox import (
     postprocess,
     preprocess,
 )
+from alphapose.transforms import PastedLetterbox
 
 VARIANTS = list(YOLOX_VARIANTS)
 
@@ -322,7 +322,7 @@ def test_planted_outputs_give_hand_computed_boxes() -> None:
     decoded = decode_outputs(levels)
     assert decoded.shape == (1, 64 + 16 + 4, 8)
     # image 100 x 80 (w x h) on a 64 x 64 input: r = min(64 / 80, 64 / 100) = 0.64
-    box = LetterboxTopLeft(scale=0.64, image_size=(100, 80))
+    box = PastedLetterbox(scale=0.64, image_size=(100, 80))
     dets = postprocess(decoded[0], box, YOLOXConfig(input_size=64))
     a = np.array([40 - 16, 24 - 24, 40 + 16, 24 + 24]) / 0.64      # (37.5, 0, 87.5, 75)
     e = np.array([16 - 24, 48 - 16, 16 + 24, 48 + 16]) / 0.64      # (-12.5, 50, 62.5, 100)
@@ -346,7 +346,7 @@ def test_crowd_rule_redoes_nms_at_055(n: int, expected: int) -> None:
     rows[:, 2:4] = xyxy[:, 2:] - xyxy[:, :2]
     rows[:, 4] = np.linspace(0.9, 0.5, n)
     rows[:, 5] = 1.0
-    dets = postprocess(rows, LetterboxTopLeft(1.0, (10_000, 10_000)), YOLOXConfig())
+    dets = postprocess(rows, PastedLetterbox(1.0, (10_000, 10_000)), YOLOXConfig())
     assert len(dets) == expected
 
 
@@ -458,7 +458,7 @@ def test_preprocess_resizes_bilinear() -> None:
 @pytest.mark.parametrize("score,kept", [(0.1, 1), (0.0999, 0)], ids=["equal", "below"])
 def test_score_at_the_threshold_is_kept(score: float, kept: int) -> None:
     rows = np.array([[20, 20, 10, 10, score, 1.0, 0.2]], np.float32)
-    dets = postprocess(rows, LetterboxTopLeft(1.0, (64, 64)), YOLOXConfig(input_size=64))
+    dets = postprocess(rows, PastedLetterbox(1.0, (64, 64)), YOLOXConfig(input_size=64))
     assert len(dets) == kept
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 __all__ = [
     "Letterbox",
+    "PastedLetterbox",
     "RotatedRect",
     "apply_affine",
     "box_to_center_scale",
@@ -31,6 +32,7 @@ __all__ = [
     "invert_affine",
     "letterbox",
     "normalize_angle",
+    "paste_letterbox",
     "warp_affine_bgr",
     "warp_crop",
 ]
@@ -268,6 +270,72 @@ def letterbox(image: np.ndarray, size: int,
     square = warp_affine_bgr(image, matrix, size, size, interpolation=interp,
                              border_value=border_value, rgb=rgb)
     return square, Letterbox(input_from_img=matrix, size=size)
+
+
+@dataclass(frozen=True)
+class PastedLetterbox:
+    """Where :func:`paste_letterbox` put an image on the network input.
+
+    Boxes here are in pixel-edge coordinates (``0..W``), as the official YOLO detectors' boxes:
+    an input box maps back to ``(xyxy - offset) / scale``.
+
+    Attributes:
+        scale: input pixels per image pixel.
+        image_size: the image's ``(width, height)``.
+        offset: ``(x, y)`` of the image's corner on the input: 0 for a top-left paste; for a
+            centred paste the unrounded ``(S - scale * w) / 2``, as official YOLOv3 maps
+            boxes back (its paste sits at the floor of that, up to a pixel away).
+    """
+
+    scale: float
+    image_size: tuple[int, int]
+    offset: tuple[float, float] = (0.0, 0.0)
+
+    def to_image(self, xyxy: np.ndarray) -> np.ndarray:
+        """``(N, 4)`` input-pixel boxes -> image pixels (float64), clamped to ``[0, W] x [0, H]``."""
+        w, h = self.image_size
+        boxes = np.asarray(xyxy, dtype=np.float64).copy()
+        if self.offset != (0.0, 0.0):
+            boxes[:, 0::2] -= self.offset[0]
+            boxes[:, 1::2] -= self.offset[1]
+        boxes /= self.scale
+        boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0.0, w)
+        boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0.0, h)
+        return boxes
+
+
+def paste_letterbox(image: np.ndarray, input_size: tuple[int, int], *, pad_value: int,
+                    interpolation: int, centred: bool = False
+                    ) -> tuple[np.ndarray, PastedLetterbox]:
+    """The official YOLO detectors' letterbox: resize to whole pixels, paste on a padded canvas.
+
+    Unlike :func:`letterbox` (a sub-pixel affine warp of any region, pixel-centre exact), this
+    reproduces those detectors' input to the pixel: the image is resized with ``cv2.resize``
+    by ``r = min(H_in / h, W_in / w)`` to ``int(w * r) x int(h * r)`` pixels and pasted at the
+    top-left (YOLOX) or centred at whole-pixel offsets (YOLOv3).
+
+    Args:
+        image: ``(H, W, 3)`` uint8.
+        input_size: ``(H_in, W_in)`` of the canvas.
+        pad_value: the canvas grey level.
+        interpolation: the ``cv2.INTER_*`` flag of the resize.
+        centred: centre the image instead of pasting it at the top-left.
+
+    Returns:
+        ``(canvas, placement)``: the ``(H_in, W_in, 3)`` uint8 canvas (same channel order as
+        ``image``) and where the image went.
+    """
+    h, w = image.shape[:2]
+    in_h, in_w = input_size
+    r = min(in_h / h, in_w / w)
+    new_w, new_h = int(w * r), int(h * r)
+    canvas = np.full((in_h, in_w, 3), pad_value, dtype=np.uint8)
+    top, left = ((in_h - new_h) // 2, (in_w - new_w) // 2) if centred else (0, 0)
+    if new_w > 0 and new_h > 0:
+        canvas[top:top + new_h, left:left + new_w] = cv2.resize(image, (new_w, new_h),
+                                                                interpolation=interpolation)
+    offset = ((in_w - r * w) / 2, (in_h - r * h) / 2) if centred else (0.0, 0.0)
+    return canvas, PastedLetterbox(scale=r, image_size=(w, h), offset=offset)
 
 
 def box_to_center_scale(xyxy: np.ndarray, aspect_ratio: float = 0.75,

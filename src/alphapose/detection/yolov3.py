@@ -47,12 +47,12 @@ from alphapose.detection import check_yolo_config
 from alphapose.detection.batched import BatchedTorchDetector
 from alphapose.detection.nms import nms
 from alphapose.structures import Detections, check_image
+from alphapose.transforms import PastedLetterbox, paste_letterbox
 
 __all__ = [
     "Darknet",
     "DarknetHeader",
     "DarknetSection",
-    "LetterboxCentred",
     "YOLOv3Config",
     "YOLOv3Detector",
     "YoloLayer",
@@ -494,28 +494,7 @@ class YOLOv3Config:
         check_yolo_config(self)
 
 
-@dataclass(frozen=True)
-class LetterboxCentred:
-    """How an image was placed on the ``input_size`` square: scaled by ``scale``, centred;
-    ``image_size`` is the original ``(width, height)``."""
-
-    scale: float
-    input_size: int
-    image_size: tuple[int, int]
-
-    def to_image(self, xyxy: np.ndarray) -> np.ndarray:
-        """``(N, 4)`` input-pixel boxes -> image pixels, clamped to ``[0, W] x [0, H]``."""
-        w, h = self.image_size
-        boxes = np.asarray(xyxy, dtype=np.float64).copy()
-        boxes[:, 0::2] -= (self.input_size - self.scale * w) / 2
-        boxes[:, 1::2] -= (self.input_size - self.scale * h) / 2
-        boxes /= self.scale
-        boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0.0, w)
-        boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0.0, h)
-        return boxes
-
-
-def preprocess(image: np.ndarray, input_size: int) -> tuple[np.ndarray, LetterboxCentred]:
+def preprocess(image: np.ndarray, input_size: int) -> tuple[np.ndarray, PastedLetterbox]:
     """The official YOLOv3 input for one BGR image.
 
     Args:
@@ -532,17 +511,11 @@ def preprocess(image: np.ndarray, input_size: int) -> tuple[np.ndarray, Letterbo
         ((3, 64, 64), 0.32, 128)
     """
     check_image(image)
-    h, w = image.shape[:2]
-    r = min(input_size / w, input_size / h)
-    new_w, new_h = int(w * r), int(h * r)
-    canvas = np.full((input_size, input_size, 3), _PAD_VALUE, dtype=np.uint8)
-    if new_w > 0 and new_h > 0:
-        top, left = (input_size - new_h) // 2, (input_size - new_w) // 2
-        canvas[top:top + new_h, left:left + new_w] = cv2.resize(
-            image, (new_w, new_h), interpolation=cv2.INTER_CUBIC)
+    canvas, placement = paste_letterbox(image, (input_size, input_size), pad_value=_PAD_VALUE,
+                                        interpolation=cv2.INTER_CUBIC, centred=True)
     rgb = canvas[:, :, ::-1].transpose(2, 0, 1)
     tensor = np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255.0)
-    return tensor, LetterboxCentred(scale=r, input_size=input_size, image_size=(w, h))
+    return tensor, placement
 
 
 def decode_outputs(maps: Sequence[np.ndarray], yolo_layers: Sequence[YoloLayer],
@@ -614,7 +587,7 @@ def nms_plus_one(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> 
     return nms(boxes, scores, float(np.nextafter(iou_threshold, -np.inf)))
 
 
-def postprocess(decoded: np.ndarray, letterbox: LetterboxCentred,
+def postprocess(decoded: np.ndarray, letterbox: PastedLetterbox,
                 config: YOLOv3Config = YOLOv3Config()) -> Detections:
     """One image's decoded rows -> person detections in image pixels.
 

@@ -46,12 +46,12 @@ from alphapose.detection import check_yolo_config
 from alphapose.detection.batched import BatchedTorchDetector
 from alphapose.detection.nms import nms
 from alphapose.structures import Detections, check_image
+from alphapose.transforms import PastedLetterbox, paste_letterbox
 
 __all__ = [
     "STRIDES",
     "YOLOX",
     "YOLOX_VARIANTS",
-    "LetterboxTopLeft",
     "YOLOXArch",
     "YOLOXConfig",
     "YOLOXDetector",
@@ -484,25 +484,8 @@ class YOLOXConfig:
         check_yolo_config(self)
 
 
-@dataclass(frozen=True)
-class LetterboxTopLeft:
-    """How an image was placed on the network input: scaled by ``scale`` about the origin,
-    pasted at the top-left; ``image_size`` is the original ``(width, height)``."""
-
-    scale: float
-    image_size: tuple[int, int]
-
-    def to_image(self, xyxy: np.ndarray) -> np.ndarray:
-        """``(N, 4)`` input-pixel boxes -> image pixels, clamped to ``[0, W] x [0, H]``."""
-        w, h = self.image_size
-        boxes = np.asarray(xyxy, dtype=np.float64) / self.scale
-        boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0.0, w)
-        boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0.0, h)
-        return boxes
-
-
-def preprocess(image: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray,
-                                                                         LetterboxTopLeft]:
+def preprocess(image: np.ndarray, input_size: tuple[int, int]
+               ) -> tuple[np.ndarray, PastedLetterbox]:
     """The official YOLOX input for one BGR image.
 
     Args:
@@ -519,16 +502,10 @@ def preprocess(image: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarr
         ((3, 64, 64), 0.32, 114.0)
     """
     check_image(image)
-    h, w = image.shape[:2]
-    in_h, in_w = input_size
-    r = min(in_h / h, in_w / w)
-    new_w, new_h = int(w * r), int(h * r)
-    canvas = np.full((in_h, in_w, 3), _PAD_VALUE, dtype=np.uint8)
-    if new_w > 0 and new_h > 0:
-        canvas[:new_h, :new_w] = cv2.resize(image, (new_w, new_h),
-                                            interpolation=cv2.INTER_LINEAR)
+    canvas, placement = paste_letterbox(image, input_size, pad_value=_PAD_VALUE,
+                                        interpolation=cv2.INTER_LINEAR)
     tensor = np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32)
-    return tensor, LetterboxTopLeft(scale=r, image_size=(w, h))
+    return tensor, placement
 
 
 def decode_outputs(levels: Sequence[np.ndarray], strides: Sequence[int] = STRIDES,
@@ -570,7 +547,7 @@ def decode_outputs(levels: Sequence[np.ndarray], strides: Sequence[int] = STRIDE
     return np.concatenate(rows, axis=1)
 
 
-def postprocess(decoded: np.ndarray, letterbox: LetterboxTopLeft,
+def postprocess(decoded: np.ndarray, letterbox: PastedLetterbox,
                 config: YOLOXConfig = YOLOXConfig()) -> Detections:
     """One image's decoded rows -> person detections in image pixels.
 
