@@ -359,6 +359,7 @@ class PalmSeeds:
 
     def rect(self, image: np.ndarray, rect):
         """The palm-seeded crop for the body-placed ``rect`` (or ``rect`` itself)."""
+        from alphapose.codecs import sigmoid
         from alphapose.estimators.face_hand import _unit_tensor
         from alphapose.transforms import RotatedRect, apply_affine, warp_crop
 
@@ -367,7 +368,7 @@ class PalmSeeds:
         crop, img_from_crop = warp_crop(image, roi, 192, 192, rgb=True)
         boxes, logits = self.model(_unit_tensor(crop))
         best = int(np.argmax(logits[0, :, 0]))
-        if 1.0 / (1.0 + np.exp(-np.clip(logits[0, best, 0], -100, 100))) < self.min_score:
+        if sigmoid(np.clip(logits[0, best, 0], -100, 100)) < self.min_score:
             return rect
         raw = boxes[0, best]
         points = np.vstack([raw[:2], raw[4:].reshape(7, 2)]) + self.anchors[best]
