@@ -71,8 +71,11 @@ MODES: dict[str, Mode] = {m.name: m for m in (
          hand_model="lite", hand_refine="none", refine_face=False, detector="blaze",
          tiles="auto", fast_video=True),
     # today's default; video: hands and face followed (bench/video_fast.py: persons/s x1.5 on
-    # video.avi; drift against the full path 0.01 of the face's size, 0.02-0.03 of a hand's)
-    Mode("balanced", body_models=("full",), passes=2, tracking_body_model=None,
+    # video.avi; drift against the full path 0.01 of the face's size, 0.02-0.03 of a hand's).
+    # BlazePose-heavy only on the refining pass of detection frames, tracked frames keep full
+    # (shared COCO images end to end, with the chimera re-estimate of
+    # alphapose.estimators.chimera: body AP 0.563 -> 0.681)
+    Mode("balanced", body_models=("full", "heavy"), passes=2, tracking_body_model="full",
          hand_model="lite", hand_refine="landmarks", refine_face=True, detector=None,
          tiles="auto", fast_video=True),
     # BlazePose-heavy on both passes and on tracked frames, the full hand model, flip test on

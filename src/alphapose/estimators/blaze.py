@@ -490,11 +490,18 @@ class BlazeWholeBody:
         def select(bodies: list[BodyResult]) -> list[Person]:
             people = [Person(box, score, placed, body, *previous)
                       for (box, score, placed, *previous), body in zip(heads, bodies)]
-            people = [p for p in people if probable(p, self.config)]
+            return [p for p in people if probable(p, self.config)]
+
+        def distinct(people: list[Person]) -> list[Person]:
             return _distinct_bodies(people, self.config.duplicate_oks,
                                     self.config.box_duplicate_oks)
 
-        return gather(futures, select)
+        if all(placed for _, _, placed, *_ in heads):
+            return then(gather(futures, select), distinct)
+        # box-path bodies on a placed person's head are estimated again first
+        from alphapose.estimators.chimera import separate_chimeras
+
+        return separate_chimeras(gather(futures, select), image, tasks, distinct)
 
     @staticmethod
     def tracked_people(people: Future | list[Person]) -> TrackedPeople:
