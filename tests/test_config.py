@@ -1,4 +1,5 @@
-"""Config dataclasses and the official-YAML reader, checked against the facts document (§4.2)."""
+"""Config dataclasses and the official-YAML reader, checked against the official
+``configs/**/*.yaml``."""
 
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from alphapose.config import (
     read_official_config,
 )
 
-# §4.2, one row per config: MODEL.TYPE, NUM_LAYERS, CONV_DIM, DCN, NUM_JOINTS, LOSS.TYPE,
-# DATASET.TRAIN.TYPE. (HRNet's depth is not used; HarDNet's NUM_LAYERS is its own depth.)
+# configs/**/*.yaml, one row per config: MODEL.TYPE, NUM_LAYERS, CONV_DIM, DCN, NUM_JOINTS,
+# LOSS.TYPE, DATASET.TRAIN.TYPE. (HRNet's depth is not used; HarDNet's NUM_LAYERS is its own depth.)
 R = "resnet/256x192_res"
 TABLE = {
     f"coco/{R}50_lr1e-3_1x": ("FastPose", 50, 128, False, 17, "MSELoss", "Mscoco"),
@@ -100,7 +101,7 @@ def test_official_config_values(name: str) -> None:
     else:
         assert cfg.model.dcn is None
     assert cfg.model.num_joints == cfg.preset.num_joints == joints
-    assert cfg.model.input_size == cfg.preset.image_size == (256, 192)       # §4.1 constants
+    assert cfg.model.input_size == cfg.preset.image_size == (256, 192)       # shared by all configs
     assert cfg.preset.heatmap_size == cfg.model.output_size == (64, 48)
     assert cfg.preset.sigma == 2.0 and cfg.preset.type == "simple"
     assert cfg.loss.type == loss

@@ -1,7 +1,7 @@
 """Pose networks: official state-dict layouts, deformable conv, shapes, registry, checkpoints.
 
-The expected official key sets are generated here from the facts document's description of each
-architecture (alphapose-official.md §5), independently of ``alphapose.models``; documented key
+The expected official key sets are generated here from a description of each official
+architecture (``alphapose/models/*.py``), independently of ``alphapose.models``; documented key
 counts, parameter counts and a few keys/shapes are asserted literally.
 """
 
@@ -54,7 +54,8 @@ def _one_thread():
     torch.set_num_threads(previous)
 
 # ------------------------------------------------------------------------------------------------
-# Official key layouts, from the facts document (§5.1-5.6)
+# Official key layouts (alphapose/models/: layers/SE_Resnet.py, layers/Resnet.py, fastpose.py,
+# fastpose_duc.py, simplepose.py, hrnet.py)
 # ------------------------------------------------------------------------------------------------
 
 _BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -72,9 +73,9 @@ def _conv_bn(prefix: str, out: int, inp: int, k: int) -> Shapes:
 
 def official_resnet(depth: int, *, se: bool, dcn: bool = False, shuffle: bool = False,
                     prefix: str = "preact") -> Shapes:
-    """§5.1/5.2/5.4: bottleneck ResNet under ``preact``; SE in block 0 of each stage (reduction
-    1); DCN (``conv2_offset`` 18 x p x 3 x 3 with bias) in every block of stages 2-4; shuffle:
-    strided blocks hold ``conv2.1`` (p, 4p, 3, 3) after a PixelUnshuffle."""
+    """layers/SE_Resnet.py, layers/Resnet.py: bottleneck ResNet under ``preact``; SE in block 0 of
+    each stage (reduction 1); DCN (``conv2_offset`` 18 x p x 3 x 3 with bias) in every block of
+    stages 2-4; shuffle: strided blocks hold ``conv2.1`` (p, 4p, 3, 3) after a PixelUnshuffle."""
     keys: Shapes = {f"{prefix}.conv1.weight": (64, 3, 7, 7), **_bn(f"{prefix}.bn1", 64)}
     inp = 64
     for stage, count in enumerate(_BLOCKS[depth]):
@@ -104,7 +105,8 @@ def official_resnet(depth: int, *, se: bool, dcn: bool = False, shuffle: bool = 
 
 
 def official_fastpose(depth: int, joints: int, conv_dim: int, dcn: bool) -> Shapes:
-    """§5.3: SE trunk, duc1 (1024, 512, 3, 3), duc2 (4 CD, 256, 3, 3), conv_out (J, CD, 3, 3)."""
+    """fastpose.py: SE trunk, duc1 (1024, 512, 3, 3), duc2 (4 CD, 256, 3, 3), conv_out (J, CD, 3,
+    3)."""
     keys = official_resnet(depth, se=True, dcn=dcn)
     keys["duc1.conv.weight"] = (1024, 512, 3, 3)
     keys.update(_bn("duc1.bn", 1024))
@@ -126,7 +128,8 @@ def _duc_head(prefix: str, in_channels: int, out_channels: int, num_conv: int) -
 
 
 def official_fastpose_duc(depth: int, joints: int, shuffle: bool) -> Shapes:
-    """§5.4: trunk, duc1/2/3 Sequentials (4/2/1 convs; widths 1024, 512, 256), conv_out."""
+    """fastpose_duc.py: trunk, duc1/2/3 Sequentials (4/2/1 convs; widths 1024, 512, 256),
+    conv_out."""
     keys = official_resnet(depth, se=True, shuffle=shuffle)
     keys.update(_duc_head("duc1", 2048, 1024, 4))
     keys.update(_duc_head("duc2", 1024, 512, 2))
@@ -137,7 +140,8 @@ def official_fastpose_duc(depth: int, joints: int, shuffle: bool) -> Shapes:
 
 
 def official_fastpose_duc_dense(joints: int, dense: int) -> Shapes:
-    """§5.8: SE-R50+DCN trunk, ``duc`` and ``duc_dense`` = Sequential(duc1, duc2, duc3)."""
+    """fastpose_duc_dense.py: SE-R50+DCN trunk, ``duc`` and ``duc_dense`` = Sequential(duc1, duc2,
+    duc3)."""
     keys = official_resnet(50, se=True, dcn=True)
     for head in ("duc", "duc_dense"):
         keys.update(_duc_head(f"{head}.0", 2048, 1024, 4))
@@ -151,7 +155,8 @@ def official_fastpose_duc_dense(joints: int, dense: int) -> Shapes:
 
 
 def official_simplepose(joints: int) -> Shapes:
-    """§5.5: plain R50 trunk, deconv_layers .0/.3/.6 ConvT (in, 256, 4, 4) + BN .1/.4/.7."""
+    """simplepose.py: plain R50 trunk, deconv_layers .0/.3/.6 ConvT (in, 256, 4, 4) + BN
+    .1/.4/.7."""
     keys = official_resnet(50, se=False)
     inp = 2048
     for index in (0, 3, 6):
@@ -172,7 +177,8 @@ def _basic(prefix: str, inp: int, planes: int) -> Shapes:
 
 
 def official_hrnet(width: int, joints: int) -> Shapes:
-    """§5.6 (Microsoft pose HRNet names): stem, layer1, transition1..3, stage2..4, final_layer."""
+    """hrnet.py (Microsoft pose HRNet names): stem, layer1, transition1..3, stage2..4,
+    final_layer."""
     keys: Shapes = {"conv1.weight": (64, 3, 3, 3), **_bn("bn1", 64),
                     "conv2.weight": (64, 64, 3, 3), **_bn("bn2", 64)}
     inp = 64
@@ -213,8 +219,8 @@ def official_hrnet(width: int, joints: int) -> Shapes:
     return keys
 
 
-# The buildable official configs: expected layout, and the key / parameter counts the facts
-# document states (None where it states none).
+# The buildable official configs: expected layout, and the key / parameter counts of the
+# official checkpoints (None where none is known).
 FC = official_fastpose
 OFFICIAL: dict[str, tuple] = {
     "coco/resnet/256x192_res50_lr1e-3_1x": (lambda: FC(50, 17, 128, False), 348, 40_577_745),
@@ -331,7 +337,7 @@ def test_official_state_dict_loads_strict(name: str, tmp_path) -> None:
             assert torch.equal(loaded[key], state[key]), key
 
 
-# Keys and shapes stated literally in the facts document.
+# Keys and shapes of the official checkpoints, stated literally.
 DOCUMENTED = [
     ("coco/resnet/256x192_res50_lr1e-3_1x", "preact.conv1.weight", (64, 3, 7, 7)),
     ("coco/resnet/256x192_res50_lr1e-3_1x", "preact.layer4.0.se.fc.0.weight", (2048, 2048)),
@@ -526,8 +532,9 @@ def test_dcn_block_with_zero_offsets_equals_plain_block() -> None:
      ["preact.layer2.1.conv2_offset.weight"]),
 ], ids=["resnet-first-block-only", "shuffle-wrapper-names", "modulated", "fallback"])
 def test_backbone_dcn_variants(backbone, dcn, present, absent) -> None:
-    """§5.2/5.4 quirks: plain ResNet puts DCN only in each stage's first block; ShuffleResNet
-    names it conv2(.1).conv_offset / .conv; DCN v2 has 27 offset channels; fallback = no DCN."""
+    """layers/Resnet.py, layers/ShuffleResnet.py quirks: plain ResNet puts DCN only in each stage's
+    first block; ShuffleResNet names it conv2(.1).conv_offset / .conv; DCN v2 has 27 offset
+    channels; fallback = no DCN."""
     with torch.device("meta"):
         state = FastPoseDUC(17, backbone=backbone, dcn=dcn).state_dict()
     assert all(key in state for key in present), [k for k in present if k not in state]

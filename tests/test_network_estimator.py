@@ -54,7 +54,8 @@ class SamplingBackend:
 
 
 def official_crop(image_bgr: np.ndarray, box: np.ndarray, input_size: tuple[int, int]):
-    """The official test transform written out independently (facts §6.5)."""
+    """The official test transform (``alphapose/utils/presets/simple_transform.py``) written out
+    independently."""
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
     cx, cy = x1 + w / 2, y1 + h / 2

@@ -1,7 +1,7 @@
 """Tests for alphapose.nms: parametric pose NMS, OKS and OKS-NMS, and the method switch.
 
 Expected values are computed here from the formulas of the paper (Eqs. 17-19) and the official
-behaviour notes (alphapose-official.md §7), not taken from the implementation.
+behaviour of ``alphapose/utils/pPose_nms.py``, not taken from the implementation.
 """
 
 from __future__ import annotations
@@ -452,8 +452,9 @@ def test_wholebody_match_count_uses_part_radii(layout: str, match_threshold: flo
     # Face 8 px away matches (<= 13.3), body 20 px and hands 5 px (> 3.85) do not: 68 matches.
     dist = wholebody_offsets(layout, body=20.0, face=8.0, hand=5.0)
     b = a + np.stack([np.zeros(k), dist], 1)
-    # Official normalisation (§7.3): count / mask.sum() / 2 * K with mask.sum() = 2 * M * V,
-    # M = 2 candidates, V = K keypoints of the pick above score_threshold / 2.
+    # Official normalisation (pPose_nms.py::pose_nms_fullbody): count / mask.sum() / 2 * K with
+    # mask.sum() = 2 * M * V, M = 2 candidates, V = K keypoints of the pick above
+    # score_threshold / 2.
     matches = 68 / (2 * 2 * k) / 2 * k
     assert matches == pytest.approx(8.5)
     params = dataclasses.replace(PoseNMSParams.wholebody(), gamma=1e9,

@@ -17,7 +17,7 @@ WHOLEBODY_JSON = DATA / "mmpose" / "coco" / "test_coco_wholebody.json"
 HALPE_JSON = DATA / "mmpose" / "halpe" / "test_halpe.json"
 
 NAMES = ["coco17", "halpe26", "halpe136", "coco_wholebody133"]
-# Sizes of each part per layout (alphapose-official.md §3 and halpecocotools' part split).
+# Sizes of each part per layout (official alphapose/datasets/*.py and halpecocotools' part split).
 PART_SIZES = {
     "coco17": {"body": 17, "foot": 0, "face": 0, "left_hand": 0, "right_hand": 0},
     "halpe26": {"body": 20, "foot": 6, "face": 0, "left_hand": 0, "right_hand": 0},
@@ -28,7 +28,8 @@ COUNTS = {"coco17": 17, "halpe26": 26, "halpe136": 136, "coco_wholebody133": 133
 COCO_SIGMAS = [.026, .025, .025, .035, .035, .079, .079, .072, .072, .062, .062,
                .107, .107, .087, .087, .089, .089]
 
-# Flip pairs exactly as listed in alphapose-official.md §3.1-§3.4.
+# Flip pairs exactly as the official datasets list them (mscoco.py, halpe_26.py, halpe_136.py,
+# coco_wholebody.py in alphapose/datasets/).
 _COCO_PAIRS = [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)]
 OFFICIAL_FLIP_PAIRS = {
     "coco17": _COCO_PAIRS,
@@ -57,7 +58,7 @@ def _chain(first: int, last: int) -> list[tuple[int, int]]:
 
 
 def _hand(root: int) -> list[tuple[int, int]]:
-    # Written out per finger from the §3.3 description: root -> 4 joints per finger.
+    # Written out per finger as official halpe_136.py orders them: root -> 4 joints per finger.
     out = []
     for tip_base in (1, 5, 9, 13, 17):
         b = root + tip_base
@@ -112,7 +113,8 @@ def test_shared_names_mean_the_same_point() -> None:
     assert wb.keypoint_names[:17] == coco.keypoint_names
     assert h136.keypoint_names[:26] == h26.keypoint_names
     assert h26.keypoint_names[17:20] == ("head", "neck", "hip")
-    # Feet: Halpe alternates left/right, COCO-WholeBody lists the left foot first (§3.2, §3.4).
+    # Feet: Halpe alternates left/right, COCO-WholeBody lists the left foot first
+    # (official halpe_26.py, coco_wholebody.py).
     assert h26.keypoint_names[20:26] == ("left_big_toe", "right_big_toe", "left_small_toe",
                                          "right_small_toe", "left_heel", "right_heel")
     assert wb.keypoint_names[17:23] == ("left_big_toe", "left_small_toe", "left_heel",
