@@ -34,8 +34,10 @@ def _message(call: Callable[[object], object], image: object) -> str:
 def _library_callers(tmp_path: Path) -> dict[str, tuple[str, Callable[[object], object]]]:
     """Callers that need no model file: (argument name in the message, call)."""
     from alphapose import render
+    from alphapose.data.augment import augment_sample
     from alphapose.data.people import render_person
     from alphapose.detection.nanodet import preprocess
+    from alphapose.estimators.network import crop_people
     from alphapose.tracking.reid import PoseGuidedDescriptor
     from alphapose.writers import VideoWriter
 
@@ -48,6 +50,8 @@ def _library_callers(tmp_path: Path) -> dict[str, tuple[str, Callable[[object], 
         "VideoWriter.write_image": (
             "image", lambda im: VideoWriter(tmp_path / "v.avi", 25.0).write_image(im)),
         "render_person": ("image_bgr", lambda im: render_person(im, None, None, None)),
+        "augment_sample": ("image_bgr", lambda im: augment_sample(im, None, None, None)),
+        "crop_people": ("image_bgr", lambda im: crop_people(im, np.zeros((1, 4)))),
     }
     try:
         from alphapose.detection import yolov3, yolox

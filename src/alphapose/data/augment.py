@@ -55,6 +55,7 @@ import numpy as np
 
 from alphapose.data.datasets import Sample
 from alphapose.skeletons import get_layout
+from alphapose.structures import check_image
 from alphapose.transforms import apply_affine, box_to_center_scale
 
 __all__ = [
@@ -242,9 +243,7 @@ def augment_sample(image_bgr: np.ndarray, sample: Sample, cfg: AugmentConfig,
         The crop, its keypoint targets in crop pixels and weights; points falling outside the
         crop get weight 0.
     """
-    image_bgr = np.asarray(image_bgr)
-    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-        raise ValueError(f"image_bgr: expected (H, W, 3), got shape {image_bgr.shape}")
+    check_image(image_bgr, "image_bgr")
     layout = get_layout(sample.layout)
     box = sample.box.astype(np.float64)
     if proposals is not None:

@@ -44,7 +44,7 @@ import numpy as np
 from alphapose.codecs import Codec, flip_average, flip_crops
 from alphapose.runtime.base import Backend
 from alphapose.skeletons import Layout, get_layout
-from alphapose.structures import Detections, Poses
+from alphapose.structures import Detections, Poses, check_image
 from alphapose.tasks import Batcher
 from alphapose.transforms import (
     RotatedRect,
@@ -76,9 +76,7 @@ def crop_people(image_bgr: np.ndarray, xyxy: np.ndarray, input_size: tuple[int, 
         ``(crops (N, 3, input_h, input_w) float32 RGB, img_from_crop (N, 2, 3) float64)``; each
         matrix maps input-crop pixels back to image pixels.
     """
-    image_bgr = np.asarray(image_bgr)
-    if image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
-        raise ValueError(f"image_bgr: expected (H, W, 3), got shape {image_bgr.shape}")
+    check_image(image_bgr, "image_bgr")
     xyxy = np.asarray(xyxy, np.float64).reshape(-1, 4)
     input_h, input_w = (int(v) for v in input_size)
     mean_arr = np.asarray(mean, np.float32).reshape(3, 1, 1)
