@@ -150,6 +150,16 @@ def run(pipeline: Pipeline, frames: list) -> tuple[list, float]:
     return results, time.perf_counter() - start
 
 
+def part_invokes(pipeline: Pipeline) -> tuple[int, int]:
+    """``(hand, face)`` landmark invokes so far, over the estimator and its worker copies
+    (the cost the fast path saves, counted: speed on a shared machine is noisy)."""
+    everyone = [pipeline.estimator, *getattr(pipeline, "_replicas", [])]
+    estimators = list({id(e): e for e in everyone}.values())  # a replica may be the estimator
+    hand = sum(e.hand.model.invocations for e in estimators if e.hand is not None)
+    face = sum(e.face.model.invocations for e in estimators if e.face is not None)
+    return hand, face
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -182,9 +192,19 @@ def main() -> None:
 
     figures: dict[str, dict] = {}
     for clip, frames in clips.items():
-        outputs = {variant: run(built[variant], frames)[0] for variant in variants}
+        outputs, invokes = {}, {}
+        for variant in variants:
+            before = part_invokes(built[variant])
+            outputs[variant] = run(built[variant], frames)[0]
+            invokes[variant] = [a - b for a, b in zip(part_invokes(built[variant]), before,
+                                                      strict=True)]
         print(f"[{args.mode}] {clip}: {len(frames)} frames; drift against the full path "
               f"(median / p90 of distance over part size; lost = parts found by full only)")
+        for variant in variants:
+            found = sum(int((poses.keypoint_scores[:, part].max(1) >= 0.5).sum())
+                        for poses in outputs[variant] for part in (LEFT_HAND, RIGHT_HAND))
+            print(f"  {variant}: hand / face invokes {invokes[variant][0]} / "
+                  f"{invokes[variant][1]}, hands found (presence >= 0.5) {found}")
         print(f"  full: {sum(map(len, outputs['full'])) / len(frames):.1f} people/frame")
         for variant in variants[1:]:
             scores = drift(outputs["full"], outputs[variant])

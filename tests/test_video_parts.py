@@ -96,6 +96,29 @@ def test_fast_path_follows_parts_close_to_the_full_path(shared_data) -> None:
         np.testing.assert_allclose(b.keypoints, a.keypoints, atol=1e-4)
 
 
+@pytest.mark.usefixtures("embedded_models")
+def test_parts_not_found_are_looked_for_again_on_the_next_frame(shared_data) -> None:
+    """On the shared street video no hand or face reaches presence 0.5, so the fast path
+    follows none: every part is looked for again from the body, as on the full path (a part
+    not found is never carried over with its old points)."""
+    from alphapose.estimators.blaze import FACE, LEFT_HAND, RIGHT_HAND
+    from alphapose.modes import estimator_config
+    from alphapose.sources import VideoSource
+
+    frames = [frame for _, frame in zip(range(3), VideoSource(
+        shared_data / "openpose" / "video.avi"))]
+    full_config = estimator_config("balanced", fast_video=False, skip_converged=False)
+    full, full_hand_invokes = _clip_poses(full_config, frames, sp=True)
+    fast, fast_hand_invokes = _clip_poses(replace(full_config, fast_video=True), frames, sp=True)
+    parts = np.concatenate([full[0].keypoint_scores[:, p] for p in (FACE, LEFT_HAND, RIGHT_HAND)],
+                           axis=1)
+    assert len(full[0]) >= 2 and parts.max() < 0.5  # nothing to follow from frame 0
+    assert fast_hand_invokes == full_hand_invokes
+    for a, b in zip(full, fast, strict=True):
+        np.testing.assert_allclose(b.keypoints, a.keypoints, atol=1e-4)
+        np.testing.assert_allclose(b.keypoint_scores, a.keypoint_scores, atol=1e-5)
+
+
 def test_modes_turn_the_fast_path_on_for_video_and_the_cli_turns_it_off() -> None:
     from alphapose.modes import estimator_config
 
