@@ -498,7 +498,7 @@ class BlazeWholeBody:
 
         if all(placed for _, _, placed, *_ in heads):
             return then(gather(futures, select), distinct)
-        # box-path bodies on a placed person's head are estimated again first
+        # box-path bodies on another person's head are estimated again first (chimeras)
         from alphapose.estimators.chimera import separate_chimeras
 
         return separate_chimeras(gather(futures, select), image, tasks, distinct)
