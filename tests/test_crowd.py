@@ -222,3 +222,23 @@ def test_skier_behind_a_box_path_skier_keeps_their_own_body(shared_data, embedde
     assert best["blue"][0] != best["red"][0]
     assert best["blue"][1] > 0.75  # 0.84 measured
     assert best["red"][1] > 0.45  # 0.56 measured
+
+
+@pytest.mark.models
+def test_two_given_boxes_on_one_head_settle_who_owns_it(shared_data, embedded_models) -> None:
+    # The same skiers from their ground-truth boxes (both take the box path): the front skier's
+    # first body has the rear skier's head; its re-estimate finds its own, while the rear
+    # skier's body keeps the head and, still shared with a first estimate, half its box score.
+    from alphapose.estimators.blaze import BLAZE_TO_COCO17, BlazeWholeBody
+    from alphapose.modes import estimator_config
+
+    image = cv2.imread(str(shared_data / "mmpose" / "coco" / "000000197388.jpg"))
+    xyxy = np.array([[139, 102, 361, 344], [287, 62, 362, 228]], np.float32)  # blue, red
+    people = BlazeWholeBody(estimator_config("balanced")).find_people(
+        image, Detections(xyxy, np.ones(2, np.float32))).result()
+    assert len(people) == 2
+    blue, red = sorted(people, key=lambda p: p.box[0])
+    noses = [p.body.points[BLAZE_TO_COCO17][0] for p in (blue, red)]
+    assert np.linalg.norm(noses[0] - noses[1]) > 40
+    assert blue.box_score == 1.0
+    assert red.box_score == 0.5
