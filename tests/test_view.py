@@ -526,8 +526,10 @@ def test_page_of_a_real_video_run(browser, real_run, tmp_path):
     _check_skeleton_pixels(browser, run, 3, size)
     _keep(browser, tmp_path, "video-frame4.png")
 
-    # part toggles: with only "foot" on, foot keypoints are drawn and body keypoints away from
-    # any foot keypoint are not
+    # part toggles: with only "foot" on (and the id labels off: a label sits at the top-left
+    # corner of its person's box, possibly over another person's body), foot keypoints are
+    # drawn and body keypoints away from any foot keypoint are not
+    browser.evaluate("document.getElementById('show-ids').click()")
     layout = get_layout(run.layout)
     lo, hi = run.offsets[3], run.offsets[4]
     seen = run.keypoint_scores[lo:hi] > 0.3
@@ -542,6 +544,7 @@ def test_page_of_a_real_video_run(browser, real_run, tmp_path):
     assert (_pixels(browser, body_points[gap > 15])[:, 3] == 0).all()
     browser.evaluate("document.querySelectorAll('#group-toggles input').forEach(box => {"
                      " if (!box.checked) box.click(); })")
+    browser.evaluate("document.getElementById('show-ids').click()")
     assert (_pixels(browser, body_points)[:, 3] > 0).mean() > 0.97
 
     # the score slider hides keypoints below it

@@ -198,7 +198,7 @@
       ctx.strokeStyle = color || "#0000ff"; ctx.lineWidth = width;
       ctx.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]);
     }
-    if (state.ids && id >= 0) {
+    if (state.ids && id >= 0 && seen.some((v) => v)) {  // no label over a person fully hidden
       let ax = hasBox ? box[0] : Infinity, ay = hasBox ? box[1] : Infinity;
       if (!hasBox) for (let k = 0; k < K; k++) if (seen[k]) { ax = Math.min(ax, x(k)); ay = Math.min(ay, y(k)); }
       if (Number.isFinite(ax)) {
