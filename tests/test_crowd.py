@@ -200,14 +200,21 @@ def test_skier_behind_a_box_path_skier_keeps_their_own_body(shared_data, embedde
     # rear (red) skier's head and shoulders, and pose NMS then removed the red skier as its
     # duplicate (both OKS 0.58 / missing). The chimera re-estimate gives each their own body.
     import json
+    from dataclasses import replace
 
+    from alphapose.estimators.blaze import BlazeWholeBody
+    from alphapose.modes import estimator_config
     from alphapose.pipeline import Pipeline
     from alphapose.skeletons import convert_poses, get_layout
 
     coco = shared_data / "mmpose" / "coco"
     gt = json.loads((coco / "test_coco.json").read_text())
     image = cv2.imread(str(coco / "000000197388.jpg"))
-    poses = convert_poses(Pipeline(mode="balanced", sp=True).predict(image), "coco17")
+    # the chimera step with BlazePose-heavy on the refining pass (with full x 2 the two skiers'
+    # best poses are still one)
+    config = replace(estimator_config("balanced"), body_models=("full", "heavy"))
+    pipeline = Pipeline(estimator=BlazeWholeBody(config.for_detector_boxes()), sp=True)
+    poses = convert_poses(pipeline.predict(image), "coco17")
     sigmas = np.asarray(get_layout("coco17").sigmas)
     skiers = {"blue": [139, 102, 222, 242], "red": [287, 62, 75, 166]}  # xywh, rounded
     best = {}
@@ -229,12 +236,15 @@ def test_two_given_boxes_on_one_head_settle_who_owns_it(shared_data, embedded_mo
     # The same skiers from their ground-truth boxes (both take the box path): the front skier's
     # first body has the rear skier's head; its re-estimate finds its own, while the rear
     # skier's body keeps the head and, still shared with a first estimate, half its box score.
+    from dataclasses import replace
+
     from alphapose.estimators.blaze import BLAZE_TO_COCO17, BlazeWholeBody
     from alphapose.modes import estimator_config
 
     image = cv2.imread(str(shared_data / "mmpose" / "coco" / "000000197388.jpg"))
     xyxy = np.array([[139, 102, 361, 344], [287, 62, 362, 228]], np.float32)  # blue, red
-    people = BlazeWholeBody(estimator_config("balanced")).find_people(
+    config = replace(estimator_config("balanced"), body_models=("full", "heavy"))
+    people = BlazeWholeBody(config).find_people(
         image, Detections(xyxy, np.ones(2, np.float32))).result()
     assert len(people) == 2
     blue, red = sorted(people, key=lambda p: p.box[0])

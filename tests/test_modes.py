@@ -32,13 +32,11 @@ def test_modes_table() -> None:
 
 
 def test_balanced_is_todays_default() -> None:
-    """balanced keeps the settings the estimator had before modes (the defaults), but for
-    BlazePose-heavy on the refining pass of detection frames (tracked frames keep full)."""
+    """balanced keeps the settings the estimator had before modes (the defaults)."""
     # refine_hands True and "landmarks" are the same setting (a second hand pass); on video
     # the mode adds the fast path (stills unchanged)
     assert estimator_config("balanced") == BlazeWholeBodyConfig(
-        refine_hands="landmarks", fast_video=True, body_models=("full", "heavy"),
-        tracking_body_model="full")
+        refine_hands="landmarks", fast_video=True)
     balanced = get_mode("balanced")
     assert (balanced.detector, balanced.tiles) == (None, "auto")
 

@@ -70,12 +70,13 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     Mode("lightweight", body_models=("full",), passes=1, tracking_body_model=None,
          hand_model="lite", hand_refine="none", refine_face=False, detector="blaze",
          tiles="auto", fast_video=True),
-    # today's default; video: hands and face followed (bench/video_fast.py: persons/s x1.5 on
-    # video.avi; drift against the full path 0.01 of the face's size, 0.02-0.03 of a hand's).
-    # BlazePose-heavy only on the refining pass of detection frames, tracked frames keep full
-    # (shared COCO images end to end, with the chimera re-estimate of
-    # alphapose.estimators.chimera: body AP 0.563 -> 0.681)
-    Mode("balanced", body_models=("full", "heavy"), passes=2, tracking_body_model="full",
+    # today's default; video: hands and face found in the previous frame are followed
+    # (bench/video_fast.py: drift against the full path 0.01 of the face's size, 0.02-0.03 of
+    # a hand's; no saving where parts are small). Measured and left out: BlazePose-heavy on
+    # the refining pass (shared COCO images 0.586 -> 0.681 end to end with the chimera step, but
+    # PoseTrack18's labelled frames 0.363 -> 0.281, video 0.74-0.82x fps, fewer people kept
+    # on tracked frames)
+    Mode("balanced", body_models=("full",), passes=2, tracking_body_model=None,
          hand_model="lite", hand_refine="landmarks", refine_face=True, detector=None,
          tiles="auto", fast_video=True),
     # BlazePose-heavy on both passes and on tracked frames, the full hand model, flip test on
