@@ -15,11 +15,13 @@ in the crop: OKS 0.84 on that skier) and the new body is kept when its head is n
 (compared with the first estimates: of two box-path bodies on one head, the one whose head it
 is finds it again and keeps its first body). A suspect that keeps sharing its head gets its box
 score times :data:`CONTESTED`: a head two estimates claim is less certain, and AP ranks people
-by score. Measured (balanced, the 4 shared COCO images): body AP end to end 0.608 -> 0.681,
-with ground-truth boxes 0.607 -> 0.637 (there both skiers are box-path people), 0.677 with the
-contested score (one person, the rear skier at OKS 0.45, moves from 5th to last); no change on
-the 3 labelled PoseTrack18 frames, in `bench/detector.py` (fused: recall / precision 0.923 /
-0.923) nor on the MOT17-02 crowd (43/43 kept).
+by score. Measured on the 4 shared COCO images (`bench/accuracy.py`), body AP end to end /
+with ground-truth boxes (there both skiers are box-path people): balanced (full x 2) 0.563 /
+0.584 -> 0.586 / 0.608; with BlazePose-heavy on the refining pass 0.608 / 0.607 -> 0.681 /
+0.677 (0.637 without the contested score: the rear skier, OKS 0.45, moves from 5th to last);
+performance 0.600 / 0.617 -> 0.638 / 0.658. No change on the 3 labelled PoseTrack18 frames, in
+`bench/detector.py` (fused: recall / precision 0.923 / 0.923) nor on the MOT17-02 crowd (43/43
+kept).
 """
 
 from __future__ import annotations
