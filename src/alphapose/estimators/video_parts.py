@@ -133,14 +133,8 @@ def _hand_passes(models: Any, image: np.ndarray, rect: RotatedRect, passes: int,
     if hand.refine == "recrop":  # the re-crop model's own chain, unchanged
         result = hand(image, rect)
         return result.points, result.presence, hand_rect_from_landmarks(result.points)
-    points, presence = hand._run(image, rect)
-    placed = hand_rect_from_landmarks(points)
-    for _ in range(passes - 1):
-        if tolerance is not None and converged(rect, placed, tolerance):
-            break
-        rect = placed
-        points, presence = hand._run(image, rect)
-        placed = hand_rect_from_landmarks(points)
+    points, presence, placed = _passes(partial(hand._run, image), hand_rect_from_landmarks,
+                                       rect, passes, tolerance)
     return points.astype(np.float32), presence, placed
 
 
@@ -149,16 +143,26 @@ def _face_passes(models: Any, image: np.ndarray, rect: RotatedRect, passes: int,
     """``(points68 (68, 2), presence, next crop)``, as :func:`_hand_passes`."""
     from alphapose.estimators.face_hand import FACE_MESH_TO_68, face_rect_from_mesh
 
-    face = models.face
-    mesh, presence = face._run(image, rect)
-    placed = face_rect_from_mesh(mesh)
+    mesh, presence, placed = _passes(partial(models.face._run, image), face_rect_from_mesh,
+                                     rect, passes, tolerance)
+    return mesh[FACE_MESH_TO_68].mean(axis=1).astype(np.float32), presence, placed
+
+
+def _passes(run: Callable[[RotatedRect], tuple[np.ndarray, float]],
+            place: Callable[[np.ndarray], RotatedRect], rect: RotatedRect, passes: int,
+            tolerance: float | None) -> tuple[np.ndarray, float, RotatedRect]:
+    """``(points, presence, next crop)`` of up to ``passes`` landmark passes (``run`` on a crop),
+    each on the crop the previous one's points ``place``; a pass is skipped when ``tolerance``
+    is given and the crop converged (:func:`converged`)."""
+    points, presence = run(rect)
+    placed = place(points)
     for _ in range(passes - 1):
         if tolerance is not None and converged(rect, placed, tolerance):
             break
         rect = placed
-        mesh, presence = face._run(image, rect)
-        placed = face_rect_from_mesh(mesh)
-    return mesh[FACE_MESH_TO_68].mean(axis=1).astype(np.float32), presence, placed
+        points, presence = run(rect)
+        placed = place(points)
+    return points, presence, placed
 
 
 def part_task(models: Any, image: np.ndarray, kind: str, rect: RotatedRect,
