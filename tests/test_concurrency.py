@@ -135,23 +135,55 @@ def test_sp_runs_in_the_calling_thread() -> None:
     assert read_in == detector.threads == estimator.threads == {threading.get_ident()}
 
 
+class HandshakeDetector(ShiftDetector):
+    """Detecting the second frame (brightness 2) waits until the estimator is busy with the
+    first; ``HandshakePose`` keeps estimating the first until the second is detected. Only
+    stages that run at the same time get through; sequential ones would wait out the timeout
+    (a safety net, never reached when the stages overlap: no duration is asserted)."""
+
+    def __init__(self, pose_busy: threading.Event, detected: threading.Event) -> None:
+        super().__init__()
+        self.pose_busy, self.detected = pose_busy, detected
+        self.met: list[bool] = []
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        if int(image[0, 0, 0]) == 2:
+            self.met.append(self.pose_busy.wait(timeout=30))
+        out = super().__call__(image)
+        if int(image[0, 0, 0]) == 2:
+            self.detected.set()
+        return out
+
+
+class HandshakePose(TrackingPose):
+    def __init__(self, pose_busy: threading.Event, detected: threading.Event) -> None:
+        super().__init__()
+        self.pose_busy, self.detected = pose_busy, detected
+        self.met: list[bool] = []
+
+    def __call__(self, image, detections, tracked=None):
+        if int(image[0, 0, 0]) == 1:
+            self.pose_busy.set()
+            self.met.append(self.detected.wait(timeout=30))
+        return super().__call__(image, detections, tracked)
+
+
 def test_stages_overlap_and_order_is_kept() -> None:
-    # sleeping releases the GIL like the interpreters do: with the stages overlapping, the
-    # wall time approaches the slowest stage's instead of the sum of all three
-    delay, count = 0.01, 16
-    timings = {}
-    for sp in (True, False):
-        pipeline = Pipeline(ShiftDetector(delay), TrackingPose(delay), pose_nms="none",
-                            detect_every=1, sp=sp)
-        start = time.perf_counter()
-        order = []
-        for frame, _ in pipeline.run(video(list(range(1, count + 1)))):
-            time.sleep(delay)  # the caller's writing
-            order.append(frame.index)
-        timings[sp] = time.perf_counter() - start
-        assert order == list(range(count))
-    assert timings[True] >= 3 * count * delay
-    assert timings[False] < 0.7 * timings[True], timings
+    count = 16
+    pose_busy, detected = threading.Event(), threading.Event()
+    detector, estimator = HandshakeDetector(pose_busy, detected), HandshakePose(pose_busy, detected)
+    pipeline = Pipeline(detector, estimator, pose_nms="none", detect_every=1, sp=False)
+    order = [frame.index for frame, _ in pipeline.run(video(list(range(1, count + 1))))]
+    assert order == list(range(count))
+    # the detector worked on frame 1 while the estimator was inside frame 0, in two threads
+    assert detector.met == [True] and estimator.met == [True]
+    assert detector.threads.isdisjoint(estimator.threads)
+    # one thread (sp): the same order, every stage in the caller's thread
+    detector, estimator = ShiftDetector(), TrackingPose()
+    pipeline = Pipeline(detector, estimator, pose_nms="none", detect_every=1, sp=True)
+    order = [frame.index for frame, _ in pipeline.run(video(list(range(1, count + 1))))]
+    assert order == list(range(count))
+    assert detector.threads == estimator.threads == {threading.get_ident()}
 
 
 def test_unexpected_error_stops_every_stage() -> None:
