@@ -127,10 +127,10 @@ class BlazeWholeBodyConfig:
             NMS (which ranks by the mean of all keypoint scores) keeps another of two
             overlapping people: body 0.563 -> 0.580, foot 0.564 -> 0.480, whole 0.303 -> 0.314.
         fast_video: the video fast path (:mod:`alphapose.estimators.video_parts`): on frames
-            without detection, each followed person's hands and face are cropped from their
-            own landmarks of the previous frame (parts not found there are not looked for
-            until the next detection frame: their points are carried) and their second passes
-            run only where the first did not converge. Stills and detection frames unchanged.
+            without detection, each followed person's hands and face found in the previous
+            frame (presence >= 0.5) are cropped from their own landmarks there, and their
+            second passes run only where the first did not converge; parts not found are
+            looked for again from the body. Stills and detection frames unchanged.
         skip_converged: a second (or later) pass of the body, a hand or the face is skipped
             when the crop the previous pass's landmarks place is within
             :data:`~alphapose.estimators.video_parts.TOLERANCE` (body:
