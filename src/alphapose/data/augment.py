@@ -118,19 +118,8 @@ class AugmentConfig:
     mean: tuple[float, float, float] = OFFICIAL_MEAN
 
     def __post_init__(self) -> None:
-        h, w = (int(v) for v in self.input_size)
-        if h <= 0 or w <= 0:
-            raise ValueError(f"AugmentConfig.input_size: expected positive (h, w), got "
-                             f"{self.input_size}")
-        object.__setattr__(self, "input_size", (h, w))
-        for name in ("rotation_prob", "flip_prob", "half_body_prob", "half_body_upper_prob"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"AugmentConfig.{name}: expected a probability in [0, 1], got "
-                                 f"{value}")
-        if not 0.0 <= self.scale_factor < 1.0:
-            raise ValueError(f"AugmentConfig.scale_factor: expected [0, 1), got "
-                             f"{self.scale_factor}")
+        check_crop_settings(self, ("rotation_prob", "flip_prob", "half_body_prob",
+                                   "half_body_upper_prob"))
         if self.rotation_factor < 0 or self.scale_mult <= 0:
             raise ValueError("AugmentConfig: rotation_factor must be >= 0 and scale_mult > 0")
         object.__setattr__(self, "upper_body_ids", tuple(int(i) for i in self.upper_body_ids))
@@ -163,6 +152,25 @@ class CropSample:
     flipped: bool
     rotation: float
     box: np.ndarray
+
+
+def check_crop_settings(config: object, probabilities: Sequence[str]) -> None:
+    """Check the settings a crop-making config shares (``input_size``, the named
+    probabilities, ``scale_factor``) and store ``input_size`` as an int ``(h, w)``; errors name
+    the config's class and field."""
+    owner = type(config).__name__
+    h, w = (int(v) for v in config.input_size)  # type: ignore[attr-defined]
+    if h <= 0 or w <= 0:
+        raise ValueError(f"{owner}.input_size: expected positive (h, w), got "
+                         f"{config.input_size}")  # type: ignore[attr-defined]
+    object.__setattr__(config, "input_size", (h, w))
+    for name in probabilities:
+        value = getattr(config, name)
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{owner}.{name}: expected a probability in [0, 1], got {value}")
+    scale_factor = config.scale_factor  # type: ignore[attr-defined]
+    if not 0.0 <= scale_factor < 1.0:
+        raise ValueError(f"{owner}.scale_factor: expected [0, 1), got {scale_factor}")
 
 
 def crop_matrix(center: Sequence[float], scale_w: float, rotation: float,

@@ -42,7 +42,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from alphapose.data.augment import DEFAULT_PART_OFFSETS, apply_offsets, crop_matrix
+from alphapose.data.augment import (
+    DEFAULT_PART_OFFSETS,
+    apply_offsets,
+    check_crop_settings,
+    crop_matrix,
+)
 from alphapose.data.datasets import Sample, load_coco_keypoints, load_posetrack
 from alphapose.skeletons import convert, get_layout
 from alphapose.structures import Poses, check_image
@@ -101,18 +106,7 @@ class RenderConfig:
     area_ratio: float = 0.41
 
     def __post_init__(self) -> None:
-        h, w = (int(v) for v in self.input_size)
-        if h <= 0 or w <= 0:
-            raise ValueError(f"RenderConfig.input_size: expected positive (h, w), got "
-                             f"{self.input_size}")
-        object.__setattr__(self, "input_size", (h, w))
-        for name in ("rotation_prob", "flip_prob", "occluder_prob", "blur_prob"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"RenderConfig.{name}: expected a probability in [0, 1], got "
-                                 f"{getattr(self, name)}")
-        if not 0.0 <= self.scale_factor < 1.0:
-            raise ValueError(f"RenderConfig.scale_factor: expected [0, 1), got "
-                             f"{self.scale_factor}")
+        check_crop_settings(self, ("rotation_prob", "flip_prob", "occluder_prob", "blur_prob"))
         low, high = self.occluder_size
         if not 0.0 < low <= high <= 1.0:
             raise ValueError(f"RenderConfig.occluder_size: expected 0 < low <= high <= 1, got "
