@@ -16,6 +16,14 @@ Besides the 2D landmarks, every BlazePose landmark pass returns
   (:func:`alphapose.transforms.crop_from_img_matrix`), and :func:`resolve_masks` turns into
   one mask per person, each pixel going to one person at most.
 
+The world landmarks are kept as the model gives them: no rescaling. Its skeletons are small
+(``bench/world.py``, the 37 large confident people of the shared images: median upper arm
+0.234 m, thigh 0.377 m, shoulder width 0.337 m) and MediaPipe Pose's own
+``pose_world_landmarks`` on the same people are the same (median ratio ours / MediaPipe 1.006,
+1.010, 1.000), so this is the model, not the decoding. The world ``(x, y)`` is the 2D skeleton
+at one scale (median y / x pixels-per-metre ratio 1.002); bones pointing at the camera come out
+shorter still (thighs of people sitting: 0.34-0.36 m against 0.38-0.39 m across the image).
+
 3D keypoints follow the 2D layout (:func:`world_to_halpe26`): the points BlazePose has, the
 same derived points as the 2D mapping (head = eye midpoint + 2 x (eye midpoint - mouth
 midpoint), neck = shoulder midpoint, hip = hip midpoint), and NaN where it has no source (the
