@@ -87,7 +87,7 @@ def pseudo_label(folder: Path) -> list:
     from tqdm import tqdm
 
     from alphapose.data.people import samples_from_poses
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
 
     paths = [p for pattern in PSEUDO_GLOBS for p in sorted(DATA.glob(pattern))]
     for name, frames in PSEUDO_VIDEOS:
@@ -100,7 +100,7 @@ def pseudo_label(folder: Path) -> list:
                 cv2.imwrite(str(path), frame)
                 paths.append(path)
         capture.release()
-    pipeline = Pipeline(sp=True)
+    pipeline = Pipeline(run=RunOptions(sp=True))
     samples = []
     for path in tqdm(paths, desc="teacher labels", unit="image", leave=False):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)

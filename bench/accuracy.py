@@ -68,7 +68,7 @@ def crowd_kept(data: Path, parts: bool, mode: str = "balanced") -> tuple[int, in
 
     from alphapose.estimators.blaze import BlazeWholeBody
     from alphapose.evaluate.crowd import boxes_found
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.structures import Detections
 
     gt = np.loadtxt(data / MOT17_02 / "gt" / "gt.txt", delimiter=",")
@@ -80,7 +80,7 @@ def crowd_kept(data: Path, parts: bool, mode: str = "balanced") -> tuple[int, in
     from alphapose.modes import estimator_config
 
     estimator = BlazeWholeBody(estimator_config(mode, hands=parts, face=parts))
-    pipeline = Pipeline(given, estimator, sp=True)
+    pipeline = Pipeline(given, estimator, run=RunOptions(sp=True))
     kept = total = 0
     for frame in sorted(set(gt[:, 0].astype(int))):
         # frame, id, left, top, width, height, considered, class (1 pedestrian), visibility

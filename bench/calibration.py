@@ -151,14 +151,14 @@ def held_out_body(data: Path, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """``(scores, right)`` of the labelled COCO-17 points of the PoseTrack18 people."""
     from hands import keypoint_similarity
 
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.skeletons import convert_poses
 
     root = data / "mmpose" / "posetrack18"
     spec = json.loads((root / "annotations" / "test_posetrack18_val.json").read_text())
     sigmas = get_layout("coco17").sigmas
     use = np.r_[0, 5:17]  # PoseTrack's nose and limbs are COCO's; its head points are not
-    pipeline = Pipeline(mode=mode, sp=True)
+    pipeline = Pipeline(mode=mode, run=RunOptions(sp=True))
     scores, right = [], []
     for im in spec["images"]:
         poses = convert_poses(pipeline.predict(cv2.imread(str(root / im["file_name"]))),

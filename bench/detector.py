@@ -55,7 +55,7 @@ import numpy as np
 from alphapose.detection.blaze import BlazeDetectorConfig, BlazePersonDetector
 from alphapose.detection.nms import box_iou
 from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
-from alphapose.pipeline import Pipeline
+from alphapose.pipeline import Pipeline, RunOptions
 from alphapose.structures import Detections, Poses
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -308,7 +308,7 @@ def evaluate_people(mode: str, sets: dict[str, list[Sample]], dark: str | None) 
     config = BlazeWholeBodyConfig(hands=False, face=False)
     # as alphapose run builds it: a detector's plain boxes get the stricter box-path checks
     estimator = BlazeWholeBody(config if mode == "blaze" else config.for_detector_boxes())
-    pipeline = Pipeline(build_detector(mode), estimator, sp=True)
+    pipeline = Pipeline(build_detector(mode), estimator, run=RunOptions(sp=True))
     out = {}
     for name, samples in sets.items():
         totals = {"tp": 0, "fp": 0, "gt": 0, "seconds": 0.0, "images": len(samples)}

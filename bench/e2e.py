@@ -49,7 +49,7 @@ from alphapose.benchmark import (
     measure,
     video_loops,
 )
-from alphapose.pipeline import Pipeline
+from alphapose.pipeline import Pipeline, RunOptions
 from alphapose.sources import VideoSource
 from alphapose.structures import Detections, Frame, Poses
 
@@ -121,7 +121,8 @@ def cost_per_person(data: Path, frames: int, threads: int, sp: bool,
     out = {}
     for people in (1, 5, 20):
         image, boxes = tiled_frame(crops, people)
-        pipeline = Pipeline(GivenBoxes(boxes), estimator, detect_every=1, sp=sp, workers=workers)
+        pipeline = Pipeline(GivenBoxes(boxes), estimator, detect_every=1,
+                            run=RunOptions(sp=sp, workers=workers))
         costs = costs or calibrate(pipeline_models(pipeline))
         video = [Frame(image, i, f"{i}.jpg", path="tiles", source="tiles") for i in range(frames)]
         stats = measure(pipeline, video, f"{people:2d} people/frame", None, costs, threads)
@@ -184,9 +185,12 @@ class CheapEstimator:
         scores = detections.scores if tracked is None else tracked.box_scores
         size = boxes[:, 2:] - boxes[:, :2]
         keypoints = boxes[:, None, :2] + self.grid[None] * size[:, None]
-        poses = Poses(keypoints.astype(np.float32), np.full(keypoints.shape[:2], 0.8, np.float32),
-                      boxes, scores, layout=self.layout)
-        poses.roi_points = keypoints[:, :2]
+        return Poses(keypoints.astype(np.float32), np.full(keypoints.shape[:2], 0.8, np.float32),
+                     boxes, scores, layout=self.layout)
+
+    @staticmethod
+    def tracked_people(poses: Poses) -> Poses:
+        """The next frame starts from this frame's people."""
         return poses
 
 

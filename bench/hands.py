@@ -177,9 +177,9 @@ def run_mode_recording(data: Path, mode: str, **overrides) -> tuple[dict, list[d
     Returns ``(images, people)``: every output pose with the body it came from (BlazePose-33
     points and visibilities) and its COCO-WholeBody-133 result entry.
     """
-    from alphapose.estimators.blaze import AUX_CENTER, AUX_SCALE, BlazeWholeBody
+    from alphapose.estimators.blaze import BLAZE_TO_COCO17, BlazeWholeBody
     from alphapose.modes import build_detector, estimator_config
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.skeletons import convert_poses
 
     class Recording(BlazeWholeBody):
@@ -195,7 +195,7 @@ def run_mode_recording(data: Path, mode: str, **overrides) -> tuple[dict, list[d
     detector, name = build_detector(mode)
     config = estimator_config(mode, **overrides)
     estimator = Recording(config.for_detector_boxes() if name != "blaze" else config)
-    pipeline = Pipeline(detector, estimator, mode=mode, sp=True)
+    pipeline = Pipeline(detector, estimator, mode=mode, run=RunOptions(sp=True))
     images, people = {}, []
     for im in spec["images"]:
         image = cv2.imread(str(coco / im["file_name"]))
@@ -204,8 +204,8 @@ def run_mode_recording(data: Path, mode: str, **overrides) -> tuple[dict, list[d
         poses = pipeline.predict(image)
         wholebody = convert_poses(poses, "coco_wholebody133")
         for n in range(len(poses)):
-            # the body whose crop-placing points the pose carries
-            gaps = [np.abs(b.points[[AUX_CENTER, AUX_SCALE]] - poses.roi_points[n]).max()
+            # the body whose COCO-17 points the pose carries (pose NMS may merge a little)
+            gaps = [np.abs(b.points[BLAZE_TO_COCO17] - poses.keypoints[n, :17]).mean()
                     for b in estimator.seen]
             body = estimator.seen[int(np.argmin(gaps))]
             people.append({"image_id": im["id"], "body": body,

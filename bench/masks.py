@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from alphapose.masks import decode_rle
-from alphapose.pipeline import Pipeline
+from alphapose.pipeline import Pipeline, RunOptions
 from alphapose.render import RenderOptions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,7 +72,7 @@ def main() -> None:
 
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(str(annotations))
-    pipeline = Pipeline(masks=True, sp=True)
+    pipeline = Pipeline(masks=True, run=RunOptions(sp=True))
     base = pipeline.estimator.config
     figures: dict[str, list[float]] = {}
     results: dict[str, list[dict]] = {}

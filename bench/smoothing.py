@@ -1,7 +1,8 @@
 """Temporal keypoint smoothing (One-Euro, :mod:`alphapose.smoothing`): jitter and lag.
 
 Two scenes of 40 frames made from one photo (the astronaut of ``skimage.data``, 512 x 512, one
-person), run through the real embedded pipeline (``Pipeline(tracker=MSIMTracker(), sp=True)``,
+person), run through the real embedded pipeline (``Pipeline(tracker=MSIMTracker(),
+                                                            run=RunOptions(sp=True))``,
 default ``detect_every=5``), timestamps at 30 fps:
 
 * static: the same photo every frame, each JPEG re-encoded at a quality cycling over 55..95 with
@@ -38,7 +39,7 @@ import time
 import cv2
 import numpy as np
 
-from alphapose.pipeline import Pipeline
+from alphapose.pipeline import Pipeline, RunOptions
 from alphapose.skeletons import get_layout
 from alphapose.smoothing import KeypointSmoother, OneEuroConfig
 from alphapose.structures import Frame, Poses
@@ -75,7 +76,7 @@ def make_frames(image: np.ndarray, count: int, speed: float, source: str,
 
 
 def run_pipeline(frames: list[Frame]) -> list[tuple[Frame, Poses]]:
-    pipeline = Pipeline(tracker=MSIMTracker(), sp=True)
+    pipeline = Pipeline(tracker=MSIMTracker(), run=RunOptions(sp=True))
     return list(pipeline.run(frames))
 
 

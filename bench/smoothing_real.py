@@ -66,10 +66,10 @@ class GivenBoxes:
 
 
 def video_results(frames: int) -> list[tuple[Frame, Poses]]:
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.sources import open_sources
 
-    pipeline = Pipeline(tracker=MSIMTracker(), sp=True)
+    pipeline = Pipeline(tracker=MSIMTracker(), run=RunOptions(sp=True))
     out = []
     source = open_sources([str(VIDEO)])[0]
     for frame, poses in tqdm(pipeline.run(source), total=frames, desc="video.avi"):
@@ -82,7 +82,7 @@ def video_results(frames: int) -> list[tuple[Frame, Poses]]:
 
 def scene_results(name: str) -> list[tuple[Frame, Poses]]:
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.tracking.real_scenes import REAL_SCENES, load_coco_cutouts
 
     cutouts = load_coco_cutouts(DATA / "mmpose" / "coco" / "test_coco.json")
@@ -92,7 +92,7 @@ def scene_results(name: str) -> list[tuple[Frame, Poses]]:
     frames = list(scene.frames())
     pipeline = Pipeline(GivenBoxes([gt.xyxy for _, gt, _ in frames]),
                         BlazeWholeBody(BlazeWholeBodyConfig(hands=False, face=False)),
-                        tracker=MSIMTracker(), detect_every=1, sp=True)
+                        tracker=MSIMTracker(), detect_every=1, run=RunOptions(sp=True))
     out = []
     for frame, _, _ in tqdm(frames, desc=name):
         frame = Frame(frame.image, frame.index, frame.name, timestamp=frame.index / 30.0)

@@ -163,11 +163,11 @@ def mot17_poses(case: str, frames: dict[int, Frame], people: dict[int, TrackFram
     path = cache / f"mot17_{key}.pkl" if cache else None
     if path is not None and path.is_file():
         return pickle.loads(path.read_bytes())
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
 
     numbers = sorted(frames)
     if case == "e2e":
-        pipeline = Pipeline(sp=True)
+        pipeline = Pipeline(run=RunOptions(sp=True))
     else:
         from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
 
@@ -179,7 +179,8 @@ def mot17_poses(case: str, frames: dict[int, Frame], people: dict[int, TrackFram
             boxes = [detections.get(f, np.zeros((0, 4), np.float32)) for f in numbers]
             # as ``alphapose run --detfile``: a file's boxes are the user's boxes
             config = BlazeWholeBodyConfig()
-        pipeline = Pipeline(FrameBoxes(boxes), BlazeWholeBody(config), detect_every=1, sp=True)
+        pipeline = Pipeline(FrameBoxes(boxes), BlazeWholeBody(config), detect_every=1,
+                            run=RunOptions(sp=True))
     out = {}
     for f in numbers:
         out[f] = pipeline.predict(frames[f].image, frames[f])

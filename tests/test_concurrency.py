@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from alphapose.pipeline import Pipeline as _Pipeline
+from alphapose.pipeline import RunOptions
 from alphapose.structures import Detections, Frame, Poses
 
 
@@ -62,7 +63,11 @@ class TrackingPose:
             moved = Poses(tracked.keypoints + [1, 0], tracked.keypoint_scores, tracked.xyxy + 1,
                           tracked.box_scores, layout=self.layout)
             poses = poses.concat(moved) if len(poses) else moved
-        poses.roi_points = poses.keypoints[:, :2]
+        return poses
+
+    @staticmethod
+    def tracked_people(poses: Poses) -> Poses:
+        """The next frame starts from this frame's poses."""
         return poses
 
 
@@ -107,7 +112,8 @@ def test_concurrent_equals_single_thread(every: int) -> None:
         errors: list = []
         detector = ShiftDetector()
         pipeline = Pipeline(detector, TrackingPose(fail_on=77), pose_nms="none",
-                            detect_every=every, tracker=CountingTracker(), sp=sp, qsize=2)
+                            detect_every=every, tracker=CountingTracker(),
+                            run=RunOptions(sp=sp, qsize=2))
         results[sp] = (collect(pipeline, frames, errors), errors, detector.calls)
     (single, single_errors, single_calls), (multi, multi_errors, multi_calls) = \
         results[True], results[False]
@@ -131,7 +137,7 @@ def test_sp_runs_in_the_calling_thread() -> None:
             read_in.add(threading.get_ident())
             yield frame
 
-    list(Pipeline(detector, estimator, pose_nms="none", sp=True).run(frames()))
+    list(Pipeline(detector, estimator, pose_nms="none", run=RunOptions(sp=True)).run(frames()))
     assert read_in == detector.threads == estimator.threads == {threading.get_ident()}
 
 
@@ -172,7 +178,8 @@ def test_stages_overlap_and_order_is_kept() -> None:
     count = 16
     pose_busy, detected = threading.Event(), threading.Event()
     detector, estimator = HandshakeDetector(pose_busy, detected), HandshakePose(pose_busy, detected)
-    pipeline = Pipeline(detector, estimator, pose_nms="none", detect_every=1, sp=False)
+    pipeline = Pipeline(detector, estimator, pose_nms="none", detect_every=1,
+                        run=RunOptions(sp=False))
     order = [frame.index for frame, _ in pipeline.run(video(list(range(1, count + 1))))]
     assert order == list(range(count))
     # the detector worked on frame 1 while the estimator was inside frame 0, in two threads
@@ -180,7 +187,8 @@ def test_stages_overlap_and_order_is_kept() -> None:
     assert detector.threads.isdisjoint(estimator.threads)
     # one thread (sp): the same order, every stage in the caller's thread
     detector, estimator = ShiftDetector(), TrackingPose()
-    pipeline = Pipeline(detector, estimator, pose_nms="none", detect_every=1, sp=True)
+    pipeline = Pipeline(detector, estimator, pose_nms="none", detect_every=1,
+                        run=RunOptions(sp=True))
     order = [frame.index for frame, _ in pipeline.run(video(list(range(1, count + 1))))]
     assert order == list(range(count))
     assert detector.threads == estimator.threads == {threading.get_ident()}
@@ -206,7 +214,7 @@ def test_leaving_the_loop_stops_reading() -> None:
         for i in read:
             yield Frame(np.full((16, 16, 3), 9, np.uint8), i, f"{i}.jpg", path="cam", source="cam")
 
-    pipeline = Pipeline(ShiftDetector(), TrackingPose(), pose_nms="none", qsize=2)
+    pipeline = Pipeline(ShiftDetector(), TrackingPose(), pose_nms="none", run=RunOptions(qsize=2))
     results = pipeline.run(endless())
     done = [next(results)[0].index for _ in range(3)]
     results.close()  # what a `break` or Ctrl-C (KeyboardInterrupt in the loop) does
@@ -232,7 +240,7 @@ def test_interrupt_in_the_loop_keeps_finished_frames() -> None:
 
 def test_bad_queue_size_is_refused() -> None:
     with pytest.raises(ValueError, match="qsize"):
-        Pipeline(ShiftDetector(), TrackingPose(), qsize=0)
+        Pipeline(ShiftDetector(), TrackingPose(), run=RunOptions(qsize=0))
 
 
 @pytest.mark.models
@@ -250,7 +258,7 @@ def test_embedded_default_concurrent_equals_single_thread(embedded_models, astro
     for mode, workers in (("sp", 1), ("one worker", 1), ("two workers", 2)):
         estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=2))
         pipeline = Pipeline(BlazePersonDetector(num_threads=1), estimator, detect_every=3,
-                            sp=mode == "sp", workers=workers)
+                            run=RunOptions(sp=mode == "sp", workers=workers))
         out[mode] = [(f.index, p.keypoints.copy(), p.keypoint_scores.copy(), p.xyxy.copy())
                      for f, p in pipeline.run(frames)]
         pipelines[mode] = pipeline
@@ -270,7 +278,7 @@ def test_embedded_default_concurrent_equals_single_thread(embedded_models, astro
 
 def test_estimators_without_tasks_run_in_the_estimator_stage() -> None:
     estimator = TrackingPose()
-    pipeline = Pipeline(ShiftDetector(), estimator, workers=2, detect_every=2)
+    pipeline = Pipeline(ShiftDetector(), estimator, detect_every=2, run=RunOptions(workers=2))
     assert not pipeline.staged and pipeline.worker_models() == []
     frames = [Frame(np.full((20, 40, 3), 5 + i, np.uint8), i, f"{i}.jpg", path="v", source="v")
               for i in range(4)]
@@ -307,7 +315,7 @@ def test_detector_batches_frames_already_read_with_the_same_results(every: int) 
         errors: list = []
         detector = BatchShiftDetector(delay=0.02)  # the reader fills the queue meanwhile
         pipeline = Pipeline(detector, TrackingPose(), pose_nms="none", detect_every=every,
-                            sp=sp, qsize=8, detbatch=4)
+                            run=RunOptions(sp=sp, qsize=8, detbatch=4))
         results[sp] = (collect(pipeline, frames, errors), errors, detector)
     (single, single_errors, _), (multi, multi_errors, batching) = results[True], results[False]
     assert multi_errors == single_errors
@@ -321,7 +329,7 @@ def test_detector_batches_frames_already_read_with_the_same_results(every: int) 
 
 def test_bad_detector_batch_is_refused() -> None:
     with pytest.raises(ValueError, match="detbatch"):
-        Pipeline(ShiftDetector(), TrackingPose(), detbatch=0)
+        Pipeline(ShiftDetector(), TrackingPose(), run=RunOptions(detbatch=0))
 
 
 @pytest.mark.models
@@ -333,7 +341,8 @@ def test_leaving_the_loop_stops_the_workers_too(embedded_models, astronaut_bgr) 
     frames = (Frame(np.roll(image, i, axis=1), i, f"{i}.jpg", path="v", source="v")
               for i in range(200))
     pipeline = Pipeline(BlazePersonDetector(num_threads=1),
-                        BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1)), workers=2, qsize=4)
+                        BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1)),
+                        run=RunOptions(workers=2, qsize=4))
     results = pipeline.run(frames)
     first = [next(results)[0].index for _ in range(2)]
     assert any(name.startswith("alphapose-worker") for name in stage_threads())

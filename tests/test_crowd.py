@@ -46,14 +46,14 @@ def test_every_mot17_pedestrian_given_as_a_box_is_kept(shared_data, embedded_mod
     # default pose NMS kept 1 of 11 people here (body only), and the box path put two bodies
     # on one person where boxes overlap.
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
 
     boxes = mot17_people(shared_data, frame)
     image = cv2.imread(str(shared_data / MOT17_02 / "img1" / f"{frame:06d}.jpg"))
     detector = GivenBoxes()
     detector.xyxy = boxes
     estimator = BlazeWholeBody(BlazeWholeBodyConfig(hands=parts, face=parts))
-    poses = Pipeline(detector, estimator, sp=True).predict(image)
+    poses = Pipeline(detector, estimator, run=RunOptions(sp=True)).predict(image)
     assert len(boxes) >= 10
     assert boxes_found(boxes, poses) == len(boxes)
     assert len(poses) == len(boxes)
@@ -62,7 +62,7 @@ def test_every_mot17_pedestrian_given_as_a_box_is_kept(shared_data, embedded_mod
 @pytest.mark.models
 def test_boxes_with_nan_alignment_points_take_the_box_path(shared_data, embedded_models) -> None:
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
 
     boxes = mot17_people(shared_data, 1)
     image = cv2.imread(str(shared_data / MOT17_02 / "img1" / "000001.jpg"))
@@ -71,7 +71,7 @@ def test_boxes_with_nan_alignment_points_take_the_box_path(shared_data, embedded
     for nan_keypoints in (False, True):
         detector = GivenBoxes(nan_keypoints)
         detector.xyxy = boxes
-        results.append(Pipeline(detector, estimator, sp=True).predict(image))
+        results.append(Pipeline(detector, estimator, run=RunOptions(sp=True)).predict(image))
     assert boxes_found(boxes, results[1]) == len(boxes)
     # the same people (pose NMS orders them by score; the given boxes are unique keys)
     order = [np.lexsort(r.xyxy.T[::-1]) for r in results]
@@ -204,7 +204,7 @@ def test_skier_behind_a_box_path_skier_keeps_their_own_body(shared_data, embedde
 
     from alphapose.estimators.blaze import BlazeWholeBody
     from alphapose.modes import estimator_config
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.skeletons import convert_poses, get_layout
 
     coco = shared_data / "mmpose" / "coco"
@@ -213,7 +213,8 @@ def test_skier_behind_a_box_path_skier_keeps_their_own_body(shared_data, embedde
     # the chimera step with BlazePose-heavy on the refining pass (with full x 2 the two skiers'
     # best poses are still one)
     config = replace(estimator_config("balanced"), body_models=("full", "heavy"))
-    pipeline = Pipeline(estimator=BlazeWholeBody(config.for_detector_boxes()), sp=True)
+    pipeline = Pipeline(estimator=BlazeWholeBody(config.for_detector_boxes()),
+                        run=RunOptions(sp=True))
     poses = convert_poses(pipeline.predict(image), "coco17")
     sigmas = np.asarray(get_layout("coco17").sigmas)
     skiers = {"blue": [139, 102, 222, 242], "red": [287, 62, 75, 166]}  # xywh, rounded

@@ -115,7 +115,7 @@ def test_dark_street_people_are_found_with_the_low_light_gain(shared_data, embed
 
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
     from alphapose.evaluate.crowd import boxes_found
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
 
     root = shared_data / "boxmot/MOT17-mini/train/MOT17-02-FRCNN"
     gt = np.loadtxt(root / "gt/gt.txt", delimiter=",")
@@ -124,8 +124,9 @@ def test_dark_street_people_are_found_with_the_low_light_gain(shared_data, embed
     image = cv2.imread(str(root / "img1/000001.jpg"))
     dark = cv2.LUT(image, (255 * (np.arange(256) / 255) ** 2.5).round().astype(np.uint8))
     estimator = BlazeWholeBody(BlazeWholeBodyConfig(hands=False, face=False).for_detector_boxes())
-    found = {low_light: boxes_found(boxes, Pipeline(None, estimator, sp=True,
-                                                    low_light=low_light).predict(dark))
+    found = {low_light: boxes_found(boxes, Pipeline(None, estimator,
+                                                    low_light=low_light,
+                                                    run=RunOptions(sp=True)).predict(dark))
              for low_light in (False, True)}
     assert found[True] >= found[False] + 3
     assert found[True] >= 9

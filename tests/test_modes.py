@@ -140,10 +140,10 @@ def test_mode_builds_and_runs(name: str, pose_models, nanodet_model, astronaut_b
     (219, 125), (218, 134), (224, 120))."""
     from alphapose.detection.blaze import BlazePersonDetector
     from alphapose.detection.fused import FusedDetector
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
 
     mode = get_mode(name)
-    pipeline = Pipeline(mode=name, sp=True)
+    pipeline = Pipeline(mode=name, run=RunOptions(sp=True))
     assert pipeline.mode == name
     expected = BlazePersonDetector if mode.detector == "blaze" else FusedDetector
     assert isinstance(pipeline.detector, expected)

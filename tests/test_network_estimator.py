@@ -324,7 +324,7 @@ class SlowBackend(SamplingBackend):
 
 
 def test_pipeline_batches_crops_across_frames_with_the_same_results(scene) -> None:
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.structures import Frame
 
     image, detections = scene
@@ -339,7 +339,8 @@ def test_pipeline_batches_crops_across_frames_with_the_same_results(scene) -> No
         backend = SlowBackend(colour_of_keypoint())
         estimator = NetworkPoseEstimator(backend, IntegralRegressionCodec("divide_sum"),
                                          "coco17", input_size=INPUT, batch_size=8)
-        pipeline = Pipeline(Boxes(), estimator, pose_nms="none", sp=sp, detect_every=1)
+        pipeline = Pipeline(Boxes(), estimator, pose_nms="none", detect_every=1,
+                            run=RunOptions(sp=sp))
         assert pipeline.staged
         out[sp] = [(f.index, p.keypoints.copy()) for f, p in pipeline.run(frames)]
         calls[sp] = backend.calls

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from alphapose.pipeline import Pipeline
+from alphapose.pipeline import Pipeline, RunOptions
 from alphapose.structures import Detections, Frame, Poses
 
 
@@ -36,7 +36,8 @@ def frames(values: list[int]) -> list[Frame]:
 
 
 def test_run_keeps_order_and_reports_failed_frames() -> None:
-    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), low_light=False, pose_nms="none", prefetch=2)
+    pipeline = Pipeline(BoxPerBrightFrame(), CornerPose(), low_light=False, pose_nms="none",
+                        run=RunOptions(qsize=2))
     values = [10 * i + 5 for i in range(20)]
     values[7] = 0
     failed: list[tuple[int, str]] = []
@@ -86,10 +87,13 @@ class TrackingCornerPose(CornerPose):
         poses = super().__call__(image, detections)
         if tracked is not None:
             moved = Poses(tracked.keypoints + [1, 0], tracked.keypoint_scores, tracked.xyxy,
-                          tracked.box_scores, layout=self.layout,
-                          roi_points=tracked.roi_points + [1, 0])
+                          tracked.box_scores, layout=self.layout)
             poses = poses.concat(moved) if len(poses) else moved
-        poses.roi_points = poses.keypoints[:, :2]
+        return poses
+
+    @staticmethod
+    def tracked_people(poses: Poses) -> Poses:
+        """The next frame starts from this frame's poses."""
         return poses
 
 
@@ -170,7 +174,8 @@ def test_models_see_dark_frames_brightened_and_outputs_keep_the_frame(value: int
             return super().__call__(image, detections)
 
     for sp in (True, False):
-        pipeline = Pipeline(BoxPerBrightFrame(), Recorder(), pose_nms="none", sp=sp)
+        pipeline = Pipeline(BoxPerBrightFrame(), Recorder(), pose_nms="none",
+                            run=RunOptions(sp=sp))
         (frame, poses), = list(pipeline.run(frames([value])))
         assert poses.box_scores[0] == pytest.approx(seen / 255, abs=1e-6)  # the detector's view
         assert seen_by["estimator"] == pytest.approx(seen, abs=0.5)

@@ -279,7 +279,7 @@ def test_bad_arguments_are_type_errors() -> None:
 
 
 def test_pipeline_applies_the_smoother_after_the_tracker() -> None:
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.structures import Detections
 
     rng = np.random.default_rng(6)
@@ -300,11 +300,11 @@ def test_pipeline_applies_the_smoother_after_the_tracker() -> None:
     frames = [frame(t, t / 30) for t in range(30)]
     config = OneEuroConfig(min_cutoff=0.5, beta=0.0)
     plain = list(Pipeline(detector, estimator, pose_nms="none", tracker=OneIdTracker(),
-                          detect_every=1, sp=True).run(frames))
+                          detect_every=1, run=RunOptions(sp=True)).run(frames))
     rng = np.random.default_rng(6)
     smoothed = list(Pipeline(detector, estimator, pose_nms="none", tracker=OneIdTracker(),
                              smoother=KeypointSmoother(config), detect_every=1,
-                             sp=True).run(frames))
+                             run=RunOptions(sp=True)).run(frames))
     raw = np.stack([p.keypoints[0] for _, p in plain]).astype(np.float64)
     want = run_sequence(KeypointSmoother(config), raw, fps=30.0)
     got = np.stack([p.keypoints[0] for _, p in smoothed])

@@ -229,7 +229,7 @@ def mot17_tracked_inputs(shared_data, embedded_models):
     """Frames, poses from the ground-truth boxes (pedestrians >= half visible) and ground
     truth of MOT17-02's 4 frames."""
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
 
     root = shared_data / MOT17_02
     gt = np.loadtxt(root / "gt" / "gt.txt", delimiter=",")
@@ -241,7 +241,7 @@ def mot17_tracked_inputs(shared_data, embedded_models):
                             f"{f:06d}.jpg"))
     pipeline = Pipeline(FrameBoxes([p.xyxy for p in people]),
                         BlazeWholeBody(BlazeWholeBodyConfig(hands=False, face=False)),
-                        detect_every=1, sp=True)
+                        detect_every=1, run=RunOptions(sp=True))
     poses = [pipeline.predict(fr.image, fr) for fr in frames]
     return frames, poses, people
 

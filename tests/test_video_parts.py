@@ -44,11 +44,12 @@ def test_after_flattens_waits_for_the_source_and_routes_errors() -> None:
 
 def _clip_poses(config, frames, sp: bool):
     from alphapose.estimators.blaze import BlazeWholeBody
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
 
     estimator = BlazeWholeBody(config)
     # the lightweight mode's detector (BlazePose alone): the same people in both paths
-    pipeline = Pipeline(None, estimator, mode="lightweight", sp=sp, workers=1 if sp else None)
+    pipeline = Pipeline(None, estimator, mode="lightweight",
+                        run=RunOptions(sp=sp, workers=1 if sp else None))
     return [poses for _, poses in pipeline.run(frames)], estimator.hand.model.invocations
 
 

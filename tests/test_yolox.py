@@ -463,7 +463,7 @@ def test_score_at_the_threshold_is_kept(score: float, kept: int) -> None:
 
 
 def test_pipeline_batches_yolox_over_frames_with_the_same_results() -> None:
-    from alphapose.pipeline import Pipeline
+    from alphapose.pipeline import Pipeline, RunOptions
     from alphapose.structures import Frame, Poses
 
     detector = _box_emitting_nano()
@@ -492,7 +492,8 @@ def test_pipeline_batches_yolox_over_frames_with_the_same_results() -> None:
     for sp in (True, False):
         batches.clear()
         detector.detect = counting_detect  # the concurrent detector stage calls detect()
-        pipeline = Pipeline(detector, BoxCorners(), pose_nms="none", sp=sp, detbatch=3)
+        pipeline = Pipeline(detector, BoxCorners(), pose_nms="none",
+                            run=RunOptions(sp=sp, detbatch=3))
         out[sp] = [(f.name, p.xyxy.copy(), p.box_scores.copy()) for f, p in pipeline.run(frames)]
         calls = list(batches)
     assert [name for name, _, _ in out[False]] == [f"{i}.jpg" for i in range(9)]

@@ -47,7 +47,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from alphapose.pipeline import Pipeline
+from alphapose.pipeline import Pipeline, RunOptions
 from alphapose.structures import Frame
 
 __all__ = [
@@ -219,7 +219,7 @@ def measure(pipeline: Pipeline, frames: Iterable[Frame], label: str, out: Path |
     for model in models.values():
         model.invocations, model.invoke_seconds, model.invoke_cpu_seconds = 0, 0.0, 0.0
     pipeline.times = StageTimes()
-    pipeline._previous = None
+    pipeline.reset()
     writer = AlphaPoseJsonWriter(out) if out is not None else None
     count = persons = 0
     write_seconds = 0.0
@@ -243,7 +243,8 @@ def measure(pipeline: Pipeline, frames: Iterable[Frame], label: str, out: Path |
     pipeline.times.add("write", write_seconds)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     detector_thread = 1 if find_models(pipeline.detector) else 0  # a model-free detector
-    stage_threads = 1 if pipeline.sp else detector_thread + max(1, len(pipeline.worker_models()))
+    stage_threads = (1 if pipeline.options.sp
+                     else detector_thread + max(1, len(pipeline.worker_models())))
     slots = max(1, min(stage_threads, (cores or 1) // max(threads_per_model, 1)))
     return RunStats(
         label=label, frames=count, persons=persons, wall=wall,
@@ -265,8 +266,9 @@ def build_default(threads: int = 1, sp: bool = False, qsize: int = 8,
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
 
     estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=threads))
-    return Pipeline(BlazePersonDetector(num_threads=threads), estimator, sp=sp, qsize=qsize,
-                    detect_every=detect_every, tracker=tracker, workers=workers)
+    return Pipeline(BlazePersonDetector(num_threads=threads), estimator,
+                    detect_every=detect_every, tracker=tracker,
+                    run=RunOptions(sp=sp, qsize=qsize, workers=workers))
 
 
 def pipeline_models(pipeline: Pipeline) -> dict[str, Any]:

@@ -301,9 +301,16 @@ def _build_pipeline(args: argparse.Namespace):
                     min_box_area=args.min_box_area, layout=args.layout,
                     detect_every=args.detect_every, tracker=_build_tracker(args),
                     smoother=_build_smoother(args),
-                    sp=getattr(args, "sp", False), qsize=getattr(args, "qsize", 8),
-                    workers=getattr(args, "workers", None),
-                    detbatch=getattr(args, "detbatch", 5))
+                    run=run_options(args))
+
+
+def run_options(args: argparse.Namespace):
+    """The scheduling options of ``--sp``, ``--qsize``, ``--workers``, ``--detbatch``."""
+    from alphapose.threaded import RunOptions
+
+    return RunOptions(sp=bool(getattr(args, "sp", False)), qsize=getattr(args, "qsize", 8),
+                      workers=getattr(args, "workers", None),
+                      detbatch=getattr(args, "detbatch", 5))
 
 
 def _build_detector(args: argparse.Namespace):

@@ -1,21 +1,27 @@
 """The top-down pipeline: frames -> person detection -> pose estimation -> pose NMS -> (tracking).
 
-``Pipeline.predict(image)`` handles one image; ``Pipeline.run(frames)`` is a generator that yields
-``(frame, poses)`` per frame as soon as it is done and never accumulates results.
+``Pipeline.predict(image)`` handles one image; ``Pipeline.run(frames)`` (or ``run("video.mp4")``)
+is a generator that yields ``(frame, poses)`` per frame as soon as it is done and never
+accumulates results. The stages meet through the contracts of :mod:`alphapose.stages`.
 
-:meth:`Pipeline.run` runs its stages concurrently, each in its own thread, joined by bounded
-queues of ``qsize`` items (see :mod:`alphapose.concurrent`)::
+One frame is two steps, which the runs drive through this public API:
+
+* :meth:`Pipeline.begin` -- detect (unless the frame's detections are given or it follows the
+  previous frame's people), estimate what the next frame depends on, and return the function
+  that finishes the frame;
+* that ``finish()`` -- the rest of the estimate, pose NMS, person scores, layout, tracker.
+
+:meth:`Pipeline.run` runs them in the caller's thread (``RunOptions(sp=True)``) or with each
+stage in its own thread (:mod:`alphapose.threaded`)::
 
     reader (decode) -> detector (frames that will need it) -> estimator (what the next frame
         depends on) -> finisher (the rest, pose NMS, tracker) -> the caller's loop (writing)
 
 with a staged estimator's tasks (the embedded default: one per body, hand and face) on
-``workers`` threads. Decoding and detecting frame t+1, the hands and face of frame t and
-writing frame t-1 overlap the bodies of frame t+1. With ``detect_every > 1`` the bodies of
-frame t are estimated from the people of frame t-1: the people the estimator kept (distinct
-bodies), not the output after pose NMS, so the next frame need not wait for hands, face and
-pose NMS. ``sp=True`` runs everything in the calling thread (debugging, and the baseline of
-``alphapose bench``). Both give the same results, in input order.
+``workers`` threads. With ``detect_every > 1`` the bodies of frame t are estimated from the
+people of frame t-1: the people the estimator kept (distinct bodies), not the output after pose
+NMS, so the next frame need not wait for hands, face and pose NMS. Both runs give the same
+results, in input order.
 """
 
 from __future__ import annotations
@@ -24,21 +30,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from alphapose.stages import (
+    Detector,
+    Tracker,
+    describe_detector,
+    describe_estimator,
+)
 from alphapose.structures import Detections, Frame, Poses, check_image, official_person_scores
+from alphapose.threaded import FRAME_ERRORS, RunOptions, available_cores, run_threaded
 
-__all__ = ["Detector", "Pipeline", "StageTimes", "Tracker", "available_cores"]
-
-
-class Detector(Protocol):
-    def __call__(self, image: np.ndarray) -> Detections: ...
-
-
-class Tracker(Protocol):
-    def update(self, frame: Frame, poses: Poses) -> Poses: ...
+__all__ = ["Detector", "Pipeline", "RunOptions", "StageTimes", "Tracker", "available_cores"]
 
 
 @dataclass
@@ -53,6 +59,12 @@ class StageTimes:
     def add(self, stage: str, seconds: float) -> None:
         with self._lock:  # stages add from their own threads
             self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def count(self, persons: int) -> None:
+        """One more frame finished, with ``persons`` people."""
+        with self._lock:
+            self.frames += 1
+            self.persons += persons
 
     def per_frame_ms(self) -> dict[str, float]:
         return {k: 1000.0 * v / max(self.frames, 1) for k, v in self.seconds.items()}
@@ -95,21 +107,8 @@ class Pipeline:
             false person lives at most until the next one. 1 = detect on every frame. Still
             images always run the detector. Measured on 2 cores, 4 people per frame: 2-3x the
             frame rate of detecting every frame, and steadier people counts.
-        prefetch: frames to read ahead in a background thread in :meth:`run` (the capacity of
-            every queue between stages; ``qsize`` is the same setting).
-        sp: run :meth:`run` in a single thread: no reader thread, no stage threads.
-        qsize: when given, overrides ``prefetch``.
-        workers: threads that run a staged estimator's tasks in :meth:`run` (the embedded
-            default: one task per body, hand and face), each with its own copy of the models
-            (1 interpreter thread each). Default: the cores this process may use, at most 4.
-            1 = the estimator runs in the estimator stage's thread. Ignored with ``sp``.
-        detbatch: images per detector call in :meth:`run` for detectors that take batches
-            (``detect(images)``: YOLOX, YOLOv3); only frames already read are gathered, so
-            a live source never waits for a batch to fill. Ignored with ``sp``.
-        opencv_threads: OpenCV's own thread pool size, set process-wide when :meth:`run`
-            starts (None: leave it). The stages already keep the cores busy; OpenCV's pool on
-            top only competes with them (measured: 0.15 core of spinning at the same frame
-            rate).
+        run: scheduling of :meth:`run` (:class:`alphapose.threaded.RunOptions`: ``sp``,
+            ``qsize``, ``workers``, ``detbatch``, ``opencv_threads``); it never changes results.
         low_light: the models see dark images brightened (a gain to mean level 0.4 when the
             mean is below 0.25; :func:`alphapose.transforms.brighten_if_dark`); outputs and
             renders keep the original pixels.
@@ -120,7 +119,7 @@ class Pipeline:
     Example:
         >>> pipeline = Pipeline()                                   # doctest: +SKIP
         >>> poses = pipeline.predict(cv2.imread("people.jpg"))      # doctest: +SKIP
-        >>> for frame, poses in pipeline.run(open_sources(["video.mp4"])[0]):  # doctest: +SKIP
+        >>> for frame, poses in pipeline.run("video.mp4"):           # doctest: +SKIP
         ...     print(frame.index, len(poses))
     """
 
@@ -130,9 +129,7 @@ class Pipeline:
                  smoother: Tracker | None = None,
                  layout: str | None = None,
                  score_parts: tuple[str, ...] | None | str = "auto",
-                 detect_every: int = 5, prefetch: int = 8, sp: bool = False,
-                 qsize: int | None = None, workers: int | None = None,
-                 detbatch: int = 5, opencv_threads: int | None = 1,
+                 detect_every: int = 5, run: RunOptions | None = None,
                  low_light: bool = True, world: bool = False, masks: bool = False) -> None:
         from alphapose.nms import POSE_NMS_METHODS
 
@@ -151,8 +148,10 @@ class Pipeline:
             # the default detector's plain boxes are a detector's, not the user's
             config = estimator_config(self.mode, world=world, masks=masks)
             estimator = BlazeWholeBody(config.for_detector_boxes() if default_boxes else config)
+        self.detector_info = describe_detector(detector)
+        self.estimator_info = describe_estimator(estimator)
         for name, wanted in (("world", world), ("masks", masks)):
-            if wanted and not getattr(getattr(estimator, "config", None), name, False):
+            if wanted and name not in self.estimator_info.extra_outputs:
                 raise ValueError(f"{name}=True needs the embedded estimator built with it "
                                  f"(BlazeWholeBodyConfig({name}=True)); this estimator "
                                  f"({type(estimator).__name__}) does not give it")
@@ -165,30 +164,34 @@ class Pipeline:
         self.smoother = smoother
         self.layout = layout
         if score_parts == "auto":
-            score_parts = getattr(estimator, "person_score_parts", None)
+            score_parts = self.estimator_info.person_score_parts
         self.score_parts = score_parts
         if detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every}")
         self.detect_every = int(detect_every)
-        if qsize is not None:
-            if int(qsize) < 1:
-                raise ValueError(f"qsize must be >= 1, got {qsize}")
-            prefetch = qsize
-        self.prefetch = max(1, int(prefetch))
-        self.sp = bool(sp)
+        self.options = run or RunOptions()
         self.times = StageTimes()
-        self._previous: tuple[Frame, Any] | None = None
-        if workers is None:
-            workers = min(available_cores(), 4)
-        if int(workers) < 1:
-            raise ValueError(f"workers must be >= 1, got {workers}")
-        self.workers = int(workers)
-        self.opencv_threads = opencv_threads
-        if int(detbatch) < 1:
-            raise ValueError(f"detbatch must be >= 1, got {detbatch}")
-        self.detbatch = int(detbatch)
+        self._following: _Following | None = None
         self.low_light = bool(low_light)
         self._replicas: list[Any] = []
+
+    @property
+    def workers(self) -> int:
+        """Threads that run a staged estimator's tasks in the threaded run
+        (:attr:`RunOptions.workers`; default: the cores this process may use, at most 4)."""
+        workers = self.options.workers
+        return min(available_cores(), 4) if workers is None else workers
+
+    @property
+    def staged(self) -> bool:
+        """Whether the estimator is a :class:`~alphapose.stages.StagedEstimator` (the threaded run
+        then starts the next frame as soon as this frame's people are known)."""
+        return self.estimator_info.staged
+
+    def reset(self) -> None:
+        """Forget the previous frame: the next frame starts afresh (detector run) even if it
+        continues the same video."""
+        self._following = None
 
     def _post_process(self, poses: Poses) -> Poses:
         from alphapose.nms import PoseNMSParams, apply_pose_nms
@@ -197,8 +200,8 @@ class Pipeline:
         if params is None and self.pose_nms == "pnms":
             # The official choice by loss type; the embedded estimator's scores are
             # probabilities like the regression models'.
-            regression = bool(getattr(self.estimator, "regression", True))
-            params = PoseNMSParams.for_layout(poses.layout, regression=regression)
+            params = PoseNMSParams.for_layout(poses.layout,
+                                              regression=self.estimator_info.regression)
         poses = apply_pose_nms(poses, self.pose_nms, params=params,
                                min_box_area=self.min_box_area)
         if self.score_parts is not None and len(poses):
@@ -219,75 +222,60 @@ class Pipeline:
 
         Args:
             image: ``(H, W, 3)`` uint8 BGR.
-            frame: the frame the image belongs to (passed to the tracker).
+            frame: the frame the image belongs to (passed to the tracker; with ``detect_every >
+                1`` a frame that continues the previous one's video follows its people).
 
         Returns:
             Poses in :attr:`layout` (or the estimator's layout).
         """
         check_image(image)
-        return self._predict(image, frame, None)
+        return self.begin(image, frame)()
 
     def needs_detection(self, frame: Frame, previous: Frame | None) -> bool:
         """Whether ``frame`` surely runs the detector, knowing only the frame read before it.
 
-        The concurrent run detects such frames ahead. A frame for which this is False may still
+        The threaded run detects such frames ahead. A frame for which this is False may still
         need the detector (when the previous frame failed or had nobody); it then runs in line.
         """
-        if (self.detect_every == 1 or previous is None
-                or not getattr(self.estimator, "supports_tracking", False)):
+        if self.detect_every == 1 or previous is None or not self.estimator_info.tracking:
             return True
-        return (frame.index % self.detect_every == 0 or previous.source != frame.source
-                or previous.path != frame.path or frame.index != previous.index + 1)
+        return frame.index % self.detect_every == 0 or not _continues(previous, frame)
 
-    def _predict(self, image: np.ndarray, frame: Frame | None,
-                 detections_ahead: Detections | None) -> Poses:
-        """:meth:`predict` with optionally precomputed detections of this image."""
-        return self._begin(image, frame, detections_ahead, None)()
+    def begin(self, image: np.ndarray, frame: Frame | None = None,
+              detections: Detections | None = None, tasks: Any = None) -> Callable[[], Poses]:
+        """Start one frame: detect (unless ``detections`` are given or the frame follows the
+        previous frame's people), estimate what the next frame depends on, and return the
+        function that finishes it (the rest of the estimate, pose NMS, person scores, layout,
+        tracker, smoother).
 
-    @property
-    def staged(self) -> bool:
-        """Whether the estimator splits a frame's work in two, which lets the concurrent run
-        start the next frame early:
-
-        * ``find_people(image, detections, tracked, tasks) -> people``: what the next frame
-          depends on (the embedded default: the bodies; a network: the crops);
-        * ``tracked_people(people)``: what the next video frame starts from (None: nothing);
-        * ``start_parts(image, people, tasks) -> finish``: queues the rest (hands and face; the
-          network call, batched across frames); ``finish()`` waits and returns the Poses.
-
-        ``tasks`` is where the estimator's tasks run (:mod:`alphapose.tasks`; None: in line).
+        Frames must be begun and finished in order. ``tasks`` is where a staged estimator's
+        tasks run (:class:`alphapose.tasks.WorkerPool`; None: in line). ``image`` must have
+        passed :func:`~alphapose.structures.check_image`.
         """
-        return all(callable(getattr(self.estimator, name, None))
-                   for name in ("find_people", "start_parts", "tracked_people"))
-
-    def _begin(self, image: np.ndarray, frame: Frame | None,
-               detections_ahead: Detections | None, tasks: Any) -> Callable[[], Poses]:
-        """Start one frame: detect (unless given or tracking), estimate what the next frame
-        depends on, and return the function that finishes it (waits for the rest, pose NMS,
-        person scores, tracker). Frames must be begun and finished in order; ``tasks`` is where
-        a staged estimator's tasks run (None: in line)."""
         t0 = time.perf_counter()
         image = self.model_image(image)
         # on a detection frame the previous frame's people are not needed (not waited for)
         detection_frame = frame is None or frame.index % self.detect_every == 0
         tracked = None if detection_frame else self._tracked_people(frame)
-        detections = Detections.empty()
         if tracked is None or len(tracked) == 0:
             # a detection frame starts afresh: a false positive lives at most until the next
-            if detections_ahead is not None:
-                detections = detections_ahead
-            else:
-                detections = self._detect(image, frame)
+            if detections is None:
+                detections = self.detect(image, frame)
                 self.times.add("detect", time.perf_counter() - t0)
             tracked = None
+        else:
+            detections = Detections.empty()
         t1 = time.perf_counter()
-        if self.staged:
-            people = self.estimator.find_people(image, detections, tracked, tasks)
+        estimator = self.estimator
+        if self.estimator_info.staged:
+            if self.estimator_info.tracking:
+                people = estimator.find_people(image, detections, tracked, tasks)
+            else:
+                people = estimator.find_people(image, detections, None, tasks)
             # the next frame follows the estimator's own people (distinct bodies): it need
             # not wait for this frame's hands, face and pose NMS
-            self._previous = None if frame is None else (
-                frame, self.estimator.tracked_people(people))
-            complete = self.estimator.start_parts(image, people, tasks)
+            self._follow(frame, people)
+            complete = estimator.start_parts(image, people, tasks)
             self.times.add("pose", time.perf_counter() - t1)
 
             def finish() -> Poses:
@@ -298,13 +286,20 @@ class Pipeline:
 
             return finish
         if tracked is not None:
-            poses = self.estimator(image, detections, tracked=tracked)
+            poses = estimator(image, detections, tracked=tracked)
         else:
-            poses = self.estimator(image, detections)
+            poses = estimator(image, detections)
         self.times.add("pose", time.perf_counter() - t1)
+        self._follow(frame, poses)
         poses = self._finish(image, frame, poses)
-        self._previous = None if frame is None else (frame, poses)
         return lambda: poses
+
+    def _follow(self, frame: Frame | None, people: Any) -> None:
+        """Record what the next frame of this video starts from (estimators that track)."""
+        if frame is None or not self.estimator_info.tracking or self.detect_every == 1:
+            self._following = None
+            return
+        self._following = _Following(frame, self.estimator.tracked_people(people))
 
     def _finish(self, image: np.ndarray, frame: Frame | None, poses: Poses) -> Poses:
         """Pose NMS, person scores, layout, tracker and smoother of one frame's poses."""
@@ -317,33 +312,50 @@ class Pipeline:
         if self.smoother is not None:
             poses = self.smoother.update(frame, poses)
         self.times.add("post", time.perf_counter() - t0)
-        with self.times._lock:
-            self.times.frames += 1
-            self.times.persons += len(poses)
+        self.times.count(len(poses))
         return poses
 
     @property
-    def batch_detector(self) -> bool:
-        """Whether the detector runs a list of images in one network call (``detect(images)``
-        and ``batches_images``: YOLOX, YOLOv3)."""
-        return (callable(getattr(self.detector, "detect", None))
-                and bool(getattr(self.detector, "batches_images", False))
-                and not getattr(self.detector, "uses_frame_name", False))
+    def detect_batch(self) -> int:
+        """Frames per detector call in the threaded run: ``detbatch`` for a detector that takes
+        batches (:class:`~alphapose.stages.BatchDetector`), else 1."""
+        return self.options.detbatch if self.detector_info.batches else 1
+
+    def detect_frames(self, frames: list[Frame]) -> list[Detections | Exception]:
+        """The detections of each frame (or the error that concerns that frame): one call per
+        :attr:`detect_batch` frames, frame by frame when a batch fails."""
+        found: list[Detections | Exception] = []
+        size = self.detect_batch
+        for start in range(0, len(frames), size):
+            chunk = frames[start:start + size]
+            if len(chunk) > 1:
+                try:
+                    results = self.detector.detect([self.model_image(f.image) for f in chunk])
+                    if len(results) == len(chunk):
+                        found.extend(results)
+                        continue
+                except FRAME_ERRORS:
+                    pass  # find the frame that fails, one at a time
+            for frame in chunk:
+                try:
+                    found.append(self.detect(self.model_image(frame.image), frame))
+                except FRAME_ERRORS as error:
+                    found.append(error)
+        return found
 
     def worker_models(self) -> list[Any]:
-        """The estimator copies :meth:`run`'s workers use, one each (made once, then reused;
-        1 interpreter thread per model). Empty when the estimator cannot be copied or
+        """The estimator copies the threaded run's workers use, one each (made once, then
+        reused; 1 interpreter thread per model). Empty when the estimator cannot be copied or
         ``workers`` is 1: the estimator then runs in the estimator stage's thread (and with
         ``sp``: in the caller's)."""
-        replicate = getattr(self.estimator, "replicate", None)
-        if self.sp or self.workers < 2 or not self.staged or not callable(replicate):
+        info = self.estimator_info
+        if self.options.sp or self.workers < 2 or not info.staged or not info.replicable:
             return []
         while len(self._replicas) < self.workers:
-            config = getattr(self.estimator, "config", None)
-            if not self._replicas and getattr(config, "num_threads", None) == 1:
+            if not self._replicas and info.single_threaded:
                 self._replicas.append(self.estimator)
             else:
-                self._replicas.append(replicate(num_threads=1))
+                self._replicas.append(self.estimator.replicate(num_threads=1))
         return self._replicas[:self.workers]
 
     def model_image(self, image: np.ndarray) -> np.ndarray:
@@ -355,9 +367,9 @@ class Pipeline:
 
         return brighten_if_dark(image)
 
-    def _detect(self, image: np.ndarray, frame: Frame | None) -> Detections:
-        """The detector on ``image``, the models' view of the frame (:meth:`model_image`)."""
-        if getattr(self.detector, "uses_frame_name", False):
+    def detect(self, image: np.ndarray, frame: Frame | None = None) -> Detections:
+        """The detector on ``image`` (pass the models' view, :meth:`model_image`)."""
+        if self.detector_info.by_name:
             if frame is None:
                 raise ValueError("this detector reads detections by image name: call "
                                  "predict(image, frame) or run(frames)")
@@ -365,38 +377,36 @@ class Pipeline:
         return self.detector(image)
 
     def _tracked_people(self, frame: Frame | None) -> Any:
-        """The previous frame's people (its poses, or a staged estimator's own record of them)
-        when ``frame`` continues the same video, else None."""
-        if (self.detect_every == 1 or frame is None or self._previous is None
-                or not getattr(self.estimator, "supports_tracking", False)):
+        """What the previous frame's people left for this frame when it continues the same
+        video, else None."""
+        following = self._following
+        if (self.detect_every == 1 or frame is None or following is None
+                or not _continues(following.frame, frame)):
             return None
-        previous, poses = self._previous
-        if (previous.source != frame.source or previous.path != frame.path
-                or frame.index != previous.index + 1
-                or getattr(poses, "roi_points", None) is None):
-            return None
-        return poses
+        return following.people
 
-    def run(self, frames: Iterable[Frame],
+    def run(self, frames: Iterable[Frame] | str | Path,
             on_error: Callable[[Frame, Exception], None] | None = None
             ) -> Iterator[tuple[Frame, Poses]]:
         """Yield ``(frame, poses)`` for every frame, in order, as each is finished.
 
         Args:
-            frames: any iterable of frames (a source).
+            frames: any iterable of frames (a source), or a path: an image, a folder of
+                images, a video or a webcam index as text (every source it opens, in order;
+                :func:`alphapose.sources.open_sources`).
             on_error: called with the frame and the error when estimating one frame fails
                 (``ValueError``, ``RuntimeError``, ``MemoryError``); the frame is skipped and the
                 run goes on. Without it the error propagates.
         """
-        if self.opencv_threads is not None:
+        if isinstance(frames, (str, Path)):
+            frames = _frames_of(frames)
+        if self.options.opencv_threads is not None:
             import cv2
 
-            cv2.setNumThreads(int(self.opencv_threads))
-        if self.sp:
+            cv2.setNumThreads(int(self.options.opencv_threads))
+        if self.options.sp:
             return self._run_sp(frames, on_error)
-        from alphapose.concurrent import run_concurrent
-
-        return run_concurrent(self, frames, on_error)
+        return run_threaded(self, frames, on_error)
 
     def _run_sp(self, frames: Iterable[Frame],
                 on_error: Callable[[Frame, Exception], None] | None
@@ -410,7 +420,7 @@ class Pipeline:
             self.times.add("read", time.perf_counter() - t0)
             try:
                 poses = self.predict(frame.image, frame)
-            except (ValueError, RuntimeError, MemoryError) as error:
+            except FRAME_ERRORS as error:
                 if on_error is None:
                     raise
                 on_error(frame, error)
@@ -418,10 +428,28 @@ class Pipeline:
             yield frame, poses
 
 
-def available_cores() -> int:
-    """CPU cores this process may run on."""
-    import os
+@dataclass
+class _Following:
+    """The frame-to-frame state of a video: its last frame and what the estimator's
+    ``tracked_people`` left for the next one."""
 
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    frame: Frame
+    people: Any
+
+
+def _continues(previous: Frame, frame: Frame) -> bool:
+    """Whether ``frame`` is the frame right after ``previous`` in the same video."""
+    return (previous.source == frame.source and previous.path == frame.path
+            and frame.index == previous.index + 1)
+
+
+def _frames_of(path: str | Path) -> Iterator[Frame]:
+    from alphapose.sources import open_sources
+
+    for source in open_sources([str(path)]):
+        try:
+            yield from source
+        finally:
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()

@@ -166,9 +166,6 @@ class Poses(_Indexable):
             ``mean(keypoint_scores) + box_score + 1.25 * max(keypoint_scores)``.
         layout: name of the keypoint layout (see :mod:`alphapose.skeletons`).
         track_ids: ``(N,)`` int64 identities, ``-1`` where the person is not tracked.
-        roi_points: optional ``(N, P, 2)`` alignment points from which the estimator can place
-            this person's crop in the next video frame (the embedded estimator: body centre and
-            body-circle point), so video can skip the detector on most frames.
         keypoints_3d: optional ``(N, K, 3)`` 3D keypoints in metres, hip-centred, ``x`` / ``y``
             along the image's columns / rows, ``z`` away from the camera, in the order of
             ``keypoints``; NaN where the estimator has no 3D point (``np.isfinite(...).all(-1)``
@@ -184,7 +181,6 @@ class Poses(_Indexable):
     scores: np.ndarray | None = None
     layout: str = "halpe136"
     track_ids: np.ndarray | None = None
-    roi_points: np.ndarray | None = None
     keypoints_3d: np.ndarray | None = None
     masks: np.ndarray | None = None
 
@@ -201,9 +197,6 @@ class Poses(_Indexable):
         if self.track_ids is None:
             self.track_ids = np.full((n,), -1, np.int64)
         self.track_ids = _as_array(self.track_ids, np.int64, "Poses.track_ids", (n,))
-        if self.roi_points is not None:
-            self.roi_points = _as_array(self.roi_points, np.float32, "Poses.roi_points",
-                                        (n, None, 2))
         if self.keypoints_3d is not None:
             self.keypoints_3d = _as_array(self.keypoints_3d, np.float32, "Poses.keypoints_3d",
                                           (n, k, 3))
@@ -232,8 +225,6 @@ class Poses(_Indexable):
                      np.concatenate([self.scores, other.scores]),  # type: ignore[list-item]
                      self.layout,
                      np.concatenate([self.track_ids, other.track_ids]),  # type: ignore[list-item]
-                     None if self.roi_points is None or other.roi_points is None
-                     else np.concatenate([self.roi_points, other.roi_points]),
                      None if self.keypoints_3d is None or other.keypoints_3d is None
                      else np.concatenate([self.keypoints_3d, other.keypoints_3d]),
                      None if self.masks is None or other.masks is None

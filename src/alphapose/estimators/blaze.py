@@ -438,12 +438,23 @@ class BlazeWholeBody:
 
     #: the pipeline may pass ``tracked`` people (see :meth:`__call__`)
     supports_tracking = True
+
+    @property
+    def num_threads(self) -> int:
+        """Interpreter threads of each model."""
+        return int(self.config.num_threads)
+
+    @property
+    def extra_outputs(self) -> frozenset[str]:
+        """Per-person outputs beyond keypoints this estimator gives (``"world"``,
+        ``"masks"``), as :class:`alphapose.stages.EstimatorInfo` reads them."""
+        return frozenset(name for name in ("world", "masks") if getattr(self.config, name))
     #: the person score uses body and feet only: face and hand scores are one presence
     #: probability per part, all or nothing (see :class:`alphapose.pipeline.Pipeline`)
     person_score_parts = ("body", "foot")
 
     def find_people(self, image: np.ndarray, detections: Detections,
-                    tracked: TrackedPeople | Poses | None = None,
+                    tracked: TrackedPeople | None = None,
                     tasks: Tasks | None = None) -> Future:
         """The bodies of one frame: every detection and tracked person estimated (one
         :data:`~alphapose.tasks.URGENT` task each), improbable ones and duplicates dropped.
@@ -549,14 +560,12 @@ class BlazeWholeBody:
             return Poses(np.stack([p for p, _ in assembled]), np.stack([s for _, s in assembled]),
                          np.stack(boxes), np.asarray([p.box_score for p in kept]),
                          layout=layout,
-                         roi_points=np.stack([p.body.points[[AUX_CENTER, AUX_SCALE]]
-                                              for p in kept]),
                          **person_extras(kept, assembled, shape, self.config))
 
         return finish
 
     def __call__(self, image: np.ndarray, detections: Detections,
-                 tracked: TrackedPeople | Poses | None = None) -> Poses:
+                 tracked: TrackedPeople | None = None) -> Poses:
         """Halpe-136 poses for every detection (and every tracked person).
 
         People the body model rejects are dropped, and so are bodies that land on a person
@@ -566,10 +575,10 @@ class BlazeWholeBody:
             image: ``(H, W, 3)`` uint8 BGR.
             detections: person boxes; with alignment keypoints (the embedded detector) the crop
                 is placed from them, else a square around the box.
-            tracked: people of the previous video frame (:meth:`tracked_people`, or poses with
-                ``roi_points``); each is estimated again from a crop placed by its
-                ``roi_points`` with a single body pass (the previous frame's landmarks already
-                give size and rotation), as MediaPipe tracks bodies.
+            tracked: people of the previous video frame (:meth:`tracked_people`); each is
+                estimated again from a crop placed by its ``roi_points`` with a single body
+                pass (the previous frame's landmarks already give size and rotation), as
+                MediaPipe tracks bodies.
         """
         return self.start_parts(image, self.find_people(image, detections, tracked))()
 

@@ -6,7 +6,8 @@
   torch is :mod:`alphapose.tracking.reid_torch` (imported only on request).
 * :func:`poseflow_track` (offline, PoseFlow): identities for a finished results file.
 
-Every tracker obeys :class:`Tracker`: ``update(frame, poses) -> poses`` with ``track_ids`` set.
+Every tracker obeys :class:`~alphapose.stages.Tracker`: ``update(frame, poses) -> poses`` with
+``track_ids`` set.
 
 Example:
     >>> from alphapose.pipeline import Pipeline
@@ -18,9 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
-from alphapose.structures import Frame, Poses
+from alphapose.stages import Tracker
 from alphapose.tracking.msim import MSIMConfig, MSIMTracker, TrackState
 from alphapose.tracking.poseflow import (
     PoseFlowConfig,
@@ -51,15 +50,6 @@ __all__ = [
     "poseflow_track",
     "poseflow_track_file",
 ]
-
-
-@runtime_checkable
-class Tracker(Protocol):
-    """Anything that gives the people of consecutive frames identities."""
-
-    def update(self, frame: Frame, poses: Poses) -> Poses:
-        """Returns ``poses`` with ``track_ids`` (>= 0 for tracked people), in input order."""
-        ...
 
 
 #: Tracker names :func:`make_tracker` accepts.

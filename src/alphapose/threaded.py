@@ -1,5 +1,7 @@
-"""The concurrent run of :class:`alphapose.pipeline.Pipeline`: stage threads, bounded queues, and
-worker threads for the estimator's tasks.
+"""The threaded run of a pipeline: stage threads, bounded queues, and worker threads for the
+estimator's tasks, driven through the pipeline's public step API (:class:`FrameSteps`:
+``needs_detection``, ``detect_frames``, ``begin`` and the ``finish`` it returns); this module
+does not know the pipeline class. :class:`RunOptions` holds the scheduling settings.
 
 Threads::
 
@@ -10,7 +12,7 @@ Threads::
                face                                            -> queue (qsize)
     finisher   per frame: waits for its hands and face, pose NMS, person scores, tracker
                                                                -> queue (qsize)
-    workers    (``Pipeline.workers``, the embedded default: one per core) run the estimator's
+    workers    (``RunOptions.workers``, the embedded default: one per core) run the estimator's
                tasks, bodies first (see :mod:`alphapose.tasks`), each on its own copy of the
                models
     caller     the ``for frame, poses in pipeline.run(...)`` loop: writing, rendering
@@ -37,23 +39,83 @@ writers flush them on close).
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from alphapose.structures import Detections, Frame, Poses, check_image
 
-if TYPE_CHECKING:  # pragma: no cover
-    from alphapose.pipeline import Pipeline
-
-__all__ = ["FRAME_ERRORS", "run_concurrent"]
+__all__ = ["FRAME_ERRORS", "FrameSteps", "RunOptions", "available_cores", "run_threaded"]
 
 #: errors that concern one frame: reported through ``on_error``, the run goes on
 FRAME_ERRORS = (ValueError, RuntimeError, MemoryError)
 _POLL = 0.1  # seconds between checks of the stop flag while blocked on a queue
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a pipeline's run is scheduled; results are the same for every choice.
+
+    Args:
+        sp: run in the caller's thread: no reader thread, no stage threads (debugging, and the
+            baseline of ``alphapose bench``).
+        qsize: the capacity of every queue between stages (frames read ahead).
+        workers: threads that run a staged estimator's tasks (the embedded default: one task
+            per body, hand and face), each with its own copy of the models (1 interpreter
+            thread each). None: the cores this process may use, at most 4. 1: the estimator
+            runs in the estimator stage's thread. Ignored with ``sp``.
+        detbatch: images per detector call for detectors that take batches
+            (``detect(images)``: YOLOX, YOLOv3); only frames already read are gathered, so a
+            live source never waits for a batch to fill. Ignored with ``sp``.
+        opencv_threads: OpenCV's own thread pool size, set process-wide when the run starts
+            (None: leave it). The stages already keep the cores busy; OpenCV's pool on top only
+            competes with them (measured: 0.15 core of spinning at the same frame rate).
+
+    Raises:
+        ValueError: a count below 1.
+    """
+
+    sp: bool = False
+    qsize: int = 8
+    workers: int | None = None
+    detbatch: int = 5
+    opencv_threads: int | None = 1
+
+    def __post_init__(self) -> None:
+        for name in ("qsize", "detbatch") + (("workers",) if self.workers is not None else ()):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+class FrameSteps(Protocol):
+    """What the threaded run needs of a pipeline (see :class:`alphapose.pipeline.Pipeline`)."""
+
+    options: RunOptions
+    detect_every: int
+    times: Any
+
+    @property
+    def detect_batch(self) -> int: ...
+
+    def needs_detection(self, frame: Frame, previous: Frame | None) -> bool: ...
+
+    def detect_frames(self, frames: list[Frame]) -> list[Detections | Exception]: ...
+
+    def begin(self, image: Any, frame: Frame | None, detections: Detections | None,
+              tasks: Any) -> Callable[[], Poses]: ...
+
+    def worker_models(self) -> list[Any]: ...
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 @dataclass
@@ -122,15 +184,14 @@ def _stage(name: str, body: Callable[[], None], out: queue.Queue,
     return thread
 
 
-def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
+def run_threaded(pipeline: FrameSteps, frames: Iterable[Frame],
                    on_error: Callable[[Frame, Exception], None] | None = None
                    ) -> Iterator[tuple[Frame, Poses]]:
     """Yield ``(frame, poses)`` in input order with the stages in their own threads.
 
     Args:
-        pipeline: the pipeline whose detector, estimator, post-processing and tracker run; its
-            ``prefetch`` (``qsize``) bounds every queue, its ``workers`` run a staged
-            estimator's tasks.
+        pipeline: the steps of one frame; its ``options.qsize`` bounds every queue, its
+            :meth:`~FrameSteps.worker_models` run a staged estimator's tasks.
         frames: the frames (any iterable; iterated in the reader thread).
         on_error: see :meth:`alphapose.pipeline.Pipeline.run`.
 
@@ -139,7 +200,7 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
     """
     from alphapose.tasks import WorkerPool
 
-    size = pipeline.prefetch
+    size = pipeline.options.qsize
     stop = threading.Event()
     read_q: queue.Queue = queue.Queue(maxsize=size)
     detect_q: queue.Queue = queue.Queue(maxsize=size)
@@ -166,15 +227,15 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
             _put(read_q, frame, stop)
         _put(read_q, _DONE, stop)
 
-    batched = pipeline.detbatch > 1 and pipeline.batch_detector
+    batch = pipeline.detect_batch
 
     def gather() -> list[Any]:
         """The next item, and with a batching detector the items already waiting behind it
         (up to the frames that hold ``detbatch`` detection frames); never waits for more."""
         items = [_get(read_q, stop)]
-        if not batched:
+        if batch < 2:
             return items
-        limit = pipeline.detbatch * pipeline.detect_every
+        limit = batch * pipeline.detect_every
         while isinstance(items[-1], Frame) and len(items) < limit:
             try:
                 items.append(read_q.get_nowait())
@@ -201,7 +262,8 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
             found: dict[int, Detections | Exception] = {}
             if needing:
                 t0 = time.perf_counter()
-                found = detect_frames(needing)
+                found = {id(frame): result for frame, result
+                         in zip(needing, pipeline.detect_frames(needing), strict=True)}
                 times.add("detect", time.perf_counter() - t0)
             for entry in plan:
                 if entry is _DONE or isinstance(entry, _Failure):
@@ -216,29 +278,6 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
                     _put(detect_q, _FrameError(frame, result), stop)
                 else:
                     _put(detect_q, (frame, result), stop)
-
-    def detect_frames(frames: list[Frame]) -> dict[int, Detections | Exception]:
-        """Detections (or the frame's error) by ``id(frame)``: one batch call when the
-        detector batches, else (or when the batch fails) frame by frame."""
-        found: dict[int, Detections | Exception] = {}
-        size = pipeline.detbatch if batched else 1
-        for start in range(0, len(frames), size):
-            chunk = frames[start:start + size]
-            if len(chunk) > 1:
-                try:
-                    results = pipeline.detector.detect([pipeline.model_image(frame.image)
-                                                        for frame in chunk])
-                    found.update((id(f), d) for f, d in zip(chunk, results, strict=True))
-                    continue
-                except FRAME_ERRORS:
-                    pass  # find the frame that fails, one at a time
-            for frame in chunk:
-                try:
-                    found[id(frame)] = pipeline._detect(pipeline.model_image(frame.image),
-                                                        frame)
-                except FRAME_ERRORS as error:
-                    found[id(frame)] = error
-        return found
 
     def relay(source: queue.Queue, target: queue.Queue,
               work: Callable[[Frame, Any], Any]) -> Callable[[], None]:
@@ -265,8 +304,8 @@ def run_concurrent(pipeline: Pipeline, frames: Iterable[Frame],
 
     # estimator: what the next frame depends on; finisher: the rest of each frame, in order
     estimate = relay(detect_q, finish_q,
-                     lambda frame, detections: pipeline._begin(frame.image, frame, detections,
-                                                               pool))
+                     lambda frame, detections: pipeline.begin(frame.image, frame, detections,
+                                                              pool))
     finish_frames = relay(finish_q, out_q, lambda frame, finish: finish())
 
     def cpu(name: str, seconds: float) -> None:
