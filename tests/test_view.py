@@ -25,12 +25,13 @@ import cv2
 import numpy as np
 import pytest
 
+from alphapose.overlays import project_3d
 from alphapose.render import id_color, layout_colors
 from alphapose.skeletons import get_layout
 from alphapose.structures import Frame, Poses
 from alphapose.view import compare, load_run, view
 from alphapose.view.media import browser_playable, find_media
-from alphapose.view.page import chunk_bytes, compare_differences, run_summary
+from alphapose.view.page import chunk3d_bytes, chunk_bytes, compare_differences, run_summary
 from alphapose.view.server import PageServer, linked_files
 from alphapose.writers import AlphaPoseJsonWriter, JsonLinesWriter
 
@@ -199,6 +200,45 @@ def test_chunk_bytes_round_trip(written_run):
     np.testing.assert_allclose(chunk["conf"], run.keypoint_scores, atol=0.5 / 254 + 1e-6)
 
 
+def test_keypoints_3d_read_and_chunked(tmp_path):
+    """``--world`` results: both our files give the 3D keypoints back (NaN where absent, and
+    for a person written without them); the page's 3D chunk holds them in millimetres for the
+    layout's first keypoints up to the last one anybody has."""
+    rng = np.random.default_rng(3)
+    per_frame = []
+    for n in (2, 0, 1):
+        poses = _poses(rng, n, list(range(n)))
+        points = rng.uniform(-0.9, 0.9, (n, 136, 3)).astype(np.float32)
+        points[:, 26:] = np.nan
+        points[:, 22] = np.nan  # a small toe: absent
+        per_frame.append(Poses(**{**poses.__dict__, "keypoints_3d": points}))
+    plain = _poses(rng, 1, [7])  # a frame whose people have no 3D keypoints
+    with AlphaPoseJsonWriter(tmp_path / "alphapose-results.json") as a, \
+            JsonLinesWriter(tmp_path / "alphapose-results.jsonl") as b:
+        for i, poses in enumerate([*per_frame, plain]):
+            frame = Frame(image=np.zeros((320, 320, 3), np.uint8), index=i, name=f"{i}.jpg")
+            a.write(frame, poses)
+            b.write(frame, poses)
+    expected = np.concatenate([p.keypoints_3d for p in per_frame]
+                              + [np.full((1, 136, 3), np.nan, np.float32)])
+    for name in ("alphapose-results.json", "alphapose-results.jsonl"):
+        run = load_run(tmp_path / name)
+        np.testing.assert_allclose(run.keypoints_3d, expected, atol=5e-5, equal_nan=True)
+    summary = run_summary(run)
+    assert summary["k3"] == 26
+    raw = chunk3d_bytes(run, 0, run.num_frames)
+    millimetres = np.frombuffer(raw, "<i2").reshape(3, len(expected), 26).transpose(1, 2, 0)
+    absent = millimetres == -32768
+    np.testing.assert_array_equal(absent, np.isnan(expected[:, :26]))
+    np.testing.assert_allclose(millimetres[~absent] / 1000, expected[:, :26][~absent],
+                               atol=5e-4 + 5e-5)
+    bad = json.loads((tmp_path / "alphapose-results.json").read_text())
+    bad[0]["keypoints_3d"] = bad[0]["keypoints_3d"][:-1]
+    (tmp_path / "alphapose-results.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError, match=r"entry 1: 'keypoints_3d' must hold 136 x, y, z"):
+        load_run(tmp_path / "alphapose-results.json")
+
+
 def test_compare_differences_measure_the_shift(written_run, tmp_path):
     folder, _ = written_run
     a = load_run(folder)
@@ -358,8 +398,8 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory, shared_data, embedded_models) -> dict[str, Path]:
-    """``alphapose run --pose-track`` over the first frames of the shared video (an AVI clip)
-    and two shared images, in one run (the video gets its own folder)."""
+    """``alphapose run --pose-track --world`` over the first frames of the shared video (an AVI
+    clip) and two shared images, in one run (the video gets its own folder)."""
     root = tmp_path_factory.mktemp("view_run")
     capture = cv2.VideoCapture(str(shared_data / "openpose" / "video.avi"))
     fps = capture.get(cv2.CAP_PROP_FPS)
@@ -381,7 +421,7 @@ def real_run(tmp_path_factory, shared_data, embedded_models) -> dict[str, Path]:
     out = root / "out"
     done = subprocess.run([sys.executable, "-m", "alphapose", "run", str(clip), str(images),
                            "-o", str(out), "--pose-track", "--format", "alphapose,jsonl",
-                           "--quiet"], capture_output=True, text=True, timeout=600, check=False)
+                           "--world", "--quiet"], capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return {"root": root, "video_out": out / "clip", "image_out": out, "images": images,
             "clip": clip}
@@ -609,6 +649,7 @@ def test_page_of_official_results_over_images(browser, real_run, tmp_path):
     assert (run.track_ids == -1).all()
     _open(browser, page.as_uri())
     assert browser.evaluate("document.querySelectorAll('#lanes .lane').length") == 0
+    assert browser.evaluate("document.getElementById('pose3d-section').hidden")  # no 3D here
     for frame, name in enumerate(run.frame_names):
         browser.evaluate(f"alphaposeView.show({frame})")
         image = cv2.imread(str(real_run["images"] / name))
@@ -675,3 +716,116 @@ def test_compare_page_and_served_page(browser, real_run, tmp_path):
         assert lanes == 2 * len(set(run.track_ids.tolist()) - {-1})
         _keep(browser, tmp_path, "compare.png")
         assert browser.errors() == []
+
+
+_POSE3D_PIXELS = """
+(() => {
+  const c = document.getElementById('pose3d');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  return JSON.stringify(%s.map(([x, y]) => {
+    const i = 4 * (Math.round(y) * c.width + Math.round(x));
+    return [d[i], d[i + 1], d[i + 2], d[i + 3]];
+  }));
+})()
+"""
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    return tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def _segment_distance(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of each of ``points`` (N, 2) to each segment ``a[j]-b[j]``: (N, J)."""
+    ab = b - a
+    t = np.clip(((points[:, None] - a[None]) * ab[None]).sum(-1)
+                / np.maximum((ab ** 2).sum(-1), 1e-9)[None], 0, 1)
+    return np.linalg.norm(points[:, None] - (a[None] + t[..., None] * ab[None]), axis=-1)
+
+
+def _check_pose3d_pixels(browser, run, row: int, yaw: float, pitch: float) -> None:
+    """The 3D panel shows person ``row``: the middle of each of its bones in the bone's layout
+    colour (most of them: a nearer bone may cross), nothing of those colours far from them."""
+    side = browser.evaluate("document.getElementById('pose3d').width")
+    layout = get_layout(run.layout)
+    colors = layout_colors(layout)
+    points = np.round(run.keypoints_3d[row].astype(np.float64) * 1000) / 1000  # the page's mm
+    present = np.isfinite(points).all(1)
+    view = project_3d(np.where(present[:, None], points, 0.0), yaw, pitch) * side / 2.2 + side / 2
+    edges = [(a, b, e) for e, (a, b) in enumerate(layout.edges)
+             if present[a] and present[b] and not colors["edge_thin"][e]
+             and np.linalg.norm(view[a] - view[b]) > 8]
+    assert len(edges) >= 10
+    middles = np.array([(view[a] + view[b]) / 2 for a, b, _ in edges])
+    want = np.array([colors["edge_colors"][e][::-1] for _, _, e in edges], int)
+    pixels = np.array(json.loads(browser.evaluate(
+        _POSE3D_PIXELS % json.dumps(middles.tolist()))))
+    match = (np.abs(pixels[:, :3].astype(int) - want).max(1) <= 3) & (pixels[:, 3] == 255)
+    assert match.mean() > 0.8, match.mean()
+    # away from every bone and joint: only the panel's background and floor grid
+    xs, ys = np.meshgrid(np.arange(4, side - 4, 9), np.arange(4, side - 4, 9))
+    grid = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
+    shown = np.array([[a, b] for a, b, _ in edges]).T
+    away = grid[(_segment_distance(grid, view[shown[0]], view[shown[1]]).min(1) > 12)
+                & (np.linalg.norm(grid[:, None] - view[present][None], axis=-1).min(1) > 12)]
+    assert len(away) > 200
+    pixels = np.array(json.loads(browser.evaluate(_POSE3D_PIXELS % json.dumps(away.tolist()))))
+    palette = np.unique(np.array([c[::-1] for c in colors["edge_colors"]
+                                  + colors["point_colors"]], int), axis=0)
+    skeleton_like = (np.abs(pixels[:, None, :3].astype(int) - palette[None]).max(-1) <= 3).any(1)
+    assert not skeleton_like.any(), f"{skeleton_like.sum()} skeleton-coloured pixels away from it"
+
+
+@pytest.mark.models
+def test_3d_panel_of_a_real_run(browser, real_run, tmp_path):
+    """A run with --world: the 3D panel shows the person under the pointer (else the selected
+    track's, else the frame's best), from the fixed viewpoint, in the layout colours, and turns
+    when dragged."""
+    page = view(real_run["video_out"], quiet=True)
+    run = load_run(real_run["video_out"])
+    assert run.keypoints_3d is not None
+    _open(browser, page.as_uri())
+    assert not browser.evaluate("document.getElementById('pose3d-section').hidden")
+    frame = 1
+    browser.evaluate(f"alphaposeView.show({frame})")
+    lo, hi = run.offsets[frame], run.offsets[frame + 1]
+    boxes = run.xyxy[lo:hi]
+    # without a pointer: the frame's highest-scoring person
+    best = int(np.argmax(run.scores[lo:hi]))
+    assert json.loads(browser.evaluate("JSON.stringify(alphaposeView.pose3d.shown)")) == \
+        {"run": 0, "frame": frame, "index": best}
+    _check_pose3d_pixels(browser, run, lo + best, -30.0, 15.0)
+    # the pointer over a person (the centre of a tall box no other box holds) shows them
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    inside = ((centres[:, None] >= boxes[None, :, :2]) & (centres[:, None] <= boxes[None, :, 2:]))
+    alone = [i for i in np.argsort(-(boxes[:, 3] - boxes[:, 1]))
+             if inside[i].all(-1).sum() == 1 and i != best]
+    target = int(alone[0])
+    x, y = (float(v) for v in centres[target])
+    browser.evaluate("(() => { const o = document.getElementById('overlay');"
+                     " const r = o.getBoundingClientRect(); o.dispatchEvent(new MouseEvent("
+                     f"'mousemove', {{clientX: r.left + {x} * r.width / o.width,"
+                     f" clientY: r.top + {y} * r.height / o.height, bubbles: true}})); }})()")
+    assert json.loads(browser.evaluate("JSON.stringify(alphaposeView.pose3d.shown)")) == \
+        {"run": 0, "frame": frame, "index": target}
+    _check_pose3d_pixels(browser, run, lo + target, -30.0, 15.0)
+    assert f"id {run.track_ids[lo + target]}" in browser.evaluate(
+        "document.getElementById('pose3d-who').textContent")
+    _keep(browser, tmp_path, "pose3d-hover.png")
+    # dragging turns the view by 0.6 degrees per pixel; a double-click turns it back
+    browser.evaluate("(() => { const c = document.getElementById('pose3d');"
+                     " const r = c.getBoundingClientRect();"
+                     " const at = (type, dx) => c.dispatchEvent(new PointerEvent(type, {"
+                     " clientX: r.left + 100 + dx, clientY: r.top + 100, pointerId: 1,"
+                     " bubbles: true}));"
+                     " at('pointerdown', 0); at('pointermove', 100); at('pointerup', 100); })()")
+    assert browser.evaluate("alphaposeView.pose3d.view.yaw") == pytest.approx(30.0)
+    _check_pose3d_pixels(browser, run, lo + target, 30.0, 15.0)
+    browser.evaluate("document.getElementById('pose3d').dispatchEvent("
+                     "new MouseEvent('dblclick', {bubbles: true}))")
+    assert browser.evaluate("alphaposeView.pose3d.view.yaw") == pytest.approx(-30.0)
+    # the pointer leaves: back to the frame's best person
+    browser.evaluate("document.getElementById('overlay').dispatchEvent("
+                     "new MouseEvent('mouseleave'))")
+    assert json.loads(browser.evaluate("JSON.stringify(alphaposeView.pose3d.shown)"))["index"] \
+        == best
+    assert browser.errors() == []

@@ -24,6 +24,11 @@ A tracked person's ``xy`` and ``conf`` are differences from the same track's pre
 the chunk (modulo 2**16 and 2**8, so they wrap exactly); untracked people and a track's first
 person in the chunk hold values. Differences over time and the split into high and low bytes
 make the chunk compress to about 60 % of what the plain arrays do.
+
+A run with 3D keypoints (``--world``) has, per chunk, a ``chunk3d-R-C`` element too (base64 of
+deflate-compressed bytes, the same frames): ``int16 xyz[3*P*K3]``, all x then all y then all z
+of the chunk's people, in millimetres (``-32768``: absent), for the first ``K3`` keypoints of the
+layout (``run_summary``'s ``k3``: up to the last one any person has in 3D).
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ from alphapose.skeletons import get_layout
 from alphapose.view.media import Media, browser_playable, transcode
 from alphapose.view.results import Run
 
-__all__ = ["COMPARE_COLORS", "GROUPS", "build_html", "chunk_bytes", "compare_differences",
-           "run_summary", "write_page"]
+__all__ = ["COMPARE_COLORS", "GROUPS", "build_html", "chunk3d_bytes", "chunk_bytes",
+           "compare_differences", "keypoints_3d_count", "run_summary", "write_page"]
 
 #: keypoint groups the page toggles and plots (both hands are one group)
 GROUPS: tuple[str, ...] = ("body", "foot", "face", "hand")
@@ -60,6 +65,7 @@ _TRACK_BINS = 200        # bins of one track's confidence plot, at most
 _NO_DATA = 255           # uint8 plot value: no people in the bin
 _XY_LIMIT = 8000.0       # |coordinate| that still fits int16 at scale 4
 _SWITCH_FRAMES = 12      # a track starting this soon after another ended nearby: a switch?
+_ABSENT_3D = -32768      # int16 millimetres of an absent 3D keypoint
 
 
 # ------------------------------------------------------------------------------------------------
@@ -232,6 +238,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "tracks": tracks,
         "untracked": int((ids < 0).sum()),
         "settings": run.settings,
+        "k3": keypoints_3d_count(run),
     }
 
 
@@ -279,9 +286,31 @@ def chunk_bytes(run: Run, first: int, last: int) -> bytes:
     return b"".join(np.ascontiguousarray(p).tobytes() for p in parts)
 
 
+def keypoints_3d_count(run: Run) -> int:
+    """How many of the layout's first keypoints the page gets in 3D: up to the last one any
+    person has (0: the run has no 3D keypoints)."""
+    if run.keypoints_3d is None:
+        return 0
+    present = np.isfinite(run.keypoints_3d).all(-1).any(0)
+    return int(np.flatnonzero(present)[-1]) + 1 if present.any() else 0
+
+
+def chunk3d_bytes(run: Run, first: int, last: int) -> bytes:
+    """The raw bytes of the 3D keypoints of frames ``first:last`` (module doc), or b"" when
+    the run has none."""
+    k3 = keypoints_3d_count(run)
+    if not k3 or run.keypoints_3d is None:
+        return b""
+    offsets = run.offsets
+    points = run.keypoints_3d[int(offsets[first]):int(offsets[last]), :k3].astype(np.float64)
+    millimetres = np.round(np.clip(np.nan_to_num(points, nan=0.0), -32.7, 32.7) * 1000)
+    values = np.where(np.isfinite(points), millimetres, _ABSENT_3D).astype("<i2")
+    return np.ascontiguousarray(values.transpose(2, 0, 1)).tobytes()
+
+
 def _chunk_bounds(run: Run) -> list[tuple[int, int]]:
     """Frame ranges of about ``_CHUNK_BYTES`` raw bytes each."""
-    per_person = 28 + run.num_keypoints * 5
+    per_person = 28 + run.num_keypoints * 5 + keypoints_3d_count(run) * 6
     cost = run.counts.astype(np.int64) * per_person + 2
     bounds, start, total = [], 0, 0
     for f, c in enumerate(cost):
@@ -302,6 +331,9 @@ def _chunks(run: Run, r: int) -> tuple[list[dict[str, int]], Iterator[tuple[str,
         for c, (a, b) in enumerate(bounds):
             data = zlib.compress(chunk_bytes(run, a, b), 6)
             yield f"chunk-{r}-{c}", base64.b64encode(data).decode("ascii")
+            extra = chunk3d_bytes(run, a, b)
+            if extra:
+                yield f"chunk3d-{r}-{c}", base64.b64encode(zlib.compress(extra, 6)).decode("ascii")
 
     return table, encoded()
 
@@ -330,7 +362,8 @@ def align(run: Run, names: list[str]) -> Run:
         stamps = np.array([run.timestamps[where[n]] if n in where else np.nan for n in names])
     return replace(run, frame_names=list(names), counts=counts, keypoints=run.keypoints[take],
                    keypoint_scores=run.keypoint_scores[take], xyxy=run.xyxy[take],
-                   scores=run.scores[take], track_ids=run.track_ids[take], timestamps=stamps)
+                   scores=run.scores[take], track_ids=run.track_ids[take], timestamps=stamps,
+                   keypoints_3d=None if run.keypoints_3d is None else run.keypoints_3d[take])
 
 
 def _named_by_image(run: Run, media: Media) -> Run:

@@ -3,7 +3,9 @@
 Reads the files ``alphapose run`` writes (``alphapose-results.json``, ``alphapose-results.jsonl``)
 and the results list the official AlphaPose writes (``alphapose-results.json``: one entry per
 person with ``image_id``, ``keypoints`` as flat x, y, score triples, ``score``, optional ``box``
-as x, y, w, h and ``idx``, which is a list of merged detection ids when untracked).
+as x, y, w, h and ``idx``, which is a list of merged detection ids when untracked). The 3D
+keypoints of ``--world`` (``keypoints_3d``: flat x, y, z triples in the AlphaPose JSON,
+``[x, y, z]`` lists in the JSON lines, null where absent) are read when present.
 
 Frames are kept in run order. A video frame's name is ``"<index>.jpg"`` (ours and official), so
 frames of a video sit at their index and frames without people (absent from the AlphaPose JSON)
@@ -53,6 +55,8 @@ class Run:
         layout: the layout name matching ``K`` (``None`` when no layout has ``K`` keypoints).
         settings: what is known of how the run was made (the done marker's options, files).
         timestamps: ``(F,)`` float64 seconds when the file gives them (JSON lines), else None.
+        keypoints_3d: ``(P, K, 3)`` float32 metres (``--world``; NaN where absent, and for
+            people without them), None when nobody has them.
     """
 
     name: str
@@ -67,6 +71,7 @@ class Run:
     layout: str | None
     settings: dict[str, Any] = field(default_factory=dict)
     timestamps: np.ndarray | None = None
+    keypoints_3d: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -198,14 +203,15 @@ class _Builder:
         return people
 
     def add(self, name: str, triples: Any, xyxy: Any, score: Any, track_id: int,
-            where: str) -> None:
+            where: str, points_3d: Any = None) -> None:
         array = np.asarray(triples, np.float32).reshape(-1, 3)
         if self.num_keypoints is None:
             self.num_keypoints = len(array)
         elif len(array) != self.num_keypoints:
             raise ValueError(f"{self.path}: {where}: {len(array)} keypoints, but earlier people "
                              f"have {self.num_keypoints} (one layout per run)")
-        self.frame(name).append((array, xyxy, float(score), track_id))
+        self.frame(name).append((array, xyxy, float(score), track_id,
+                                 _points_3d(points_3d, len(array), self.path, where)))
 
     def build(self, video_frames: bool | None = None) -> Run:
         names = self.order
@@ -223,8 +229,13 @@ class _Builder:
         xyxy = np.full((len(people), 4), np.nan, np.float32)
         scores = np.zeros(len(people), np.float32)
         track_ids = np.full(len(people), -1, np.int64)
-        for i, (array, box, score, track_id) in enumerate(people):
+        keypoints_3d = None
+        if any(p[4] is not None for p in people):
+            keypoints_3d = np.full((len(people), k, 3), np.nan, np.float32)
+        for i, (array, box, score, track_id, points_3d) in enumerate(people):
             keypoints[i] = array[:, :2]
+            if points_3d is not None:
+                keypoints_3d[i] = points_3d  # type: ignore[index]
             keypoint_scores[i] = array[:, 2]
             if box is not None:
                 xyxy[i] = box
@@ -236,13 +247,35 @@ class _Builder:
         return Run(name=self.path.parent.name, frame_names=names, video_frames=video_frames,
                    counts=counts, keypoints=keypoints, keypoint_scores=keypoint_scores,
                    xyxy=xyxy, scores=scores, track_ids=track_ids,
-                   layout=self._layout(k), timestamps=timestamps)
+                   layout=self._layout(k), timestamps=timestamps, keypoints_3d=keypoints_3d)
 
     def _layout(self, k: int) -> str | None:
         if self.layout in list_layouts() and (
                 not k or get_layout(self.layout).num_keypoints == k):
             return self.layout
         return layout_for(k) if k else None
+
+
+def _points_3d(value: Any, num_keypoints: int, path: Path, where: str) -> np.ndarray | None:
+    """``(K, 3)`` float32 metres from a ``keypoints_3d`` field (flat x, y, z triples or
+    ``[x, y, z]`` lists, null where absent -> NaN); None when the field is missing."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"{path}: {where}: 'keypoints_3d' must be a list, got {value!r:.60}")
+    flat: list[Any] = []
+    for item in value:
+        if isinstance(item, list):
+            flat.extend(item)
+        elif item is None and len(value) == num_keypoints:
+            flat.extend([None] * 3)  # one absent point of the [x, y, z] form
+        else:
+            flat.append(item)
+    if len(flat) != 3 * num_keypoints or not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in flat):
+        raise ValueError(f"{path}: {where}: 'keypoints_3d' must hold {num_keypoints} x, y, z "
+                         f"points (numbers or null), got {value!r:.60}")
+    return np.array([np.nan if v is None else v for v in flat], np.float32).reshape(-1, 3)
 
 
 def _from_alphapose_json(path: Path) -> Run:
@@ -257,7 +290,7 @@ def _from_alphapose_json(path: Path) -> Run:
             x, y, w, h = (float(v) for v in box)
             xyxy = (x, y, x + w, y + h)
         builder.add(str(entry["image_id"]), entry["keypoints"], xyxy, entry.get("score", 0.0),
-                    _track_id(entry.get("idx")), f"entry {number}")
+                    _track_id(entry.get("idx")), f"entry {number}", entry.get("keypoints_3d"))
     run = builder.build()
     run.settings["format"] = "AlphaPose results JSON"
     return run
@@ -326,7 +359,8 @@ def _from_json_lines(path: Path) -> Run:
                 else None
             track = person.get("track_id", -1)
             builder.add(name, triples, xyxy, person.get("score", 0.0),
-                        _track_id(track if isinstance(track, (int, float)) else -1), where)
+                        _track_id(track if isinstance(track, (int, float)) else -1), where,
+                        person.get("keypoints_3d"))
     run = builder.build()
     run.settings["format"] = "AlphaPose JSON lines"
     return run

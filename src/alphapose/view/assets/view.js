@@ -65,7 +65,11 @@
     }
     const offsets = new Int32Array(F + 1);
     for (let i = 0; i < F; i++) offsets[i + 1] = offsets[i] + counts[i];
-    return { first, F, P, K, scale, ids, boxes, scores, xy, conf, offsets };
+    // --world: the chunk's 3D keypoints (int16 millimetres, all x, all y, all z; -32768 absent)
+    const el3d = document.getElementById(id.replace("chunk-", "chunk3d-"));
+    const xyz = el3d ? new Int16Array((await inflate(bytesOf(el3d.textContent))).buffer) : null;
+    const K3 = xyz && P ? xyz.length / (3 * P) : 0;
+    return { first, F, P, K, scale, ids, boxes, scores, xy, conf, offsets, xyz, K3 };
   }
 
   class RunData {
@@ -230,7 +234,124 @@
     });
     ctx.restore();
     state.drawn = state.frame;
+    pose3d.draw();
   }
+
+  // ---------------------------------------------------------------- 3D pose panel
+  // The 3D keypoints (--world) of one person: the one under the pointer on the frame, else the
+  // selected track's, else the frame's highest-scoring person with 3D keypoints. Orthographic
+  // view as alphapose.overlays.project_3d (camera turned `yaw` degrees about the vertical axis,
+  // looking `pitch` degrees down); hips at the centre, 2.2 m across; drag to turn, double-click
+  // to reset. Layout colours (render.py's part colours: left / right / centre).
+  const pose3d = (() => {
+    const canvas = $("pose3d");
+    const has3d = runs.some((r) => r.s.k3 > 0);
+    const VIEW = { yaw: -30, pitch: 15 };
+    const panel = { view: { ...VIEW }, hover: null, shown: null, background: "#1f2228", grid: "#3a3f48", draw() {} };
+    if (!has3d) return panel;
+    $("pose3d-section").hidden = false;
+    function project(x, y, z) {
+      const a = (panel.view.yaw * Math.PI) / 180, b = (panel.view.pitch * Math.PI) / 180;
+      const u = Math.cos(a) * x + Math.sin(a) * z, w = -Math.sin(a) * x + Math.cos(a) * z;
+      return [u, Math.cos(b) * y - Math.sin(b) * w, Math.sin(b) * y + Math.cos(b) * w];
+    }
+    function pick() {
+      const people = [];
+      state.frameData.forEach((fd, r) => {
+        if (!fd || !fd.chunk.xyz) return;
+        for (let p = fd.from; p < fd.to; p++) people.push({ r, fd, p });
+      });
+      if (!people.length) return null;
+      const same = (a, b) => a && b && a.r === b.r && a.p === b.p;
+      const hovered = people.find((q) => panel.hover && same(q, { r: panel.hover.r, p: panel.hover.p }));
+      if (hovered) return hovered;
+      if (state.track) {
+        const t = people.find((q) => q.r === state.track.run && q.fd.chunk.ids[q.p] === state.track.t.id);
+        if (t) return t;
+      }
+      return people.reduce((best, q) => (q.fd.chunk.scores[q.p] > best.fd.chunk.scores[best.p] ? q : best));
+    }
+    panel.draw = () => {
+      const side = Math.max(100, Math.round(canvas.clientWidth * devicePixelRatio));
+      if (canvas.width !== side) { canvas.width = side; canvas.height = side; }
+      const c = canvas.getContext("2d");
+      c.fillStyle = panel.background; c.fillRect(0, 0, side, side);
+      const who = pick();
+      panel.shown = who ? { run: who.r, frame: state.frame, index: who.p - who.fd.from } : null;
+      if (!who) { $("pose3d-who").textContent = "(nobody in this frame)"; return; }
+      const ch = who.fd.chunk, K3 = ch.K3, PK3 = ch.P * K3, base = who.p * K3;
+      const scale = side / 2.2, half = side / 2;
+      const pts = [];
+      let floor = -Infinity;
+      for (let k = 0; k < K3; k++) {
+        const x = ch.xyz[base + k], y = ch.xyz[PK3 + base + k], z = ch.xyz[2 * PK3 + base + k];
+        if (x === -32768 || y === -32768 || z === -32768 || !groupOn(k)) { pts.push(null); continue; }
+        pts.push(project(x / 1000, y / 1000, z / 1000));
+        floor = Math.max(floor, y / 1000);
+      }
+      const at = (q) => [half + q[0] * scale, half + q[1] * scale];
+      // the floor under the lowest point: 1 m grid lines, 2 m square
+      if (Number.isFinite(floor)) {
+        c.strokeStyle = panel.grid; c.lineWidth = Math.max(1, devicePixelRatio);
+        for (let i = -1; i <= 1; i++) {
+          [[[i, floor, -1], [i, floor, 1]], [[-1, floor, i], [1, floor, i]]].forEach(([a, b]) => {
+            const pa = at(project(...a)), pb = at(project(...b));
+            c.beginPath(); c.moveTo(pa[0], pa[1]); c.lineTo(pb[0], pb[1]); c.stroke();
+          });
+        }
+      }
+      // far edges first, so near limbs cover them
+      const edges = L.edges.map(([a, b], e) => [a, b, e]).filter(([a, b]) => a < K3 && b < K3 && pts[a] && pts[b]);
+      edges.sort((m, n) => (pts[n[0]][2] + pts[n[1]][2]) - (pts[m[0]][2] + pts[m[1]][2]));
+      const width = Math.max(2, Math.round(side / 90));
+      c.lineCap = "round";
+      edges.forEach(([a, b, e]) => {
+        const pa = at(pts[a]), pb = at(pts[b]);
+        c.strokeStyle = L.edge_colors[e]; c.lineWidth = L.edge_thin[e] ? Math.max(1, width >> 1) : width;
+        c.beginPath(); c.moveTo(pa[0], pa[1]); c.lineTo(pb[0], pb[1]); c.stroke();
+      });
+      const radius = Math.max(2, Math.round(side / 80));
+      pts.forEach((q, k) => {
+        if (!q) return;
+        const [x, y] = at(q);
+        c.fillStyle = L.point_colors[k] || "#ffffff";
+        c.beginPath(); c.arc(x, y, L.point_thin[k] ? Math.max(1, radius >> 1) : radius, 0, 2 * Math.PI); c.fill();
+      });
+      const id = ch.ids[who.p];
+      const name = (DATA.compare ? `${runs[who.r].s.name}: ` : "") + (id >= 0 ? `id ${id}` : `person ${who.p - who.fd.from + 1}`);
+      $("pose3d-who").textContent = `(${name}; metres, hip-centred; drag to turn, double-click to reset)`;
+    };
+    // the person under the pointer: the smallest box holding it, else the nearest keypoint
+    overlay.addEventListener("mousemove", (ev) => {
+      const rect = overlay.getBoundingClientRect();
+      const mx = ((ev.clientX - rect.left) / rect.width) * overlay.width;
+      const my = ((ev.clientY - rect.top) / rect.height) * overlay.height;
+      let best = null, bestArea = Infinity;
+      state.frameData.forEach((fd, r) => {
+        if (!fd || !fd.chunk.xyz) return;
+        for (let p = fd.from; p < fd.to; p++) {
+          const b = fd.chunk.boxes.subarray(4 * p, 4 * p + 4);
+          const area = (b[2] - b[0]) * (b[3] - b[1]);
+          if (mx >= b[0] && mx <= b[2] && my >= b[1] && my <= b[3] && area < bestArea) { best = { r, p }; bestArea = area; }
+        }
+      });
+      const same = best && panel.hover && best.r === panel.hover.r && best.p === panel.hover.p;
+      if (!same && (best || panel.hover)) { panel.hover = best; panel.draw(); }
+    });
+    overlay.addEventListener("mouseleave", () => { if (panel.hover) { panel.hover = null; panel.draw(); } });
+    let drag = null;
+    canvas.addEventListener("pointerdown", (ev) => { drag = { x: ev.clientX, y: ev.clientY, ...panel.view }; canvas.setPointerCapture(ev.pointerId); });
+    canvas.addEventListener("pointermove", (ev) => {
+      if (!drag) return;
+      panel.view.yaw = drag.yaw + (ev.clientX - drag.x) * 0.6;
+      panel.view.pitch = Math.max(-89, Math.min(89, drag.pitch + (ev.clientY - drag.y) * 0.6));
+      panel.draw();
+    });
+    canvas.addEventListener("pointerup", () => { drag = null; });
+    canvas.addEventListener("dblclick", () => { Object.assign(panel.view, VIEW); panel.draw(); });
+    window.addEventListener("resize", () => panel.draw());
+    return panel;
+  })();
 
   // ---------------------------------------------------------------- frame changes
   let showToken = 0;
@@ -497,6 +618,7 @@
     else { state.track = { run: r, t }; lane.classList.add("selected"); }
     $("conf-who").textContent = state.track ? `(id ${t.id}, frames ${t.first + 1}-${t.last + 1})` : "(all people)";
     confPlot.draw();
+    pose3d.draw();
   }
 
   // ---------------------------------------------------------------- summary
@@ -589,5 +711,5 @@
   ready.catch((error) => showMessage(String(error)));
 
   // For scripts and tests driving the page: the data, the state, and show(frame) -> Promise.
-  window.alphaposeView = { data: DATA, state, show: (f) => show(f), ready, play, pause, runs };
+  window.alphaposeView = { data: DATA, state, show: (f) => show(f), ready, play, pause, runs, pose3d };
 })();
