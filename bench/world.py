@@ -19,6 +19,11 @@ landmarks and the world landmarks' ``(x, y)`` with the crop rotation undone and 
 pixels-per-metre scales that map the world ``y`` and ``x`` onto the 2D ones (1 = the world
 ``(x, y)`` is the 2D skeleton at one scale, no axis squeezed).
 
+Crop scale: the full body model again on each kept body's crop (side >= 150 px, the eight
+bone joints visible >= 0.5) made 0.8, 1.25 and 1.5 times as large: the median upper arm,
+thigh and shoulder width of the world landmarks per scale (the model's metric scale follows
+how much of the crop the person fills).
+
 Where bones fail: per bone, how many are below / above the range, and the thighs' median length
 when they lie across the image (``|dz| / length < 0.5``) versus when they point at the camera
 (people sitting, facing the camera).
@@ -52,9 +57,11 @@ import numpy as np
 from tqdm import tqdm
 
 from alphapose.estimators.blaze import BlazeWholeBody
+from alphapose.estimators.blaze_body import BlazeBody
 from alphapose.estimators.body_extras import bone_lengths, world_to_image_axes
 from alphapose.modes import build_detector, estimator_config
 from alphapose.pipeline import Pipeline
+from alphapose.transforms import RotatedRect
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("mmpose/coco", "openpose", "openpifpaf/coco", "alphapose")
@@ -67,6 +74,12 @@ LARGE_AREA = 96.0 ** 2
 #: BlazePose-33 indices of each bone's ends (MediaPipe's world landmarks)
 BLAZE_BONES = {"left_upper_arm": (11, 13), "right_upper_arm": (12, 14), "left_thigh": (23, 25),
                "right_thigh": (24, 26), "shoulders": (11, 12)}
+#: BlazePose-33 shoulders, elbows, hips, knees
+BLAZE_JOINTS = [11, 12, 13, 14, 23, 24, 25, 26]
+#: upper arms, thighs, shoulder width (both sides averaged)
+BLAZE_GROUPS = (((11, 13), (12, 14)), ((23, 25), (24, 26)), ((11, 12),))
+#: crop sizes tried, relative to the kept crop
+CROP_SCALES = (0.8, 1.0, 1.25, 1.5)
 COCO_BONES = {"left_upper_arm": (5, 7), "right_upper_arm": (6, 8), "left_thigh": (11, 13),
               "right_thigh": (12, 14), "shoulders": (5, 6)}
 
@@ -148,6 +161,8 @@ def main() -> None:
     crops: list[np.ndarray] = []
     cosines: dict[str, list[float]] = {"image": [], "crop": []}
     aspects: list[float] = []
+    body_model = BlazeBody(world=True)  # the full model, the one the balanced mode keeps
+    by_scale: dict[float, list[list[float]]] = {scale: [] for scale in CROP_SCALES}
     for path in tqdm(paths, desc="images"):
         image = cv2.imread(str(path))
         # the decoding checks, on the bodies the estimator keeps
@@ -158,6 +173,15 @@ def main() -> None:
                 xy = world_to_image_axes(body.world, rotation)[:33, :2]
                 cosines[frame].append(float((centred * xy).sum() / np.linalg.norm(centred)
                                             / np.linalg.norm(xy)))
+            rect = body.rect
+            if rect.height >= 150 and body.visibility[BLAZE_JOINTS].min() >= 0.5:
+                for scale in CROP_SCALES:
+                    world = body_model(image, RotatedRect(rect.cx, rect.cy, rect.width * scale,
+                                                          rect.height * scale,
+                                                          rect.rotation)).world
+                    by_scale[scale].append([float(np.mean([np.linalg.norm(world[a] - world[b])
+                                                           for a, b in pairs]))
+                                            for pairs in BLAZE_GROUPS])
         poses = pipeline.predict(image)
         if not len(poses):
             continue
@@ -194,6 +218,10 @@ def main() -> None:
         print(f"{side:16s} across the image {np.median(across):.3f} m ({len(across)}), "
               f"pointing at the camera {np.median(toward) if toward else float('nan'):.3f} m "
               f"({len(toward)})")
+    for scale, rows in by_scale.items():
+        arm, thigh, shoulders = np.median(np.array(rows), axis=0)
+        print(f"crop x {scale:<4} (the model on {len(rows)} kept bodies): median upper arm "
+              f"{arm:.3f} m, thigh {thigh:.3f} m, shoulders {shoulders:.3f} m")
     figures = {
         "bones_ok": f"{np.mean([in_ranges(p['bones']) for p in confident]):.3f}",
         "people": str(len(confident)),
