@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 import pytest
 
-from alphapose.cli import _lock_outdir, describe_error, main, unique_names
+from alphapose.cli import describe_error, main
+from alphapose.runner import lock_outdir, unique_names
 from alphapose.structures import Frame, Poses
 
 
@@ -263,7 +264,7 @@ def test_video_that_cannot_be_written_is_reported_and_not_marked_done(media, tmp
 def test_second_run_on_a_locked_output_folder_is_refused(media, tmp_path, capsys) -> None:
     out = tmp_path / "busy"
     with ExitStack() as held:
-        _lock_outdir(out, held)  # as a first run holds it
+        lock_outdir(out, held)  # as a first run holds it
         status = main(["run", str(media["root"] / "photo.png"), "-o", str(out), "--quiet"])
         assert status == 3
         assert "another alphapose run" in one_line(capsys.readouterr().err)

@@ -16,9 +16,7 @@ import errno
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
-from contextlib import ExitStack
 from pathlib import Path
 
 __all__ = ["build_parser", "main"]
@@ -372,116 +370,6 @@ def _embedded_threads(args: argparse.Namespace) -> int:
     return 1 if workers > 1 and not getattr(args, "sp", False) else 2
 
 
-def _video_job(source, target: Path):
-    """The ``VideoJob`` of a video file source (its results folder can be marked done), else
-    None (images, cameras, streams)."""
-    from alphapose.distributed import VideoJob
-    from alphapose.sources import VideoSource
-
-    if not isinstance(source, VideoSource) or source.path is None or \
-            not Path(source.path).is_file():
-        return None
-    return VideoJob(Path(source.path), target)
-
-
-def unique_names(paths: Sequence[str | Path], stems: bool = False) -> dict[str, str]:
-    """One name per distinct path, unique among ``paths`` and the same in every run with them:
-    the file name (its stem when ``stems``), or where two paths share it, as many of their
-    parent folders as tell them apart (``a/1.jpg``, ``b/1.jpg``; folders as ``a_clip``).
-
-    Example:
-        >>> unique_names(["x/a/1.jpg", "x/b/1.jpg", "x/a/2.jpg"])
-        {'x/a/1.jpg': 'a/1.jpg', 'x/b/1.jpg': 'b/1.jpg', 'x/a/2.jpg': '2.jpg'}
-    """
-    keys = {str(p): Path(os.path.abspath(p)).parts for p in paths}
-    distinct = sorted(set(keys.values()))
-    # stems: a/clip.mp4 and a/clip.avi differ only by extension, which then stays in the name
-    stem_count: dict[tuple[str, ...], int] = {}
-    for parts in distinct:
-        key = (*parts[:-1], Path(parts[-1]).stem)
-        stem_count[key] = stem_count.get(key, 0) + 1
-
-    def name(parts: tuple[str, ...], depth: int) -> str:
-        tail = list(parts[-depth:])
-        if stems:
-            path = Path(parts[-1])
-            same = stem_count[(*parts[:-1], path.stem)] > 1
-            tail[-1] = f"{path.stem}_{path.suffix.lstrip('.')}" if same else path.stem
-            return "_".join(tail)
-        return "/".join(tail)
-
-    depth = dict.fromkeys(distinct, 1)
-    while True:
-        names: dict[str, list[tuple[str, ...]]] = {}
-        for parts in distinct:
-            names.setdefault(name(parts, depth[parts]), []).append(parts)
-        clashes = [group for group in names.values() if len(group) > 1]
-        grown = False
-        for group in clashes:
-            for parts in group:
-                if depth[parts] < len(parts):
-                    depth[parts] += 1
-                    grown = True
-        if not grown:
-            break
-    chosen = {parts: name(parts, depth[parts]) for parts in distinct}
-    if stems:
-        chosen = {parts: "".join(c if c.isalnum() or c in "-_." else "_" for c in value)
-                  or "stream" for parts, value in chosen.items()}
-    return {key: chosen[parts] for key, parts in keys.items()}
-
-
-def _source_outdirs(outdir: Path, sources: list) -> list[Path]:
-    """The results folder of each source: ``outdir``, or with several sources, one folder per
-    video / camera source named by :func:`unique_names` (the video's stem unless two share
-    it)."""
-    from alphapose.sources import VideoSource, WebcamSource
-
-    streams = [s for s in sources if isinstance(s, (VideoSource, WebcamSource))]
-    if len(sources) <= 1 or not streams:
-        return [outdir] * len(sources)
-    files = unique_names([str(s.path) for s in streams if getattr(s, "path", None)], stems=True)
-    targets = []
-    for source in sources:
-        if not isinstance(source, (VideoSource, WebcamSource)):
-            targets.append(outdir)
-        elif getattr(source, "path", None):
-            targets.append(outdir / files[str(source.path)])
-        else:
-            stem = Path(str(source.name)).stem or "stream"
-            targets.append(outdir / "".join(c if c.isalnum() or c in "-_." else "_"
-                                            for c in stem))
-    return targets
-
-
-def _image_names(sources: list) -> dict[str, str]:
-    """Frame names of the still images (by path): the file name, unless two images share it."""
-    from alphapose.sources import ImageSource
-
-    paths = [p for s in sources if isinstance(s, ImageSource) for p in s.paths]
-    names = unique_names(paths)
-    return {path: name for path, name in names.items() if name != Path(path).name}
-
-
-class _Outputs:
-    """The writers of one output folder, opened on first use; closed by :meth:`close` or with
-    the run's ``stack``."""
-
-    def __init__(self, outdir: Path, args: argparse.Namespace, formats: list[str],
-                 stack: ExitStack) -> None:
-        from alphapose import writers
-
-        self.stack = ExitStack()
-        stack.callback(self.stack.close)
-        # the result files; images and video are rendered by `run` (names depend on the source)
-        self.results = self.stack.enter_context(writers.make_writers(outdir, formats,
-                                                                     eval_ids=args.eval))
-        self.image_dir = outdir / "vis" if args.save_img else None
-
-    def close(self) -> None:
-        self.stack.close()
-
-
 #: options of `alphapose run` that change what its output files hold
 _OUTPUT_OPTIONS = (
     "formats", "layout", "eval", "save_img", "save_video", "showbox", "kpt_thresh", "mode",
@@ -508,37 +396,6 @@ def output_options(args: argparse.Namespace) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()}
 
 
-class OutputLocked(OSError):
-    """Another ``alphapose run`` writes to the same output folder."""
-
-
-def _lock_outdir(outdir: Path, stack: ExitStack) -> None:
-    """Hold an exclusive lock on ``outdir`` for the rest of the run (``fcntl.flock`` on
-    ``outdir/.alphapose.lock``; released by the OS when the process ends, also on a kill).
-
-    Raises:
-        OutputLocked: another run holds it.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock
-        return
-    outdir.mkdir(parents=True, exist_ok=True)
-    path = outdir / ".alphapose.lock"
-    file = stack.enter_context(open(path, "a+", encoding="utf-8"))  # noqa: SIM115
-    try:
-        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        file.seek(0)
-        holder = file.read().strip() or "?"
-        raise OutputLocked(f"{outdir}: another alphapose run (pid {holder}) is writing to this "
-                           "folder: wait for it to finish, or choose another -o/--out") from None
-    file.seek(0)
-    file.truncate()
-    file.write(f"{os.getpid()}\n")
-    file.flush()
-
-
 def _check_options(args: argparse.Namespace) -> None:
     for name in ("qsize", "max_pixels", "detect_every"):
         value = getattr(args, name, None)
@@ -546,226 +403,98 @@ def _check_options(args: argparse.Namespace) -> None:
             raise SystemExit(f"alphapose: --{name.replace('_', '-')} must be >= 1, got {value}")
 
 
+def output_settings(args: argparse.Namespace, formats: list[str]):
+    """The :class:`alphapose.runner.OutputOptions` of ``alphapose run``'s options."""
+    from alphapose.runner import OutputOptions
+
+    return OutputOptions(
+        formats=tuple(formats), eval_ids=bool(args.eval), save_img=bool(args.save_img),
+        save_video=bool(args.save_video), show=bool(args.vis),
+        keypoint_threshold=args.kpt_thresh, draw_boxes=bool(args.showbox),
+        draw_3d=bool(getattr(args, "render_3d", False)),
+        trails=int(getattr(args, "trails", 0) or 0), resume=bool(getattr(args, "resume", False)),
+        record=output_options(args), progress=not args.quiet, profile=bool(args.profile))
+
+
 def run(args: argparse.Namespace) -> int:
     """``alphapose run``: returns the process exit status."""
     if getattr(args, "ray", None) is not None:
         if args.ray != "local" and Path(args.ray).exists():  # `--ray videos/`: an input
             args.inputs, args.ray = [args.ray, *args.inputs], "local"
-        from alphapose.distributed import run_cli
+        return _run_ray(args)
+    from alphapose.runner import run_sources
 
-        return run_cli(args)
     formats = _formats(args.formats)
     _check_options(args)
-    options = output_options(args)
+    output = output_settings(args, formats)
     sources = _open_all(args)
     if not sources:
         print("alphapose run: no inputs given (see alphapose run --help)", file=sys.stderr)
         return 2
     pipeline = _build_pipeline(args)  # refuses bad options before any folder is made
     outdir = Path(args.outdir)
-    with ExitStack() as lock:
-        _lock_outdir(outdir, lock)
-        return _run_locked(args, pipeline, sources, formats, options, outdir)
-
-
-def _run_locked(args: argparse.Namespace, pipeline, sources: list, formats: list[str],
-                options: dict, outdir: Path) -> int:
-    """The loop of ``alphapose run`` over its sources, with ``outdir`` locked."""
-    from dataclasses import replace
-
-    from tqdm import tqdm
-
-    from alphapose import writers
-    from alphapose.distributed import DONE_MARKER, changed_options, done_options, mark_done
-    from alphapose.render import RenderOptions
-    from alphapose.sources import ImageSource, InputError, collect_errors
-
-    totals = [getattr(s, "total", None) for s in sources]
-    total = sum(totals) if all(t is not None for t in totals) else None
-    frame_errors: list[InputError] = []
-    skipped: list[str] = []
-    frames_done = persons = 0
-    show = args.vis
-    started = time.perf_counter()
-    bar = tqdm(total=total, unit="frame", disable=args.quiet, dynamic_ncols=True,
-               file=sys.stderr)
-    renamed = _image_names(sources)
-
-    def report(frame, error: Exception) -> None:
-        label = str(frame.path or f"{frame.source or 'input'}#{frame.index}")
-        frame_errors.append(InputError(label, f"pose estimation failed: {error}"))
-        LOG.warning("%s: pose estimation failed: %s", label, error)
-
-    def refuse(label: str, error: Exception | str) -> None:
-        frame_errors.append(InputError(label, str(error)))
-        LOG.warning("%s: %s", label, error)
-
-    with ExitStack() as stack:
-        outputs: dict[Path, _Outputs] = {}
-        try:
-            targets = _source_outdirs(outdir, sources)
-            for number, (source, target) in enumerate(zip(sources, targets)):
-                job = _video_job(source, target)
-                if job is not None and getattr(args, "resume", False):
-                    recorded = done_options(job)
-                    changed = None if recorded is None else changed_options(recorded, options)
-                    if changed == []:
-                        skipped.append(str(source.name))
-                        if bar.total is not None and source.total:
-                            bar.total -= source.total
-                        continue
-                    if changed:
-                        print(f"alphapose: --resume: {source.name} was done with other options "
-                              f"({', '.join('--' + c.replace('_', '-') for c in changed)}); "
-                              "running it again", file=sys.stderr)
-                if job is not None:  # redone: not done until it succeeds again
-                    (target / DONE_MARKER).unlink(missing_ok=True)
-                errors_before = len(frame_errors)
-                if target not in outputs:
-                    outputs[target] = _Outputs(target, args, formats, stack)
-                out = outputs[target]
-                video = None
-                video_label = str(target / f"AlphaPose_{_video_name(source)}")
-                trails = _start_source_tracking(pipeline, args)
-                try:
-                    for frame, poses in pipeline.run(source, on_error=report):
-                        if frame.path is not None and str(frame.path) in renamed:
-                            frame = replace(frame, name=renamed[str(frame.path)])
-                        label = str(frame.path or f"{source.name}#{frame.index}")
-                        try:
-                            out.results.write(frame, poses)
-                        except ValueError as error:  # this frame does not fit a format
-                            refuse(label, error)
-                        if out.image_dir is not None or args.save_video or show:
-                            rendered = RenderOptions(
-                                keypoint_threshold=args.kpt_thresh, draw_boxes=args.showbox,
-                                draw_ids=args.showbox, draw_3d=args.render_3d,
-                            ).draw(frame.image, poses)
-                            if trails is not None:
-                                from alphapose.render import draw_trails
-
-                                rendered = draw_trails(rendered, trails.update(poses))
-                            if out.image_dir is not None:
-                                name = frame.name if isinstance(source, ImageSource) else \
-                                    f"{Path(str(source.name)).stem}_{frame.name}"
-                                path = out.image_dir / writers.relative_path(name)
-                                path.parent.mkdir(parents=True, exist_ok=True)
-                                if not _imwrite(path, rendered):
-                                    frame_errors.append(InputError(str(path),
-                                                                   "could not write image"))
-                            if args.save_video and not isinstance(source, ImageSource) \
-                                    and video is not False:
-                                try:
-                                    if video is None:
-                                        video = writers.VideoWriter(
-                                            video_label, fps=_fps(source),
-                                            frame_size=(frame.width, frame.height))
-                                    video.write_image(rendered)
-                                except (OSError, ValueError) as error:
-                                    refuse(video_label, _first_line(error))
-                                    _close_quietly(video)
-                                    video = False  # no more frames to a broken video
-                            if show:
-                                show = _show(rendered)
-                        frames_done += 1
-                        persons += len(poses)
-                        bar.update(1)
-                        elapsed = time.perf_counter() - started
-                        postfix = {"fps": f"{frames_done / max(elapsed, 1e-9):.1f}",
-                                   "people": len(poses)}
-                        if args.profile:
-                            postfix.update({k: f"{v:.0f}ms" for k, v in
-                                            pipeline.times.per_frame_ms().items()})
-                        bar.set_postfix(postfix, refresh=False)
-                    if video:
-                        try:
-                            video.close()  # checks that every frame reached the file
-                        except (OSError, ValueError) as error:
-                            refuse(video_label, _first_line(error))
-                finally:
-                    if video:  # interrupted: keep what was written
-                        _close_quietly(video)
-                if job is not None and not source.errors and len(frame_errors) == errors_before \
-                        and target not in targets[number + 1:]:
-                    out.close()  # the folder's files are complete: then it is marked done
-                    mark_done(job, options)
-        except KeyboardInterrupt:
-            print("\nalphapose: interrupted; results of finished frames are on disk",
-                  file=sys.stderr)
-            bar.close()
-            return 130
-        finally:
-            bar.close()
-    elapsed = time.perf_counter() - started
-    if skipped:
-        print(f"alphapose: --resume: {len(skipped)} video(s) done by an earlier run, skipped",
-              file=sys.stderr)
-    errors = collect_errors(sources) + frame_errors
-    print(f"alphapose: {frames_done} frames, {persons} people in {elapsed:.1f} s "
-          f"({frames_done / max(elapsed, 1e-9):.2f} fps); results in {outdir}/",
-          file=sys.stderr)
+    summary = run_sources(pipeline, sources, outdir, output)
+    if summary.interrupted:
+        return summary.status
+    if summary.skipped:
+        print(f"alphapose: --resume: {len(summary.skipped)} video(s) done by an earlier run, "
+              "skipped", file=sys.stderr)
+    print(f"alphapose: {summary.frames} frames, {summary.persons} people in "
+          f"{summary.seconds:.1f} s ({summary.frames / max(summary.seconds, 1e-9):.2f} fps); "
+          f"results in {outdir}/", file=sys.stderr)
     if args.profile:
-        times = ", ".join(f"{k} {v:.1f} ms" for k, v in pipeline.times.per_frame_ms().items())
+        times = ", ".join(f"{k} {v:.1f} ms" for k, v in summary.stage_ms.items())
         print(f"alphapose: per frame: {times}", file=sys.stderr)
-    if errors:
-        print(f"alphapose: {len(errors)} input problem(s):", file=sys.stderr)
-        for error in errors:
+    if summary.errors:
+        print(f"alphapose: {len(summary.errors)} input problem(s):", file=sys.stderr)
+        for error in summary.errors:
             print(f"  - {error}", file=sys.stderr)
-        return 1
-    return 0
+    return summary.status
 
 
-def _first_line(error: BaseException) -> str:
-    """One line for ``error``: an OSError's reason (and file), else its message's first line."""
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror.lower() + (f" ({error.filename})" if error.filename else "")
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
+def _task_pipeline(args: argparse.Namespace):
+    """The pipeline of one Ray task: ``args``' pipeline, with one CPU per task (no per-core
+    estimator workers, one thread per model unless the options say otherwise)."""
+    import copy
+
+    task_args = copy.copy(args)
+    if getattr(task_args, "workers", None) is None:
+        task_args.workers = 1
+    if getattr(task_args, "threads", None) is None:
+        task_args.threads = 1
+    return _build_pipeline(task_args)
 
 
-def _close_quietly(sink) -> None:
+def _run_ray(args: argparse.Namespace) -> int:
+    """``alphapose run --ray``: returns the exit status (1 when a video failed twice)."""
+    from dataclasses import replace
+    from functools import partial
+
+    from alphapose.distributed import LOCAL, run_videos, video_jobs
+
+    inputs = [*args.inputs, *getattr(args, "extra_inputs", [])]
     try:
-        sink.close()
-    except (OSError, ValueError):
-        pass
-
-
-def _imwrite(path: Path, image) -> bool:
-    import cv2
-
-    try:
-        return bool(cv2.imwrite(str(path), image))
-    except cv2.error:
-        return bool(cv2.imwrite(str(path.with_suffix(".jpg")), image))
-
-
-def _video_name(source) -> str:
-    name = Path(str(source.name)).name
-    if str(source.name).startswith("webcam") or "://" in str(source.name) or name.isdigit():
-        return f"webcam{name.split(':')[-1]}.mp4"
-    return str(Path(name).with_suffix(".mp4"))
-
-
-def _fps(source) -> float:
-    fps = getattr(source, "fps", None)
-    return float(fps) if fps and fps > 0 else 25.0
-
-
-def _show(image) -> bool:
-    """Show a frame; returns False (and warns once) when no display can be used."""
-    import cv2
-
-    if not (os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin")):
-        LOG.warning("--vis: no display available; not showing frames")
-        return False
-    try:
-        cv2.imshow("AlphaPose", image)
-        cv2.waitKey(1)
-        return True
-    except cv2.error as error:
-        LOG.warning("--vis: cannot open a window (%s); not showing frames",
-                    str(error).strip().splitlines()[-1])
-        return False
+        _check_options(args)
+        output = output_settings(args, _formats(args.formats))
+        jobs = video_jobs(inputs, args.outdir)
+        ray_address = None if args.ray in (None, LOCAL) else args.ray
+        # a task writes no window and no bar; run_videos picks the videos to redo itself
+        task_output = replace(output, show=False, progress=False, resume=False)
+        outcomes = run_videos(jobs, partial(_task_pipeline, args), task_output,
+                              address=ray_address, num_cpus=getattr(args, "ray_cpus", None),
+                              progress=not args.quiet, resume=output.resume)
+    except (ImportError, ValueError) as error:
+        print(f"alphapose run: {error}", file=sys.stderr)
+        return 2
+    failed = [o for o in outcomes if not o.ok]
+    earlier = sum(1 for o in outcomes if o.attempts == 0)
+    print(f"alphapose: {len(outcomes) - len(failed)} of {len(outcomes)} videos done"
+          f"{f' ({earlier} by an earlier run)' if earlier else ''}; results "
+          f"in {args.outdir}/<video>/", file=sys.stderr)
+    for outcome in failed:
+        print(f"  - {outcome.job.video}: failed {outcome.attempts} times: {outcome.error}",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def models(args: argparse.Namespace) -> int:
@@ -900,19 +629,6 @@ def _build_tracker(args: argparse.Namespace):
     from alphapose.tracking import MSIMTracker, PoseFlowTracker
 
     return MSIMTracker(_msim_config(args)) if name == "msim" else PoseFlowTracker()
-
-
-def _start_source_tracking(pipeline, args: argparse.Namespace):
-    """A new source starts new identities; returns its trail history (or None)."""
-    reset = getattr(pipeline.tracker, "reset", None)
-    if callable(reset):
-        reset()
-    trails = getattr(args, "trails", 0) or 0
-    if trails > 0 and pipeline.tracker is not None:
-        from alphapose.render import TrailHistory
-
-        return TrailHistory(trails)
-    return None
 
 
 def _add_track_commands(sub) -> None:

@@ -1,7 +1,8 @@
 """Many videos on a Ray cluster: ``alphapose run --ray [ADDRESS] videos/ -o OUT``.
 
-Each video is one Ray task that runs the ordinary ``alphapose run VIDEO -o OUT/<video stem>``
-with the same options, so its results are exactly a local run's. A task that fails is retried
+Each video is one Ray task that runs the library runner (:func:`alphapose.runner.run_sources`,
+what ``alphapose run VIDEO -o OUT/<video stem>`` runs) with the same pipeline and output
+options, so its results are exactly a local run's. A task that fails is retried
 once; videos that still fail are reported at the end (exit status 1). A video that succeeds
 leaves ``alphapose-done.json`` in its folder; with ``--resume`` a rerun skips the videos whose
 marker matches the video file (size and modification time), so an interrupted batch of
@@ -15,21 +16,28 @@ import Ray.
 
 from __future__ import annotations
 
-import argparse
-import copy
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alphapose.runner import (
+    DONE_MARKER,
+    OutputOptions,
+    VideoJob,
+    changed_options,
+    done_options,
+    is_done,
+    mark_done,
+)
+
 __all__ = ["DONE_MARKER", "RAY_HINT", "VideoJob", "VideoOutcome", "changed_options",
            "done_options", "is_done", "mark_done",
-           "require_ray", "run_cli", "run_videos", "video_jobs"]
+           "require_ray", "run_videos", "video_jobs"]
 
 RAY_HINT = "pip install 'alphapose[ray]'"
 LOCAL = "local"
-#: written into a video's output folder when its run succeeded
-DONE_MARKER = "alphapose-done.json"
 
 
 def require_ray() -> Any:
@@ -39,14 +47,6 @@ def require_ray() -> Any:
     except ImportError as error:
         raise ImportError(f"--ray needs Ray, an optional extra: {RAY_HINT}") from error
     return ray
-
-
-@dataclass(frozen=True)
-class VideoJob:
-    """One video and the folder its results go to."""
-
-    video: Path
-    outdir: Path
 
 
 @dataclass(frozen=True)
@@ -97,87 +97,33 @@ def video_jobs(inputs: list[str], outdir: str | Path) -> list[VideoJob]:
     return jobs
 
 
-def _video_stamp(video: Path) -> dict[str, Any]:
-    stat = video.stat()
-    return {"video": str(video), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+def _run_one(make_pipeline: Callable[[], Any], output: OutputOptions, video: str,
+             outdir: str) -> int:
+    """The Ray task: the runner on one video (raises when it does not succeed: the video
+    failed or had bad frames). ``run_videos`` chose this video: the runner drops its done
+    marker first and writes it back when the video ran without errors."""
+    from alphapose.runner import run_paths
+
+    summary = run_paths(make_pipeline(), [video], outdir, output)
+    if summary.status != 0:
+        problems = "; ".join(str(e) for e in summary.errors[:3])
+        raise RuntimeError(f"the run exited with status {summary.status}"
+                           + (f": {problems}" if problems else ""))
+    return summary.status
 
 
-def mark_done(job: VideoJob, options: dict[str, Any] | None = None) -> None:
-    """Record that ``job`` finished: the marker names the video file's size and time and the
-    ``options`` that shape its outputs (formats, layout, models, ...)."""
-    import json
-
-    stamp = {**_video_stamp(job.video), "options": options or {}}
-    tmp = job.outdir / f".{DONE_MARKER}.tmp"
-    tmp.write_text(json.dumps(stamp, sort_keys=True) + "\n")
-    tmp.replace(job.outdir / DONE_MARKER)
-
-
-def done_options(job: VideoJob) -> dict[str, Any] | None:
-    """The options an earlier run finished ``job`` with, on the same video file (unchanged
-    since); None when it did not finish it. A marker from before options were recorded gives
-    ``{}``."""
-    import json
-
-    try:
-        stamp = json.loads((job.outdir / DONE_MARKER).read_text())
-        options = stamp.pop("options", {})
-        same = stamp == json.loads(json.dumps(_video_stamp(job.video)))
-        return options if same and isinstance(options, dict) else None
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-def changed_options(recorded: dict[str, Any], options: dict[str, Any]) -> list[str]:
-    """Names of the options whose values differ (an empty record, from an older marker,
-    matches anything)."""
-    import json
-
-    if not recorded:
-        return []
-    now = json.loads(json.dumps(options))
-    return sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))
-
-
-def is_done(job: VideoJob, options: dict[str, Any] | None = None) -> bool:
-    """Whether an earlier run finished ``job`` on the same video file (unchanged since) and,
-    when ``options`` are given, with the same options."""
-    recorded = done_options(job)
-    if recorded is None:
-        return False
-    return options is None or not changed_options(recorded, options)
-
-
-def _run_one(args: argparse.Namespace, video: str, outdir: str) -> int:
-    """The Ray task: ``alphapose run`` on one video (raises when it does not succeed)."""
-    from alphapose.cli import run
-
-    task_args = copy.copy(args)
-    task_args.inputs, task_args.extra_inputs = [video], []
-    task_args.input_list, task_args.webcam = None, -1
-    task_args.outdir, task_args.ray, task_args.quiet, task_args.vis = outdir, None, True, False
-    # a task holds one CPU: no per-core estimator workers, one thread per model
-    if getattr(task_args, "workers", None) is None:
-        task_args.workers = 1
-    if getattr(task_args, "threads", None) is None:
-        task_args.threads = 1
-    # run_videos chose this video; `run` drops its done marker first and writes it back when
-    # the video ran without errors
-    task_args.resume = False
-    status = run(task_args)
-    if status != 0:
-        raise RuntimeError(f"alphapose run exited with status {status}")
-    return status
-
-
-def run_videos(args: argparse.Namespace, jobs: list[VideoJob], address: str | None = None,
+def run_videos(jobs: list[VideoJob], make_pipeline: Callable[[], Any],
+               output: OutputOptions | None = None, address: str | None = None,
                num_cpus: int | None = None, retries: int = 1,
                progress: bool = True, resume: bool = False) -> list[VideoOutcome]:
-    """Run ``alphapose run`` (options ``args``) on every job as a Ray task.
+    """Run the runner on every job as a Ray task.
 
     Args:
-        args: parsed ``alphapose run`` options applied to every video.
         jobs: the videos and their output folders (:func:`video_jobs`).
+        make_pipeline: builds each task's pipeline (picklable, e.g. a ``functools.partial``;
+            a task has one CPU: build it with one worker and one thread per model).
+        output: what each task writes (its ``record`` goes into the done markers and is what
+            ``resume`` compares).
         address: Ray cluster address; None starts a local cluster (Ray already initialised in
             this process is used as it is).
         num_cpus: CPUs of the local cluster (None = all).
@@ -190,6 +136,8 @@ def run_videos(args: argparse.Namespace, jobs: list[VideoJob], address: str | No
     """
     ray = require_ray()
     from tqdm import tqdm
+
+    output = output or OutputOptions(progress=False)
 
     started_here = False
     if not ray.is_initialized():
@@ -205,12 +153,9 @@ def run_videos(args: argparse.Namespace, jobs: list[VideoJob], address: str | No
 
         def submit(i: int) -> Any:
             attempts[i] += 1
-            return task.remote(args, str(jobs[i].video), str(jobs[i].outdir))
+            return task.remote(make_pipeline, output, str(jobs[i].video), str(jobs[i].outdir))
 
-        from alphapose.cli import output_options
-
-        options = output_options(args)
-        skipped = {i for i, job in enumerate(jobs) if resume and is_done(job, options)}
+        skipped = {i for i, job in enumerate(jobs) if resume and is_done(job, output.record)}
         pending = {submit(i): i for i in range(len(jobs)) if i not in skipped}
         bar = tqdm(total=len(jobs), initial=len(skipped), unit="video", disable=not progress,
                    file=sys.stderr, dynamic_ncols=True)
@@ -241,26 +186,3 @@ def _short(error: BaseException) -> str:
     cause = getattr(error, "cause", None)
     text = str(cause if cause is not None else error).strip().splitlines()
     return text[-1] if text else type(error).__name__
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """``alphapose run --ray``: returns the exit status (1 when a video failed twice)."""
-    inputs = [*args.inputs, *getattr(args, "extra_inputs", [])]
-    try:
-        jobs = video_jobs(inputs, args.outdir)
-        ray_address = None if args.ray in (None, LOCAL) else args.ray
-        outcomes = run_videos(args, jobs, address=ray_address,
-                              num_cpus=getattr(args, "ray_cpus", None),
-                              progress=not args.quiet, resume=getattr(args, "resume", False))
-    except (ImportError, ValueError) as error:
-        print(f"alphapose run: {error}", file=sys.stderr)
-        return 2
-    failed = [o for o in outcomes if not o.ok]
-    earlier = sum(1 for o in outcomes if o.attempts == 0)
-    print(f"alphapose: {len(outcomes) - len(failed)} of {len(outcomes)} videos done"
-          f"{f' ({earlier} by an earlier run)' if earlier else ''}; results "
-          f"in {args.outdir}/<video>/", file=sys.stderr)
-    for outcome in failed:
-        print(f"  - {outcome.job.video}: failed {outcome.attempts} times: {outcome.error}",
-              file=sys.stderr)
-    return 1 if failed else 0
