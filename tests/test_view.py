@@ -811,6 +811,16 @@ def test_3d_panel_of_a_real_run(browser, real_run, tmp_path):
     assert f"id {run.track_ids[lo + target]}" in browser.evaluate(
         "document.getElementById('pose3d-who').textContent")
     _keep(browser, tmp_path, "pose3d-hover.png")
+    # the pointer stays where it is on the next frame: whoever's box holds it now
+    browser.evaluate(f"alphaposeView.show({frame + 1})")
+    lo2, hi2 = run.offsets[frame + 1], run.offsets[frame + 2]
+    boxes2 = run.xyxy[lo2:hi2]
+    holds = (boxes2[:, 0] <= x) & (x <= boxes2[:, 2]) & (boxes2[:, 1] <= y) & (y <= boxes2[:, 3])
+    areas = np.where(holds, (boxes2[:, 2] - boxes2[:, 0]) * (boxes2[:, 3] - boxes2[:, 1]), np.inf)
+    now = int(np.argmin(areas)) if holds.any() else int(np.argmax(run.scores[lo2:hi2]))
+    assert json.loads(browser.evaluate("JSON.stringify(alphaposeView.pose3d.shown)")) == \
+        {"run": 0, "frame": frame + 1, "index": now}
+    browser.evaluate(f"alphaposeView.show({frame})")
     # dragging turns the view by 0.6 degrees per pixel; a double-click turns it back
     browser.evaluate("(() => { const c = document.getElementById('pose3d');"
                      " const r = c.getBoundingClientRect();"

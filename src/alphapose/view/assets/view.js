@@ -247,7 +247,7 @@
     const canvas = $("pose3d");
     const has3d = runs.some((r) => r.s.k3 > 0);
     const VIEW = { yaw: -30, pitch: 15 };
-    const panel = { view: { ...VIEW }, hover: null, shown: null, background: "#1f2228", grid: "#3a3f48", draw() {} };
+    const panel = { view: { ...VIEW }, pointer: null, shown: null, background: "#1f2228", grid: "#3a3f48", draw() {} };
     if (!has3d) return panel;
     $("pose3d-section").hidden = false;
     function project(x, y, z) {
@@ -262,9 +262,18 @@
         for (let p = fd.from; p < fd.to; p++) people.push({ r, fd, p });
       });
       if (!people.length) return null;
-      const same = (a, b) => a && b && a.r === b.r && a.p === b.p;
-      const hovered = people.find((q) => panel.hover && same(q, { r: panel.hover.r, p: panel.hover.p }));
-      if (hovered) return hovered;
+      // under the pointer (kept in image pixels, so playback follows whoever walks under it):
+      // the smallest box holding it
+      if (panel.pointer) {
+        const [mx, my] = panel.pointer;
+        let best = null, bestArea = Infinity;
+        people.forEach((q) => {
+          const b = q.fd.chunk.boxes.subarray(4 * q.p, 4 * q.p + 4);
+          const area = (b[2] - b[0]) * (b[3] - b[1]);
+          if (mx >= b[0] && mx <= b[2] && my >= b[1] && my <= b[3] && area < bestArea) { best = q; bestArea = area; }
+        });
+        if (best) return best;
+      }
       if (state.track) {
         const t = people.find((q) => q.r === state.track.run && q.fd.chunk.ids[q.p] === state.track.t.id);
         if (t) return t;
@@ -321,24 +330,14 @@
       const name = (DATA.compare ? `${runs[who.r].s.name}: ` : "") + (id >= 0 ? `id ${id}` : `person ${who.p - who.fd.from + 1}`);
       $("pose3d-who").textContent = `(${name}; metres, hip-centred; drag to turn, double-click to reset)`;
     };
-    // the person under the pointer: the smallest box holding it, else the nearest keypoint
     overlay.addEventListener("mousemove", (ev) => {
       const rect = overlay.getBoundingClientRect();
-      const mx = ((ev.clientX - rect.left) / rect.width) * overlay.width;
-      const my = ((ev.clientY - rect.top) / rect.height) * overlay.height;
-      let best = null, bestArea = Infinity;
-      state.frameData.forEach((fd, r) => {
-        if (!fd || !fd.chunk.xyz) return;
-        for (let p = fd.from; p < fd.to; p++) {
-          const b = fd.chunk.boxes.subarray(4 * p, 4 * p + 4);
-          const area = (b[2] - b[0]) * (b[3] - b[1]);
-          if (mx >= b[0] && mx <= b[2] && my >= b[1] && my <= b[3] && area < bestArea) { best = { r, p }; bestArea = area; }
-        }
-      });
-      const same = best && panel.hover && best.r === panel.hover.r && best.p === panel.hover.p;
-      if (!same && (best || panel.hover)) { panel.hover = best; panel.draw(); }
+      panel.pointer = [((ev.clientX - rect.left) / rect.width) * overlay.width,
+        ((ev.clientY - rect.top) / rect.height) * overlay.height];
+      const who = pick();  // redrawn only when the pointer reaches another person
+      if (!who || !panel.shown || who.r !== panel.shown.run || who.p - who.fd.from !== panel.shown.index) panel.draw();
     });
-    overlay.addEventListener("mouseleave", () => { if (panel.hover) { panel.hover = null; panel.draw(); } });
+    overlay.addEventListener("mouseleave", () => { panel.pointer = null; panel.draw(); });
     let drag = null;
     canvas.addEventListener("pointerdown", (ev) => { drag = { x: ev.clientX, y: ev.clientY, ...panel.view }; canvas.setPointerCapture(ev.pointerId); });
     canvas.addEventListener("pointermove", (ev) => {
