@@ -222,12 +222,8 @@ def test_smoother_smooths_tracked_3d_keypoints() -> None:
 
 
 def test_writers_add_keypoints_3d_and_segmentation(tmp_path: Path) -> None:
-    from alphapose.writers import (
-        AlphaPoseJsonWriter,
-        CocoResultsWriter,
-        JsonLinesWriter,
-        load_alphapose_json,
-    )
+    from alphapose.formats import load_alphapose_json
+    from alphapose.writers import AlphaPoseJsonWriter, CocoResultsWriter, JsonLinesWriter
 
     poses = _person(2)
     frame = Frame(np.zeros((100, 120, 3), np.uint8), 0, "a.jpg")

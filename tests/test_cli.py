@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from alphapose.cli import build_parser, main
-from alphapose.writers import load_alphapose_json
+from alphapose.formats import load_alphapose_json
 
 pytestmark = pytest.mark.models
 

@@ -104,7 +104,7 @@ _RESULTS_TEXT = "[\n" + ",\n".join(json.dumps(e) for e in _RESULTS) + "\n]\n"
 @given(st.one_of(_mutations(_RESULTS).map(_dump), _text_damage(_RESULTS_TEXT),
                  _JSON.map(_dump)))
 def test_fuzz_alphapose_results(text: str) -> None:
-    from alphapose.writers import load_alphapose_json
+    from alphapose.formats import load_alphapose_json
 
     _check(load_alphapose_json, _write(text))
 
@@ -112,7 +112,7 @@ def test_fuzz_alphapose_results(text: str) -> None:
 @FUZZ
 @given(st.integers(0, len(_RESULTS_TEXT)))
 def test_fuzz_truncated_results_are_never_read_silently_in_part(cut: int) -> None:
-    from alphapose.writers import load_alphapose_json
+    from alphapose.formats import load_alphapose_json
 
     path = _write(_RESULTS_TEXT[:cut])
     logger = logging.getLogger("alphapose")

@@ -16,7 +16,7 @@ import pytest
 
 from alphapose.cli import main
 from alphapose.evaluate.tracking import load_posetrack, load_tracking_results
-from alphapose.writers import load_alphapose_json, load_json_lines
+from alphapose.formats import load_alphapose_json, load_json_lines
 
 
 def _entry(image: int, person: int = 0) -> dict:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from alphapose.codecs import CombinedCodec, HeatmapCodec, IntegralRegressionCodec
-from alphapose.runtime.base import Backend, check_batch, create_backend
+from alphapose.runtime.backends import create_backend
+from alphapose.runtime.base import Backend, check_batch
 
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from alphapose.formats import image_id_from_name, load_alphapose_json, load_json_lines
 from alphapose.render import RenderOptions
 from alphapose.structures import Frame, Poses
 from alphapose.writers import (
@@ -22,9 +23,6 @@ from alphapose.writers import (
     MultiWriter,
     OpenPoseWriter,
     VideoWriter,
-    image_id_from_name,
-    load_alphapose_json,
-    load_json_lines,
     make_writers,
 )
 

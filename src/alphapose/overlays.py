@@ -14,8 +14,8 @@ import math
 import cv2
 import numpy as np
 
+from alphapose.colors import id_color, part_color
 from alphapose.masks import decode_rle
-from alphapose.render import id_color, part_color
 from alphapose.skeletons import get_layout
 from alphapose.structures import Poses
 

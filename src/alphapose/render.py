@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import colorsys
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from alphapose.colors import BGR, id_color, part_color
 from alphapose.skeletons import PARTS, Layout, get_layout
 from alphapose.structures import Detections, Poses, check_image
 
@@ -39,7 +39,6 @@ __all__ = [
     "part_color",
 ]
 
-BGR = tuple[int, int, int]
 #: A single threshold for every keypoint, or one per part (keys from ``PARTS`` or ``"hand"``).
 Threshold = float | Mapping[str, float]
 
@@ -53,18 +52,6 @@ _SCALE = 1 << _SHIFT
 # a far-away point still leaves the image in the right direction.
 _COORD_LIMIT = 1e6
 
-# BGR colours. None of them is black, so any drawn pixel differs from a black canvas.
-_PART_SIDE_COLORS: Mapping[tuple[str, str], BGR] = {
-    ("body", "left"): (255, 140, 0),     # azure
-    ("body", "right"): (0, 140, 255),    # orange
-    ("body", "centre"): (0, 200, 0),     # green
-    ("foot", "left"): (255, 0, 170),     # violet
-    ("foot", "right"): (0, 210, 255),    # amber
-    ("foot", "centre"): (0, 200, 0),
-    ("face", "centre"): (235, 235, 235),  # light grey
-    ("left_hand", "centre"): (255, 255, 0),   # cyan
-    ("right_hand", "centre"): (0, 255, 255),  # yellow
-}
 _UNTRACKED_BOX_COLOR: BGR = (255, 0, 0)  # blue, as the official renderer draws untracked boxes
 _DETECTION_COLOR: BGR = (0, 0, 255)      # red
 _THIN_PARTS = frozenset({"face", "left_hand", "right_hand"})
@@ -108,53 +95,6 @@ class RenderOptions:
         if self.draw_3d and poses.keypoints_3d is not None:
             out = overlays.draw_skeletons_3d(out, poses)
         return out
-
-
-def id_color(track_id: int) -> BGR:
-    """A bright colour for a track id, the same on every call; neighbouring ids differ strongly.
-
-    Hues step by the golden ratio of a turn, so any few consecutive ids are far apart in hue.
-
-    Args:
-        track_id: a non-negative identity.
-
-    Returns:
-        ``(b, g, r)`` ints in [0, 255], never dark (value 1, saturation 0.85).
-
-    Example:
-        >>> id_color(0), id_color(1)
-        ((38, 38, 255), (255, 101, 38))
-
-    Raises:
-        TypeError: ``track_id`` is not an integer.
-        ValueError: ``track_id`` is negative (``-1`` means "untracked" and has no colour).
-    """
-    if isinstance(track_id, bool) or not isinstance(track_id, (int, np.integer)):
-        raise TypeError(f"track_id: expected an int, got {type(track_id).__name__}")
-    if track_id < 0:
-        raise ValueError(f"track_id: expected a non-negative id, got {track_id} "
-                         "(-1 marks an untracked person, which is coloured by body part)")
-    hue = (int(track_id) * 0.6180339887498949) % 1.0
-    r, g, b = colorsys.hsv_to_rgb(hue, 0.85, 1.0)
-    return (int(round(b * 255)), int(round(g * 255)), int(round(r * 255)))
-
-
-def part_color(part: str, side: str = "centre") -> BGR:
-    """The colour of an untracked keypoint or edge of ``part`` on ``side``.
-
-    Args:
-        part: one of ``"body"``, ``"foot"``, ``"face"``, ``"left_hand"``, ``"right_hand"``.
-        side: ``"left"``, ``"right"`` or ``"centre"`` (only body and foot distinguish sides).
-
-    Raises:
-        ValueError: unknown part or side.
-    """
-    if part not in PARTS:
-        raise ValueError(f"part: expected one of {', '.join(PARTS)}, got {part!r}")
-    if side not in ("left", "right", "centre"):
-        raise ValueError(f"side: expected 'left', 'right' or 'centre', got {side!r}")
-    return _PART_SIDE_COLORS.get((part, side), _PART_SIDE_COLORS.get((part, "centre"),
-                                                                     (255, 255, 255)))
 
 
 def layout_colors(layout: str | Layout) -> dict[str, tuple]:

@@ -309,7 +309,9 @@ class _Outputs:
         stack.callback(self.stack.close)
         self.results = self.stack.enter_context(writers.make_writers(
             outdir, list(output.formats), eval_ids=output.eval_ids))
-        self.image_dir = outdir / "vis" if output.save_img else None
+        # rendered once per frame by the run, saved through the writers' one save path
+        self.images = (writers.ImageWriter(outdir / "vis", render=None) if output.save_img
+                       else None)
 
     def close(self) -> None:
         self.stack.close()
@@ -463,17 +465,15 @@ class _SourceSink:
             self.outputs.results.write(frame, poses)
         except ValueError as error:  # this frame does not fit a format
             self.refuse(label, error)
-        if not (self.outputs.image_dir is not None or self.output.save_video or self.shown.on):
+        if not (self.outputs.images is not None or self.output.save_video or self.shown.on):
             return
         rendered = self._render(frame, poses)
-        if self.outputs.image_dir is not None:
-            from alphapose.writers import relative_path
-
+        if self.outputs.images is not None:
             name = frame.name if self.still else f"{Path(str(self.source.name)).stem}_{frame.name}"
-            path = self.outputs.image_dir / relative_path(name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not _imwrite(path, rendered):
-                self.refuse(str(path), "could not write image")
+            try:
+                self.outputs.images.write_image(name, rendered, frame.index)
+            except OSError as error:
+                self.refuse(str(self.outputs.images.outdir / name), first_line(error))
         if self.output.save_video and not self.still and self.video is not False:
             try:
                 if self.video is None:
@@ -543,15 +543,6 @@ def _close_quietly(sink: Any) -> None:
         sink.close()
     except (OSError, ValueError):
         pass
-
-
-def _imwrite(path: Path, image: Any) -> bool:
-    import cv2
-
-    try:
-        return bool(cv2.imwrite(str(path), image))
-    except cv2.error:
-        return bool(cv2.imwrite(str(path.with_suffix(".jpg")), image))
 
 
 def _video_name(source: Any) -> str:

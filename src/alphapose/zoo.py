@@ -170,7 +170,7 @@ def build_network_estimator(pose: str, checkpoint: str | Path, *, backend: str =
     from alphapose.codecs import codec_from_loss
     from alphapose.estimators.network import NetworkPoseEstimator
     from alphapose.models.checkpoint import load_model
-    from alphapose.runtime.base import create_backend
+    from alphapose.runtime.backends import create_backend
 
     network = load_model(cfg, checkpoint)
     codec = codec_from_loss(cfg.loss.type, cfg.model.num_joints,

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from alphapose.formats import image_id_from_name
 from alphapose.structures import Detections
-from alphapose.writers import image_id_from_name
 
 __all__ = ["FileDetector"]
 

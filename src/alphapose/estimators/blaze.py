@@ -37,6 +37,7 @@ from functools import partial
 import numpy as np
 
 from alphapose.estimators.blaze_body import (
+    BLAZE_TO_COCO17,
     BlazeBody,
     BodyResult,
     roi_from_alignment_points,
@@ -57,7 +58,6 @@ __all__ = [
     "body_box",
 ]
 
-BLAZE_TO_COCO17 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 #: left/right pairs of the 33 named BlazePose points (for the flip test)
 BLAZE_FLIP_PAIRS = ((1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16),
                     (17, 18), (19, 20), (21, 22), (23, 24), (25, 26), (27, 28), (29, 30), (31, 32))

@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 DECODINGS = ("heatmap", "regression", "integral")
+#: the COCO-17 keypoints among the 33 named BlazePose points, in COCO order
+BLAZE_TO_COCO17 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 #: body landmark models by name -> their zoo entry (:func:`alphapose.weights.get_model_file`)
 BODY_MODELS = {"lite": "blaze-pose-lite", "full": "blaze-pose-full", "heavy": "blaze-pose-heavy"}
 

@@ -34,8 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from alphapose.estimators.blaze import BLAZE_TO_COCO17
-from alphapose.estimators.blaze_body import BodyResult
+from alphapose.estimators.blaze_body import BLAZE_TO_COCO17, BodyResult
 from alphapose.tasks import URGENT, Tasks, gather
 from alphapose.transforms import RotatedRect
 

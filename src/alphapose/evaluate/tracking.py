@@ -533,9 +533,9 @@ def load_tracking_results(path: str | os.PathLike[str]) -> dict[str, TrackFrame]
         ValueError: the file is none of these formats, or an entry is malformed (the message
             names the file, the entry and the field).
     """
+    from alphapose.formats import load_alphapose_json, load_json_lines
     from alphapose.jsonfile import load_json, read_text
     from alphapose.skeletons import get_layout
-    from alphapose.writers import load_alphapose_json, load_json_lines
 
     path = Path(path)
     text = read_text(path, "tracking results")

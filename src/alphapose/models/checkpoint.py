@@ -278,7 +278,7 @@ def load_model(cfg: ModelConfig | PoseConfig,
     Raises:
         ValueError: as :func:`load_checkpoint` and :func:`alphapose.models.build_model`.
     """
-    from alphapose.models import build_model
+    from alphapose.models.registry import build_model
 
     model_cfg = cfg.model if isinstance(cfg, PoseConfig) else cfg
     with torch.device("meta"):
@@ -315,7 +315,7 @@ def match_official_configs(state: Mapping[str, Any], top: int = 3) -> list[Confi
 @functools.lru_cache(maxsize=1)
 def _official_signatures() -> tuple[tuple[tuple[str, ...], dict[str, tuple[int, ...]]], ...]:
     """``(config names, {key: shape})`` for every packaged config we can build (meta device)."""
-    from alphapose.models import build_model
+    from alphapose.models.registry import build_model
 
     groups: dict[tuple[tuple[str, tuple[int, ...]], ...], list[str]] = {}
     for name in list_official_configs():

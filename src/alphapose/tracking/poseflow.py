@@ -259,7 +259,7 @@ def poseflow_track(entries: Sequence[dict[str, Any]], config: PoseFlowConfig = P
 
     Args:
         entries: the AlphaPose JSON list (``image_id``, ``keypoints`` as flat x, y, score
-            triples, ``score``), e.g. from :func:`alphapose.writers.load_alphapose_json`.
+            triples, ``score``), e.g. from :func:`alphapose.formats.load_alphapose_json`.
         config: the settings.
         image_dir: folder holding the frames by ``image_id`` (for the ORB correspondences and
             clipping); ``None`` tracks from the poses alone.
@@ -311,7 +311,7 @@ def poseflow_track_file(in_path: str | os.PathLike[str], out_path: str | os.Path
     Returns:
         The number of distinct ids.
     """
-    from alphapose.writers import load_alphapose_json
+    from alphapose.formats import load_alphapose_json
 
     tracked = poseflow_track(load_alphapose_json(in_path), config, image_dir)
     out_path = Path(out_path)

@@ -369,7 +369,7 @@ def align(run: Run, names: list[str]) -> Run:
 def _named_by_image(run: Run, media: Media) -> Run:
     """``run`` with integer image ids (the official ``--eval`` output) renamed to the media's
     image files they were parsed from (``785`` -> ``000000000785.jpg``)."""
-    from alphapose.writers import image_id_from_name
+    from alphapose.formats import image_id_from_name
 
     if media.kind != "images" or not media.images or run.video_frames or \
             not all(n.isdigit() for n in run.frame_names):

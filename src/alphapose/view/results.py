@@ -279,7 +279,7 @@ def _points_3d(value: Any, num_keypoints: int, path: Path, where: str) -> np.nda
 
 
 def _from_alphapose_json(path: Path) -> Run:
-    from alphapose.writers import load_alphapose_json
+    from alphapose.formats import load_alphapose_json
 
     builder = _Builder(path)
     for number, entry in enumerate(load_alphapose_json(path), 1):
@@ -298,7 +298,7 @@ def _from_alphapose_json(path: Path) -> Run:
 
 def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` of a JSON-lines file, read line by line (a long run's file is
-    never held whole). The rules of :func:`alphapose.writers.load_json_lines`: every line is a
+    never held whole). The rules of :func:`alphapose.formats.load_json_lines`: every line is a
     JSON object, except a last line cut short (a killed run), skipped with a warning."""
     from alphapose.jsonfile import LOG, parse_json
 
