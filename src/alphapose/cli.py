@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=globals()["models"])
     # Subcommands living in their own modules register here: each module has
     # add_commands(subparsers), which sets func= on its parsers.
-    from alphapose import train as train_cli  # train
+    from alphapose.train import commands as train_cli  # train
     train_cli.add_commands(sub)
     from alphapose.evaluate import cli as evaluate_cli  # eval, tune-nms
     evaluate_cli.add_commands(sub)
