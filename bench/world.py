@@ -22,7 +22,8 @@ pixels-per-metre scales that map the world ``y`` and ``x`` onto the 2D ones (1 =
 Crop scale: the full body model again on each kept body's crop (side >= 150 px, the eight
 bone joints visible >= 0.5) made 0.8, 1.25 and 1.5 times as large: the median upper arm,
 thigh and shoulder width of the world landmarks per scale (the model's metric scale follows
-how much of the crop the person fills).
+how much of the crop the person fills). On the same crops, the lite, full and heavy models'
+median left / right upper arm and thigh (heavy's are lopsided).
 
 Where bones fail: per bone, how many are below / above the range, and the thighs' median length
 when they lie across the image (``|dz| / length < 0.5``) versus when they point at the camera
@@ -78,6 +79,8 @@ BLAZE_BONES = {"left_upper_arm": (11, 13), "right_upper_arm": (12, 14), "left_th
 BLAZE_JOINTS = [11, 12, 13, 14, 23, 24, 25, 26]
 #: upper arms, thighs, shoulder width (both sides averaged)
 BLAZE_GROUPS = (((11, 13), (12, 14)), ((23, 25), (24, 26)), ((11, 12),))
+#: left / right upper arm, left / right thigh
+SIDES = ((11, 13), (12, 14), (23, 25), (24, 26))
 #: crop sizes tried, relative to the kept crop
 CROP_SCALES = (0.8, 1.0, 1.25, 1.5)
 COCO_BONES = {"left_upper_arm": (5, 7), "right_upper_arm": (6, 8), "left_thigh": (11, 13),
@@ -161,8 +164,9 @@ def main() -> None:
     crops: list[np.ndarray] = []
     cosines: dict[str, list[float]] = {"image": [], "crop": []}
     aspects: list[float] = []
-    body_model = BlazeBody(world=True)  # the full model, the one the balanced mode keeps
+    body_models = {name: BlazeBody(model=name, world=True) for name in ("lite", "full", "heavy")}
     by_scale: dict[float, list[list[float]]] = {scale: [] for scale in CROP_SCALES}
+    by_model: dict[str, list[list[float]]] = {name: [] for name in body_models}
     for path in tqdm(paths, desc="images"):
         image = cv2.imread(str(path))
         # the decoding checks, on the bodies the estimator keeps
@@ -176,12 +180,16 @@ def main() -> None:
             rect = body.rect
             if rect.height >= 150 and body.visibility[BLAZE_JOINTS].min() >= 0.5:
                 for scale in CROP_SCALES:
-                    world = body_model(image, RotatedRect(rect.cx, rect.cy, rect.width * scale,
-                                                          rect.height * scale,
-                                                          rect.rotation)).world
+                    world = body_models["full"](image, RotatedRect(
+                        rect.cx, rect.cy, rect.width * scale, rect.height * scale,
+                        rect.rotation)).world
                     by_scale[scale].append([float(np.mean([np.linalg.norm(world[a] - world[b])
                                                            for a, b in pairs]))
                                             for pairs in BLAZE_GROUPS])
+                for model_name, model in body_models.items():
+                    world = model(image, rect).world
+                    by_model[model_name].append([float(np.linalg.norm(world[a] - world[b]))
+                                                 for a, b in SIDES])
         poses = pipeline.predict(image)
         if not len(poses):
             continue
@@ -222,6 +230,10 @@ def main() -> None:
         arm, thigh, shoulders = np.median(np.array(rows), axis=0)
         print(f"crop x {scale:<4} (the model on {len(rows)} kept bodies): median upper arm "
               f"{arm:.3f} m, thigh {thigh:.3f} m, shoulders {shoulders:.3f} m")
+    for model_name, rows in by_model.items():
+        left_arm, right_arm, left_thigh, right_thigh = np.median(np.array(rows), axis=0)
+        print(f"{model_name:5s} model on the kept crops ({len(rows)}): median upper arm left / right "
+              f"{left_arm:.3f} / {right_arm:.3f} m, thigh {left_thigh:.3f} / {right_thigh:.3f} m")
     figures = {
         "bones_ok": f"{np.mean([in_ranges(p['bones']) for p in confident]):.3f}",
         "people": str(len(confident)),
