@@ -29,10 +29,10 @@ $(STAMP): $(CORE)
 	touch $(STAMP)
 
 demo: $(CORE)
-	$(BIN)/python -m alphapose.demo --outdir out/demo
+	$(BIN)/python examples/demo.py --outdir out/demo
 
 test: $(STAMP)
-	$(BIN)/python -m ruff check src tests bench
+	$(BIN)/python -m ruff check src tests bench examples
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -1,5 +1,7 @@
 """``make demo``: the main job on real pictures of people, with the embedded default.
 
+It lives beside the package, not in it: it reads the repository's neighbour ``shared/data``.
+
 Inputs: scikit-image's astronaut (a photograph that ships inside a dependency) and, when the
 project sits beside ``shared/data``, its photos and demo video. Writes the AlphaPose JSON, the
 OpenPose JSON, JSON lines and rendered images (and video) into ``--outdir``.
@@ -15,7 +17,7 @@ import cv2
 
 from alphapose.cli import main as cli_main
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def demo_inputs(workdir: Path) -> list[str]:
