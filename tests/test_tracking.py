@@ -311,7 +311,7 @@ def test_lost_track_is_revived_with_its_id_after_a_gap() -> None:
 
 
 def test_track_lifecycle_and_removal() -> None:
-    config = MSIMConfig(max_lost=3, confirm_hits=2)
+    config = MSIMConfig(max_lost=3, confirm_hits=2, tentative_max_lost=2)
     tracker = MSIMTracker(config)
     background = np.full((360, 640, 3), 128, np.uint8)
     image, pose = render_person((40, 40, 220), (90, 40, 10), background, 200)
@@ -322,11 +322,15 @@ def test_track_lifecycle_and_removal() -> None:
         tracker.update(Frame(image, t, "x"), empty)
         assert tracker.tracks[0].state == TrackState.LOST if t <= 3 else not tracker.tracks
     assert tracker.tracks == []
-    # a newcomer after the first frame is tentative and dies on its first miss
+    # a newcomer after the first frame is tentative; unseen, it is kept tentative_max_lost
+    # frames (a person seen once, then hidden, may come back) and then removed
     other, pose_b = render_person((40, 170, 40), (200, 200, 200), background, 500)
     tracker.update(Frame(other, 5, "5.jpg"), pose_b)
     assert tracker.tracks[0].state == TrackState.TENTATIVE
-    tracker.update(Frame(other, 6, "6.jpg"), empty)
+    for t in (6, 7):
+        tracker.update(Frame(other, t, f"{t}.jpg"), empty)
+        assert [x.state for x in tracker.tracks] == [TrackState.TENTATIVE]
+    tracker.update(Frame(other, 8, "8.jpg"), empty)
     assert tracker.tracks == []
 
 

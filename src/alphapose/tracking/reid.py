@@ -243,12 +243,16 @@ class PoseGuidedDescriptor:
         # so colour conversion, gradients and histograms run once per frame
         crops, label_maps, owners = [], [], []
         img_h, img_w = image.shape[:2]
-        for i in range(n):
-            xyxy = poses.xyxy[i]
-            if not np.isfinite(xyxy).all():
+        # the boxes' whole-pixel bounds for everyone at once (Python ints below)
+        finite = np.isfinite(poses.xyxy).all(1)
+        xyxy = np.where(finite[:, None], poses.xyxy, 0.0)
+        size = np.array([img_w, img_h])
+        lows = np.clip(np.floor(xyxy[:, :2]), 0, size).astype(np.int64).tolist()
+        highs = np.clip(np.ceil(xyxy[:, 2:]), 0, size).astype(np.int64).tolist()
+        for i, is_finite in enumerate(finite.tolist()):
+            if not is_finite:
                 continue
-            x1, y1 = max(int(np.floor(xyxy[0])), 0), max(int(np.floor(xyxy[1])), 0)
-            x2, y2 = min(int(np.ceil(xyxy[2])), img_w), min(int(np.ceil(xyxy[3])), img_h)
+            (x1, y1), (x2, y2) = lows[i], highs[i]
             if x2 - x1 < 2 or y2 - y1 < 2:
                 continue
             scale = cfg.crop_height / float(y2 - y1)
@@ -295,16 +299,18 @@ class PoseGuidedDescriptor:
         cfg = self.config
         torso_idx, limbs, head_idx, _ = index
         labels = np.full(shape, 255, np.uint8)
-        ok = (scores > cfg.keypoint_threshold) & np.isfinite(points).all(1)
-        ok = np.append(ok, False)                   # index -1 -> "absent"
-        fixed = np.round(np.clip(np.where(ok[:-1, None], points, 0.0), -1e5, 1e5) * 16
-                         ).astype(np.int64)
+        ok = np.zeros(len(scores) + 1, bool)       # index -1 -> "absent"
+        ok[:-1] = (scores > cfg.keypoint_threshold) & np.isfinite(points).all(1)
+        fixed = np.rint(np.minimum(np.maximum(np.where(ok[:-1, None], points, 0.0), -1e5), 1e5)
+                        * 16).astype(np.int64)
         fixed_list = fixed.tolist()
 
         torso_ok = ok[torso_idx]
         shoulders, hips = points[torso_idx[:2][torso_ok[:2]]], points[torso_idx[2:][torso_ok[2:]]]
         if len(shoulders) and len(hips):
-            torso_h = float(np.hypot(*(shoulders.mean(0) - hips.mean(0))))
+            # sum / count: np.mean's arithmetic without its per-call overhead
+            torso_h = float(np.hypot(*(shoulders.sum(0) / len(shoulders)
+                                       - hips.sum(0) / len(hips))))
         else:
             torso_h = shape[0] * 0.3
         width = max(2, int(round(cfg.limb_width * torso_h)))
@@ -318,7 +324,7 @@ class PoseGuidedDescriptor:
                 cv2.line(labels, fixed_list[a], fixed_list[b], part, width, cv2.LINE_8, 4)
         head_ok = head_idx[ok[head_idx]]
         if len(head_ok):
-            cx, cy = np.round(points[head_ok].mean(0) * 16).astype(np.int64).tolist()
+            cx, cy = np.round(points[head_ok].sum(0) / len(head_ok) * 16).astype(np.int64).tolist()
             radius = max(2, int(round(0.22 * torso_h)))
             cv2.circle(labels, (cx, cy), radius * 16, 0, -1, cv2.LINE_8, 4)
         return labels
