@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CORE := $(VENV)/.core-installed
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test quick bench clean
 
 install: $(STAMP)
 
@@ -34,6 +34,11 @@ demo: $(CORE)
 test: $(STAMP)
 	$(BIN)/python -m ruff check src tests bench examples
 	$(BIN)/python -m pytest -q
+
+# the suite without the tests marked slow (Ray, Chromium, DDP, real-data training, exports)
+quick: $(STAMP)
+	$(BIN)/python -m ruff check src tests bench examples
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python bench/accuracy.py

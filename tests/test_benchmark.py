@@ -74,6 +74,7 @@ def test_measure_counts_every_invoke_of_detector_and_workers(embedded_models, wa
         assert run.stage_ms["cpu:workers"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.models
 def test_bench_command_prints_both_runs_and_the_summary(embedded_models, walking_video,
                                                         capsys) -> None:

@@ -323,6 +323,7 @@ def coco_results(shared_data, embedded_models):
     return out
 
 
+@pytest.mark.slow
 def test_real_3d_bones_and_sides(coco_results) -> None:
     """Measured here (25 people whose bone joints score >= 0.5): left / right agree for all;
     medians upper arm 0.22 m, thigh 0.38 m, shoulders 0.33 m; all five bones in the issue's

@@ -13,6 +13,9 @@ import pytest
 from alphapose.cli import build_parser, main
 from alphapose.distributed import RAY_HINT, require_ray, video_jobs
 
+#: Ray clusters: `make test` runs them, `make quick` does not
+pytestmark = pytest.mark.slow
+
 
 def write_video(path: Path, image: np.ndarray, frames: int, shift: int) -> None:
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (256, 256))

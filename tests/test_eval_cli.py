@@ -453,6 +453,7 @@ def test_nms_params_file_round_trip(tmp_path: Path) -> None:
         NMSSearchConfig(pairs=(("lambda", "eta"),))
 
 
+@pytest.mark.slow
 def test_cli_tune_nms_writes_parameters(shared_data: Path, tmp_path: Path) -> None:
     gt_path = shared_data / "mmpose" / "coco" / "test_coco.json"
     gt = load_ground_truth(gt_path)

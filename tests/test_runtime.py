@@ -112,6 +112,7 @@ def test_torch_channels_last_agrees(tiny: nn.Module) -> None:
                   - TorchBackend(tiny)(batch)).max() <= 1e-5
 
 
+@pytest.mark.slow
 def test_fastpose50_onnx_equals_torch(tmp_path: Path) -> None:
     fastpose = pytest.importorskip("alphapose.models.fastpose",
                                    reason="alphapose.models.fastpose is not available")

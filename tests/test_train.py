@@ -202,6 +202,7 @@ def _ddp_worker(rank: int, world: int, init_file: str, out_file: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_ddp_two_gloo_processes_match_one_process(tmp_path):
     import torch.multiprocessing as mp
 

@@ -35,6 +35,9 @@ from alphapose.view.page import chunk3d_bytes, chunk_bytes, compare_differences,
 from alphapose.view.server import PageServer, linked_files
 from alphapose.writers import AlphaPoseJsonWriter, JsonLinesWriter
 
+#: headless Chromium: `make test` runs them, `make quick` does not
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOTS = REPO / "out" / "view-screenshots"
 CLIP_FRAMES = 4

@@ -37,6 +37,7 @@ def halpe26_checkpoint(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_cli_runs_an_official_network(halpe26_checkpoint, tmp_path, backend: str) -> None:
     pytest.importorskip("onnxruntime")

@@ -37,6 +37,7 @@ import numpy as np
 
 from alphapose.stages import (
     Detector,
+    Resettable,
     Tracker,
     describe_detector,
     describe_estimator,
@@ -189,9 +190,13 @@ class Pipeline:
         return self.estimator_info.staged
 
     def reset(self) -> None:
-        """Forget the previous frame: the next frame starts afresh (detector run) even if it
-        continues the same video."""
+        """A new video starts: forget the previous frame (the next one runs the detector) and
+        reset the tracker and smoother that can be (:class:`~alphapose.stages.Resettable`:
+        identities start again)."""
         self._following = None
+        for stage in (self.tracker, self.smoother):
+            if isinstance(stage, Resettable):
+                stage.reset()
 
     def _post_process(self, poses: Poses) -> Poses:
         from alphapose.nms import PoseNMSParams, apply_pose_nms

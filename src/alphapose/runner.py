@@ -520,9 +520,7 @@ class _SourceSink:
 
 def _start_tracking(pipeline: Any, trails: int) -> Any:
     """A new source starts new identities; returns its trail history (or None)."""
-    reset = getattr(pipeline.tracker, "reset", None)
-    if callable(reset):
-        reset()
+    pipeline.reset()
     if trails > 0 and pipeline.tracker is not None:
         from alphapose.render import TrailHistory
 

@@ -131,7 +131,7 @@ class KeypointSmoother:
         * Every keypoint is smoothed, including low-score ones (as MediaPipe does: a hidden
           point's position is still drawn and still jitters); scores are not used.
         * A person's first frame (and any restart) is returned raw.
-        * ``scores``, ``keypoint_scores``, boxes, ids and ``roi_points`` are unchanged; the
+        * ``scores``, ``keypoint_scores``, boxes and ids are unchanged; the
           result is a copy, the input is not modified.
         * ``keypoints_3d`` (when present) are smoothed by a filter of their own with the same
           settings, speeds in person sizes per second as well (the size: the longer side of the

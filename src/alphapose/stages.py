@@ -30,7 +30,8 @@ PoseEstimator
 
 Tracker
     ``tracker.update(frame, poses) -> poses`` with ``track_ids``; keypoint smoothers have the
-    same shape and run right after the tracker.
+    same shape and run right after the tracker. Optional: ``reset()`` (:class:`Resettable`),
+    called when a new video starts (new identities).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "EstimatorInfo",
     "NamedDetector",
     "PoseEstimator",
+    "Resettable",
     "StagedEstimator",
     "Tracker",
     "TrackingEstimator",
@@ -136,6 +138,13 @@ class Tracker(Protocol):
     def update(self, frame: Frame, poses: Poses) -> Poses:
         """Returns ``poses`` with ``track_ids`` (>= 0 for tracked people), in input order."""
         ...
+
+
+@runtime_checkable
+class Resettable(Protocol):
+    """A stage with per-video state that a new video clears (trackers, smoothers)."""
+
+    def reset(self) -> None: ...
 
 
 @dataclass(frozen=True)
