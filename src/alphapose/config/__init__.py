@@ -26,40 +26,11 @@ Example:
 
 from __future__ import annotations
 
-from alphapose.config.official import (
-    get_official_config,
-    list_official_configs,
-    official_config_path,
-    read_official_config,
-)
-from alphapose.config.schema import (
-    BACKBONES,
-    LOSS_TYPES,
-    NORM_TYPES,
-    RESNET_DEPTHS,
-    DCNConfig,
-    HRNetStage,
-    LossConfig,
-    ModelConfig,
-    PoseConfig,
-    PresetConfig,
-    hrnet_stages,
-)
+# the package's names are its modules' (each module's __all__)
+from alphapose.config import official, schema
+from alphapose.config.official import *
+from alphapose.config.schema import *
 
-__all__ = [
-    "BACKBONES",
-    "LOSS_TYPES",
-    "NORM_TYPES",
-    "RESNET_DEPTHS",
-    "DCNConfig",
-    "HRNetStage",
-    "LossConfig",
-    "ModelConfig",
-    "PoseConfig",
-    "PresetConfig",
-    "get_official_config",
-    "hrnet_stages",
-    "list_official_configs",
-    "official_config_path",
-    "read_official_config",
-]
+__all__: list[str] = []
+__all__ += schema.__all__
+__all__ += official.__all__

@@ -41,29 +41,15 @@ torch (the CLI registers the command without it).
 
 from __future__ import annotations
 
-from alphapose.train.commands import add_commands
-from alphapose.train.config import DatasetSpec, TrainConfig, learning_rate
-from alphapose.train.loop import (
-    TrainResult,
-    build_codec,
-    build_loss,
-    read_training_state,
-    train,
-    train_step,
-)
-from alphapose.train.validation import plot_history, validate
+# the package's names are its modules' (each module's __all__)
+from alphapose.train import commands, config, loop, validation
+from alphapose.train.commands import *
+from alphapose.train.config import *
+from alphapose.train.loop import *
+from alphapose.train.validation import *
 
-__all__ = [
-    "DatasetSpec",
-    "TrainConfig",
-    "TrainResult",
-    "add_commands",
-    "build_codec",
-    "build_loss",
-    "learning_rate",
-    "plot_history",
-    "read_training_state",
-    "train",
-    "train_step",
-    "validate",
-]
+__all__: list[str] = []
+__all__ += commands.__all__
+__all__ += config.__all__
+__all__ += loop.__all__
+__all__ += validation.__all__
