@@ -10,15 +10,18 @@ inside the crop, the hand presence, the hand's OKS (COCO-WholeBody hand sigmas, 
 area), its OKS against the person's *other* hand (a left/right swap) and the OKS from a crop
 seeded by the labelled wrist / knuckles (a perfect body). Counts: crops that miss the hand (under
 half its points inside), swaps, wrong bodies (body OKS < 0.5), correct hands (OKS >= 0.5) whose
-presence is under MediaPipe's 0.5 threshold. Then each hand rule (the other hand model, one pass,
-the re-crop model, crop scale 1.5 / 2.7, a crop at least the forearm long, the more present of
-two crop sizes, the average with the mirrored image, all 21 points on the body wrist, hands
+presence is under MediaPipe's 0.5 threshold; each hand's first cause (:func:`hand_cause`). Then
+each hand rule (the other hand model, one pass, two passes, the two-model ensemble, the
+re-crop model, crop scale 1.5 / 2.7, a crop at least the forearm long, the more present of two
+crop sizes, the average with the mirrored image, all 21 points on the body wrist, hands
 zeroed where the body says the wrist is hidden; with ``--palm FILE`` crops seeded by the palm
 detector inside a wrist ROI, :class:`PalmSeeds`): its mean hand OKS and the end-to-end hand AP with
-its hands put into the mode's output poses (pose NMS is not re-run).
+its hands put into the mode's output poses (pose NMS is not re-run), and its mean OKS against the
+Halpe-FullBody labels of the same images (:func:`halpe_hands`: other annotators, 11 hands).
 
 Which sizes (``size_sweep``): the FreiHAND / OneHand10K hands scaled down to 12-96 px, PCK@0.2
-with crops seeded from their labelled wrist / knuckles, exact and jittered.
+with crops seeded from their labelled wrist / knuckles, exact, jittered, and jittered on the image
+blurred and JPEG-compressed (:func:`degrade`), for full, lite and the ensemble.
 
 Refinement modes: for each refine mode (``landmarks``: a second landmark pass, ``recrop``:
 MediaPipe holistic's re-crop model then one pass, ``none``: one pass) and hand model (``lite``,
@@ -36,8 +39,11 @@ MediaPipe holistic's re-crop model then one pass, ``none``: one pass) and hand m
   bench/accuracy.py does;
 * CPU milliseconds per hand (``time.thread_time``, one interpreter thread, median of rounds).
 
-Last line: ``key=value`` pairs: ``<mode>_<cause>`` and ``<mode>_hand_ap_<variant>``,
-``pck_<model>_<size>px``, then (without ``--causes``) ``pck_fh_<mode>_<model>``, ``pck_oh_...``,
+Last line: ``key=value`` pairs: ``<mode>_<cause>``, ``<mode>_hand_ap_<variant>`` and
+``<mode>_halpe_oks_<variant>``,
+``pck_<model>_<size>px`` (also ``pck_noisy_...``, ``pck_degraded_...`` and their means over
+12-32 px ``pck_..._12_32px``), then (without ``--causes``) ``pck_fh_<mode>_<model>``,
+``pck_oh_...``,
 ``pck_coco_...``, ``pck_noisy_...`` (all sources), ``hand_ap_gt_...``, ``hand_ap_...`` (end to end), ``ms_...``.
 
 Usage: ``.venv/bin/python bench/hands.py [--data ../shared/data] [--rounds 3] [--no-e2e]
@@ -63,7 +69,7 @@ from alphapose.estimators.face_hand import HandLandmarker, hand_rect_from_body
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-MODES = ("landmarks", "recrop", "none")
+MODES = ("landmarks", "recrop", "none", "ensemble")
 MODELS = ("lite", "full")
 JITTER = 0.08
 DRAWS = 5
@@ -215,6 +221,32 @@ def run_mode_recording(data: Path, mode: str, **overrides) -> tuple[dict, list[d
     return images, people
 
 
+def halpe_hands(data: Path, people: list[dict]) -> list[dict]:
+    """The Halpe-FullBody hand labels of the same 4 images (other annotators; two hands that
+    COCO-WholeBody leaves out), each with at least 3 labelled points, paired with the output
+    pose whose body matches its person best; COCO-WholeBody hand sigmas (the same 21 points)."""
+    from alphapose.skeletons import get_layout
+
+    sigmas = get_layout("coco_wholebody133").sigmas
+    spec = json.loads((data / "mmpose" / "halpe" / "test_halpe.json").read_text())
+    hands = []
+    for ann in spec["annotations"]:
+        kp = np.array(ann["keypoints"], np.float64).reshape(136, 3)
+        mine = [p for p in people if p["image_id"] == ann["image_id"]]
+        if not mine or not (kp[:17, 2] > 0).any():
+            continue
+        body_oks = [keypoint_similarity(p["keypoints"][:17], kp[:17, :2], sigmas[:17],
+                                        ann["area"])[kp[:17, 2] > 0].mean() for p in mine]
+        person = mine[int(np.argmax(body_oks))]
+        for side, start in (("left", 94), ("right", 115)):  # Halpe-136 hand slots
+            hand = kp[start:start + 21]
+            if (hand[:, 2] > 0).sum() >= 3:
+                hands.append({"side": side, "gt": hand[:, :2], "visible": hand[:, 2] > 0,
+                              "area": float(ann["area"]), "person": person,
+                              "sigmas": sigmas[COCO_HAND_SLOTS[side]]})
+    return hands
+
+
 def labelled_hands(data: Path, people: list[dict]) -> list[dict]:
     """Each labelled COCO-WholeBody hand with the output pose whose body matches its person
     best (COCO-17 OKS; the hand's own ``sigmas`` and the person's area for its OKS)."""
@@ -324,8 +356,12 @@ def hand_variants(mode: str, palm: Path | None = None) -> dict:
                 image, seeds.rect(image, body_rect(body, side)))
             return hand.points, hand.scores
         extra["palm_seeded"] = palm_seeded
-    return {"mode": landmarker(), other: landmarker(variant=other),
+    # the other model alone (with the mode's passes; the ensemble runs both models)
+    other_refine = "landmarks" if preset.hand_refine == "ensemble" else preset.hand_refine
+    return {"mode": landmarker(), other: landmarker(variant=other, refine=other_refine),
             "one_pass": landmarker(refine="none"), "recrop": landmarker(refine="recrop"),
+            "landmarks": landmarker(refine="landmarks"),
+            "ensemble": landmarker(refine="ensemble"),
             "scale1.5": landmarker(scale=1.5), "scale2.7": landmarker(scale=2.7),
             "forearm_floor": forearm_floor, "most_present": most_present,
             "flip_avg": flip_average, "wrist_only": wrist_only,
@@ -397,6 +433,7 @@ def causes(data: Path, mode: str, palm: Path | None = None) -> dict[str, float]:
     wholebody_gt = json.loads((coco / "test_coco_wholebody.json").read_text())
     images, people = run_mode_recording(data, mode)
     hands = labelled_hands(data, people)
+    halpe = halpe_hands(data, people)
     variants = hand_variants(mode, palm)
     # per-hand OKS of each variant, and end-to-end AP with its hands in every output pose
     per_hand: dict[str, list[float]] = {}
@@ -413,9 +450,10 @@ def causes(data: Path, mode: str, palm: Path | None = None) -> dict[str, float]:
                             "keypoints": np.c_[keypoints, scores].ravel().tolist(),
                             "score": person["score"]})
         ap[name] = evaluate(results, coco_gt, wholebody_gt)["wb_hand"]
-        per_hand[name] = [float(keypoint_similarity(h["person"][name][COCO_HAND_SLOTS[h["side"]]],
-                                                    h["gt"], h["sigmas"], h["area"])
-                                [h["visible"]].mean()) for h in hands]
+        per_hand[name], per_hand[f"halpe_{name}"] = (
+            [float(keypoint_similarity(h["person"][name][COCO_HAND_SLOTS[h["side"]]], h["gt"],
+                                       h["sigmas"], h["area"])[h["visible"]].mean())
+             for h in labelled] for labelled in (hands, halpe))
     # the crop placed from the ground-truth wrist / knuckles: what a perfect body would give
     preset = get_mode(mode)
     oracle = HandLandmarker(preset.hand_model, num_threads=1, refine=preset.hand_refine)
@@ -444,12 +482,14 @@ def causes(data: Path, mode: str, palm: Path | None = None) -> dict[str, float]:
             "body_oks": h["body_oks"],
             "mine_wrist_gap": float(np.hypot(*(mine[slot][0] - body.points[wrist]))) / h["size"]})
     print(f"\n{mode}: {len(hands)} labelled hands on the COCO images, matched to output poses")
-    print(f"{'size px':>8s}{'body OKS':>9s}{'wrist vis':>10s}{'wrist err':>10s}{'crop/hand':>10s}"
-          f"{'in crop':>8s}{'presence':>9s}{'OKS':>6s}{'swapOKS':>8s}{'gt-seed':>8s}")
-    for r, seeded in zip(rows, per_hand["gt_seeded"]):
-        print(f"{r['size']:8.1f}{r['body_oks']:9.2f}{r['wrist_vis']:10.2f}{r['wrist_err']:10.2f}"
-              f"{r['crop_over_hand']:10.1f}{r['inside']:8.2f}{r['presence']:9.2f}{r['own']:6.2f}"
-              f"{r['swapped']:8.2f}{seeded:8.2f}")
+    print(f"{'image':>7s}{'side':>6s}{'size px':>8s}{'body OKS':>9s}{'wrist vis':>10s}"
+          f"{'wrist err':>10s}{'crop/hand':>10s}{'in crop':>8s}{'presence':>9s}{'OKS':>6s}"
+          f"{'swapOKS':>8s}{'gt-seed':>8s}  cause")
+    for h, r, seeded in zip(hands, rows, per_hand["gt_seeded"]):
+        print(f"{h['image_id']:7d}{h['side']:>6s}{r['size']:8.1f}{r['body_oks']:9.2f}"
+              f"{r['wrist_vis']:10.2f}{r['wrist_err']:10.2f}{r['crop_over_hand']:10.1f}"
+              f"{r['inside']:8.2f}{r['presence']:9.2f}{r['own']:6.2f}{r['swapped']:8.2f}"
+              f"{seeded:8.2f}  {hand_cause(r)}")
     good = [r for r in rows if r["own"] >= 0.5]
     figures = {
         "hands": len(rows), "size_median_px": float(np.median([r["size"] for r in rows])),
@@ -464,46 +504,88 @@ def causes(data: Path, mode: str, palm: Path | None = None) -> dict[str, float]:
     }
     print("causes: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
                                  for k, v in figures.items()))
-    print(f"{'variant':16s}{'mean hand OKS':>14s}{'hand AP e2e':>12s}")
+    print(f"{'variant':16s}{'mean hand OKS':>14s}{'hand AP e2e':>12s}"
+          f"{f'Halpe OKS ({len(halpe)})':>18s}")
     for name in variants:
-        print(f"{name:16s}{np.mean(per_hand[name]):14.3f}{ap[name]:12.3f}")
+        print(f"{name:16s}{np.mean(per_hand[name]):14.3f}{ap[name]:12.3f}"
+              f"{np.mean(per_hand[f'halpe_{name}']):18.3f}")
     print(f"{'gt_seeded':16s}{np.mean(per_hand['gt_seeded']):14.3f}{'-':>12s}")
     out = {f"{mode}_{k}": float(v) for k, v in figures.items()}
     out.update({f"{mode}_hand_ap_{k}": v for k, v in ap.items()})
+    out.update({f"{mode}_halpe_oks_{k}": float(np.mean(per_hand[f"halpe_{k}"])) for k in ap})
     return out
+
+
+def hand_cause(row: dict) -> str:
+    """Why one labelled hand got the OKS it got (first cause that applies): ``ok`` (OKS >= 0.5),
+    ``wrong body`` (its person's body OKS < 0.5: the points belong to someone else),
+    ``swap`` (the person's other output hand fits it better), ``crop miss`` (under half its
+    points inside the crop the body placed), ``tiny`` (under 12 px), else ``model`` (the crop
+    holds the hand, the hand model misplaces the points: blur, gloves, a fist)."""
+    if row["own"] >= 0.5:
+        return "ok"
+    if row["body_oks"] < 0.5:
+        return "wrong body"
+    if row["swapped"] > max(row["own"], 0.3):
+        return "swap"
+    if row["inside"] < 0.5:
+        return "crop miss"
+    return "tiny" if row["size"] < 12 else "model"
+
+
+def degrade(image: np.ndarray) -> np.ndarray:
+    """A photo's losses on a clean image: Gaussian blur (sigma 0.8 px) and JPEG at quality 70."""
+    blurred = cv2.GaussianBlur(image, (0, 0), 0.8)
+    return cv2.imdecode(cv2.imencode(".jpg", blurred, [cv2.IMWRITE_JPEG_QUALITY, 70])[1],
+                        cv2.IMREAD_COLOR)
 
 
 def size_sweep(data: Path, rounds_jitter: float = JITTER) -> dict[str, float]:
     """PCK@0.2 of the hand size on the FreiHAND / OneHand10K hands scaled down so that each is
     ``SWEEP_SIZES`` px (area resampling, as a camera further away), crops seeded from their
-    labelled wrist / knuckles, exact and jittered: which hand sizes the hand models handle."""
+    labelled wrist / knuckles, exact and jittered, and jittered on the scaled image blurred and
+    JPEG-compressed (:func:`degrade`, as in a photo): which hand sizes the hand models (and the
+    two-model ensemble, ``refine="ensemble"``) handle. Every model sees the same seeds."""
     hands = [h for h in load_hands(data) if h["source"] != "coco"]
     models = {v: HandLandmarker(v, num_threads=1) for v in MODELS}
-    rng = np.random.default_rng(0)
+    models["ensemble"] = HandLandmarker("full", num_threads=1, refine="ensemble")
     out: dict[str, float] = {}
     print(f"\nhand size sweep ({len(hands)} FreiHAND / OneHand10K hands scaled down; "
-          f"~: seeds jittered by {rounds_jitter:.2f} of the hand size, {DRAWS} draws)")
-    print(f"{'size px':>8s}" + "".join(f"{f'PCK {v}':>10s}{f'PCK~ {v}':>10s}" for v in MODELS))
+          f"~: seeds jittered by {rounds_jitter:.2f} of the hand size, {DRAWS} draws; "
+          f"#: jittered, image blurred and JPEG-compressed)")
+    print(f"{'size px':>8s}" + "".join(f"{f'PCK {v}':>14s}{f'~ {v}':>12s}{f'# {v}':>12s}"
+                                       for v in models))
     for target in SWEEP_SIZES:
         line = f"{target:8d}"
         for variant, model in models.items():
-            exact, noisy = [], []
+            rng = np.random.default_rng(target)  # the same draws for every model
+            exact, noisy, degraded = [], [], []
             for hand in hands:
                 f = min(1.0, target / hand["size"])
                 small = cv2.resize(hand["image"], None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+                lossy = degrade(small)
                 gt = (hand["gt"] + 0.5) * f - 0.5  # pixel centres at integers
                 size = hand["size"] * f
                 for draw in range(DRAWS + 1):
                     seeds = gt[[0, 5, 17]].copy()
                     if draw:
                         seeds += rng.normal(0.0, rounds_jitter * size, seeds.shape)
-                    points = model(small, hand_rect_from_body(*seeds)).points
-                    err = np.linalg.norm(points - gt, axis=1)[hand["visible"]] / size
-                    (noisy if draw else exact).append(err)
-            pck, pck_noisy = (float(np.mean(np.concatenate(e) < 0.2)) for e in (exact, noisy))
-            line += f"{pck:10.2f}{pck_noisy:10.2f}"
+                    rect = hand_rect_from_body(*seeds)
+                    for image, into in ((small, noisy if draw else exact),
+                                        *(((lossy, degraded),) if draw else ())):
+                        points = model(image, rect).points
+                        into.append(np.linalg.norm(points - gt, axis=1)[hand["visible"]] / size)
+            pck, pck_noisy, pck_degraded = (float(np.mean(np.concatenate(e) < 0.2))
+                                            for e in (exact, noisy, degraded))
+            line += f"{pck:14.2f}{pck_noisy:12.2f}{pck_degraded:12.2f}"
             out[f"pck_{variant}_{target}px"] = pck
+            out[f"pck_noisy_{variant}_{target}px"] = pck_noisy
+            out[f"pck_degraded_{variant}_{target}px"] = pck_degraded
         print(line, flush=True)
+    for variant in models:
+        for kind in ("", "noisy_", "degraded_"):
+            out[f"pck_{kind}{variant}_12_32px"] = float(np.mean(
+                [out[f"pck_{kind}{variant}_{t}px"] for t in SWEEP_SIZES if t <= 32]))
     return out
 
 

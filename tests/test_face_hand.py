@@ -353,7 +353,8 @@ def face_model(embedded_models):
 
 @pytest.fixture(scope="module")
 def hand_models(embedded_models):
-    return {"full": HandLandmarker("full"), "lite": HandLandmarker("lite")}
+    return {"full": HandLandmarker("full"), "lite": HandLandmarker("lite"),
+            "ensemble": HandLandmarker("full", refine="ensemble")}
 
 
 @pytest.mark.models
@@ -398,8 +399,11 @@ def test_face_in_turned_images(faces, face_model, quarter_turns):
 @pytest.mark.parametrize(
     ("source", "variant", "min_pck", "max_error"),
     [("freihand", "full", 0.75, 0.15), ("freihand", "lite", 0.70, 0.17),
-     ("onehand10k", "full", 0.90, 0.08), ("onehand10k", "lite", 0.90, 0.08)],
-    ids=["freihand-full", "freihand-lite", "onehand10k-full", "onehand10k-lite"],
+     ("freihand", "ensemble", 0.75, 0.15),
+     ("onehand10k", "full", 0.90, 0.08), ("onehand10k", "lite", 0.90, 0.08),
+     ("onehand10k", "ensemble", 0.90, 0.08)],
+    ids=["freihand-full", "freihand-lite", "freihand-ensemble", "onehand10k-full",
+         "onehand10k-lite", "onehand10k-ensemble"],
 )
 def test_hand_from_body_points(hands, hand_models, source, variant, min_pck, max_error):
     model = hand_models[variant]
@@ -416,6 +420,26 @@ def test_hand_from_body_points(hands, hand_models, source, variant, min_pck, max
     errors = np.concatenate(errors)
     assert np.mean(errors < 0.2) >= min_pck
     assert errors.mean() < max_error
+
+
+@pytest.mark.models
+def test_hand_ensemble_pass_averages_both_models(hands, hand_models):
+    # one "ensemble" pass is the mean of the full and the lite model's points and presence on
+    # the same crop, and its second pass runs on the crop that mean places
+    hand = next(h for h in hands if h["source"] == "freihand")
+    gt = hand["gt"]
+    rect = hand_rect_from_body(gt[0], gt[5], gt[17])
+    ensemble = hand_models["ensemble"]
+    assert [m is ensemble.model for m in ensemble.models] == [True, False]
+    points, presence = ensemble._run(hand["image"], rect)
+    full, lite = (hand_models[v]._run(hand["image"], rect) for v in ("full", "lite"))
+    assert np.abs(full[0] - lite[0]).max() > 1.0  # the two models do differ here
+    np.testing.assert_allclose(points, (full[0] + lite[0]) / 2, atol=1e-3)
+    assert presence == pytest.approx((full[1] + lite[1]) / 2, abs=1e-6)
+    result = ensemble(hand["image"], rect)
+    placed = hand_rect_from_landmarks(points)
+    np.testing.assert_allclose(result.points, ensemble._run(hand["image"], placed)[0], atol=1e-3)
+    assert result.rect == placed
 
 
 @pytest.mark.models
@@ -474,7 +498,7 @@ def test_hand_variant_is_checked():
                          ids=["typo", "empty", "none-object", "int", "bool-string"])
 def test_hand_refine_is_checked(refine):
     with pytest.raises(ValueError, match=r"refine: expected True, False or one of \['landmarks', "
-                                         r"'recrop', 'none'\], got"):
+                                         r"'recrop', 'none', 'ensemble'\], got"):
         HandLandmarker("lite", refine=refine)
 
 
@@ -545,5 +569,5 @@ def test_whole_body_config_checks_refine_hands(value):
 
     with pytest.raises(ValueError, match="refine_hands must be True, False or one of"):
         BlazeWholeBodyConfig(refine_hands=value)
-    for ok in (True, False, "landmarks", "recrop", "none"):
+    for ok in (True, False, "landmarks", "recrop", "none", "ensemble"):
         assert BlazeWholeBodyConfig(refine_hands=ok).refine_hands == ok

@@ -123,7 +123,7 @@ def test_cli_explicit_options_override_the_mode() -> None:
     assert _args("--mode", "lightweight", "--detfile", "boxes.json").detector is None
     options = output_options(_args("--mode", "performance", "--hand-model", "lite"))
     assert (options["mode"], options["hand_model"], options["hand_refine"]) == \
-        ("performance", "lite", "landmarks")
+        ("performance", "lite", "ensemble")
 
 
 def test_cli_default_is_balanced() -> None:

@@ -132,10 +132,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="hand landmark model: lite is faster, full more accurate on large "
                             "hands (default: the mode's; balanced: lite)")
     model.add_argument("--hand-refine", default=None,
-                       choices=("landmarks", "recrop", "none"),
+                       choices=("landmarks", "recrop", "none", "ensemble"),
                        help="re-place each hand crop: a second landmark pass, MediaPipe's hand "
-                            "re-crop model then one pass, or none (default: the mode's; "
-                            "balanced: landmarks)")
+                            "re-crop model then one pass, none, or ensemble (two passes, both "
+                            "hand models averaged) (default: the mode's; balanced: landmarks, "
+                            "performance: ensemble)")
     model.add_argument("--decoding", default="heatmap",
                        choices=("heatmap", "regression", "integral"),
                        help="body landmark decoding (default: %(default)s)")

@@ -33,7 +33,8 @@ class Mode:
         tracking_body_model: model of the one pass that follows a tracked person on video
             frames without detection (``None``: the last pass's).
         hand_model: ``"lite"`` or ``"full"``.
-        hand_refine: ``"landmarks"`` (second hand pass), ``"recrop"`` or ``"none"``.
+        hand_refine: ``"landmarks"`` (second hand pass), ``"recrop"``, ``"none"`` or
+            ``"ensemble"`` (two passes, each averaging the full and lite hand models).
         refine_face: a second face-mesh pass on the crop re-placed from the first.
         detector: ``None`` = the default detector
             (:func:`alphapose.detection.fused.default_detector`: fused, or BlazePose alone
@@ -82,9 +83,12 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     # BlazePose-heavy on both passes and on tracked frames, the full hand model, flip test on
     # the last body pass (shared COCO images, end to end / ground-truth boxes: whole body
     # 0.381 -> 0.463 / 0.372 -> 0.423, hand 0.157 -> 0.225 / 0.111 -> 0.178, body
-    # 0.619 -> 0.600 / 0.608 -> 0.617: the averaged wrists place the hand crops better)
+    # 0.619 -> 0.600 / 0.608 -> 0.617: the averaged wrists place the hand crops better); hands:
+    # the full and lite models averaged on each of the two passes (hand 0.225 -> 0.258 end to
+    # end, 0.170 -> 0.240 with ground-truth boxes; bench/hands.py --causes: better than full
+    # alone on blurred, JPEG-compressed small hands, the same on clean ones)
     Mode("performance", body_models=("heavy",), passes=2, tracking_body_model=None,
-         hand_model="full", hand_refine="landmarks", refine_face=True, detector=None,
+         hand_model="full", hand_refine="ensemble", refine_face=True, detector=None,
          tiles="auto", flip=True),
 )}
 DEFAULT_MODE = "balanced"

@@ -173,7 +173,7 @@ def part_task(models: Any, image: np.ndarray, kind: str, rect: RotatedRect,
     one runs the configured passes (skipped the same way with ``skip_converged``)."""
     tolerance = TOLERANCE if followed or models.config.skip_converged else None
     if kind == "hand":
-        passes = 2 if models.hand.refine == "landmarks" else 1
+        passes = 2 if models.hand.refine in ("landmarks", "ensemble") else 1
         points, presence, placed = _hand_passes(models, image, rect, passes, tolerance)
     else:
         passes = 2 if models.face.refine else 1
