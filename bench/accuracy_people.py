@@ -164,7 +164,7 @@ def pipelines(mode: str, overrides: dict[str, Any]):
     detector, name = build_detector(mode)
     config = replace(estimator_config(mode), **overrides)
     boxes = BlazeWholeBody(config.for_detector_boxes() if name != "blaze" else config)
-    end_to_end = Pipeline(detector, boxes, mode=mode, layout="coco17", sp=True)
+    end_to_end = Pipeline(detector, boxes, mode=mode, layout="coco17")
     # given boxes are the user's people (as with --detfile): no detector-box thresholds
     estimator = BlazeWholeBody(config) if name != "blaze" else boxes
     current: dict[str, np.ndarray] = {}
@@ -172,7 +172,7 @@ def pipelines(mode: str, overrides: dict[str, Any]):
     def given_boxes(image: np.ndarray) -> Detections:
         return Detections(current["boxes"], np.ones(len(current["boxes"]), np.float32))
 
-    given = Pipeline(given_boxes, estimator, mode=mode, layout="coco17", sp=True)
+    given = Pipeline(given_boxes, estimator, mode=mode, layout="coco17")
 
     def with_boxes(frame: Frame) -> Any:
         current["boxes"] = frame.boxes
