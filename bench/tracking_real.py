@@ -45,7 +45,6 @@ e2e_idf1=...``.
 from __future__ import annotations
 
 import argparse
-import pickle
 import time
 from pathlib import Path
 
@@ -160,9 +159,9 @@ def mot17_poses(case: str, frames: dict[int, Frame], people: dict[int, TrackFram
     """Untracked poses per frame for ``case`` in ``("gt", "det", "e2e")``."""
     count = sum(len(p.ids) for p in people.values())      # the evaluated people's protocol
     key = f"{case}_{count}" if case == "gt" else f"{case}_{det_score}"
-    path = cache / f"mot17_{key}.pkl" if cache else None
+    path = cache / f"mot17_{key}.npz" if cache else None
     if path is not None and path.is_file():
-        return pickle.loads(path.read_bytes())
+        return load_poses(path)
     from alphapose.pipeline import Pipeline, RunOptions
 
     numbers = sorted(frames)
@@ -186,8 +185,31 @@ def mot17_poses(case: str, frames: dict[int, Frame], people: dict[int, TrackFram
         out[f] = pipeline.predict(frames[f].image, frames[f])
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(out))
+        save_poses(path, out)
     return out
+
+
+_POSE_ARRAYS = ("keypoints", "keypoint_scores", "xyxy", "box_scores", "scores")
+
+
+def save_poses(path: Path, poses: dict[int, Poses]) -> None:
+    """The fields the tracker reads, per frame, in one ``.npz`` (plain arrays, no pickle)."""
+    arrays = {}
+    for f, p in poses.items():
+        for name in _POSE_ARRAYS:
+            if getattr(p, name) is not None:
+                arrays[f"{f}.{name}"] = getattr(p, name)
+        arrays[f"{f}.layout"] = np.array(p.layout)
+    np.savez(path, **arrays)
+
+
+def load_poses(path: Path) -> dict[int, Poses]:
+    with np.load(path, allow_pickle=False) as data:
+        frames = sorted({int(k.split(".")[0]) for k in data.files})
+        return {f: Poses(**{name: data[f"{f}.{name}"] for name in _POSE_ARRAYS
+                            if f"{f}.{name}" in data.files},
+                         layout=str(data[f"{f}.layout"]))
+                for f in frames}
 
 
 def track_sequence(tracker, frames: dict[int, Frame | None], poses: dict[int, Poses]

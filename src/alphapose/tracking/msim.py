@@ -152,7 +152,12 @@ class MSIMConfig:
             stale) whose keypoints are predicted within this distance of the detection's.
         keypoint_memory: a keypoint seen more frames ago than this is not predicted.
         tentative_max_lost: frames a tentative track is kept unseen (a person seen once, then
-            hidden, keeps the id when it comes back); 0: removed at its first miss.
+            hidden, keeps the id when it comes back through appearance or keypoints; box
+            overlap does not revive it); 0: removed at its first miss.
+        box_gate_relaxed: stage 3 also admits a box inside the track's 95 % Kalman gate (4 dof)
+            whatever its overlap. MOT15 TUD boxes, 10 seeds, 10 % dropped, IDF1 without ->
+            with: noise 3 % 0.9369 -> 0.9371, 5 % 0.8992 -> 0.8994, 8 % 0.667 -> 0.671; 5 %
+            noise, 20 % dropped: 0.825 -> 0.831.
         smoothed_boxes: output each tracked person's Kalman-filtered box instead of the
             measured one (keypoints are left as they are; ``--smooth`` smooths those). On TUD
             boxes with 5 % noise: mean IoU with the true boxes 0.735 -> 0.802.
@@ -188,6 +193,7 @@ class MSIMConfig:
     keypoint_link: float = 0.08
     keypoint_memory: int = 10
     tentative_max_lost: int = 5
+    box_gate_relaxed: bool = True
 
     def __post_init__(self) -> None:
         for name in ("mu_emb", "mu_f", "mu_f_relaxed", "lambda_np", "gate_chi2", "pose_sigma1",
@@ -478,9 +484,11 @@ class MSIMTracker:
             # a track unseen for longer than box_recovery_frames comes back through appearance
             # (stage 1) only: its predicted box has drifted, and whoever walks through it
             # would take its identity
-            # (a tentative track has no velocity worth predicting with: one frame at most)
+            # (a tentative track unseen has no velocity worth predicting with: appearance and
+            # keypoints only; MOT15 TUD boxes alone with 8 % noise: a box revival within one
+            # frame lowered IDF1 0.667 -> 0.655)
             stale = np.array([self.tracks[j].missed > (
-                1 if self.tracks[j].state == TrackState.TENTATIVE else cfg.box_recovery_frames)
+                0 if self.tracks[j].state == TrackState.TENTATIVE else cfg.box_recovery_frames)
                 for j in track_left])
             allowed &= ~stale[None, :]
             if app is not None and cfg.appearance_veto is not None:
@@ -494,6 +502,11 @@ class MSIMTracker:
             # overlap alike, their heights and velocities differ)
             allowed &= ~kp_far[np.ix_(det_left, track_left)]
             admit = allowed & (cost <= threshold)
+            if stage == 3 and cfg.box_gate_relaxed:
+                # a track found again after a miss has an uncertain prediction, which a fixed
+                # overlap threshold ignores: stage 3 also admits a box inside the track's 95 %
+                # Kalman gate (whole box, 4 dof)
+                admit |= allowed & np.isfinite(cost) & (d2 <= CHI2_95_4DOF)
             motion = cfg.box_motion_weight * np.minimum(d2 / CHI2_95_4DOF, _MOTION_CAP)
             links = _assign(np.where(admit, cost + motion, np.inf),
                             threshold + cfg.box_motion_weight * _MOTION_CAP)
