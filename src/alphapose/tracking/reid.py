@@ -275,8 +275,9 @@ class PoseGuidedDescriptor:
         pad_labels = np.full((cfg.crop_height, 1), 255, np.uint8)
         strip = np.concatenate([x for c in crops for x in (c, pad)], 1)
         part_map = np.concatenate([x for m in label_maps for x in (m, pad_labels)], 1)
-        owner_map = np.concatenate([np.full((cfg.crop_height, c.shape[1] + 1), k, np.int64)
-                                    for k, c in enumerate(crops)], 1)
+        owner_map = np.broadcast_to(
+            np.repeat(np.arange(len(crops), dtype=np.int64), [c.shape[1] + 1 for c in crops]),
+            (cfg.crop_height, strip.shape[1]))
         self._pool(strip, part_map, owner_map, len(crops), vectors, weights, owners)
         return Embeddings(vectors, weights, "hellinger")
 
