@@ -305,6 +305,7 @@ class PoseGuidedDescriptor:
         fixed = np.rint(np.minimum(np.maximum(np.where(ok[:-1, None], points, 0.0), -1e5), 1e5)
                         * 16).astype(np.int64)
         fixed_list = fixed.tolist()
+        ok_list = ok.tolist()
 
         torso_ok = ok[torso_idx]
         shoulders, hips = points[torso_idx[:2][torso_ok[:2]]], points[torso_idx[2:][torso_ok[2:]]]
@@ -317,15 +318,15 @@ class PoseGuidedDescriptor:
         width = max(2, int(round(cfg.limb_width * torso_h)))
         # drawn back to front: torso, then legs, arms, head (later parts win where they overlap,
         # e.g. an arm in front of the torso)
-        if torso_ok.sum() >= 3:
+        if sum(ok_list[i] for i in torso_idx.tolist()) >= 3:
             poly = fixed[torso_idx[torso_ok]].astype(np.int32)
             cv2.fillPoly(labels, [poly], 1, cv2.LINE_8, 4)
         for part, a, b in limbs.tolist():
-            if ok[a] and ok[b]:
+            if ok_list[a] and ok_list[b]:
                 cv2.line(labels, fixed_list[a], fixed_list[b], part, width, cv2.LINE_8, 4)
         head_ok = head_idx[ok[head_idx]]
         if len(head_ok):
-            cx, cy = np.round(points[head_ok].sum(0) / len(head_ok) * 16).astype(np.int64).tolist()
+            cx, cy = np.rint(points[head_ok].sum(0) / len(head_ok) * 16).astype(np.int64).tolist()
             radius = max(2, int(round(0.22 * torso_h)))
             cv2.circle(labels, (cx, cy), radius * 16, 0, -1, cv2.LINE_8, 4)
         return labels
