@@ -338,30 +338,33 @@ class PoseGuidedDescriptor:
         hsv = cv2.cvtColor(strip, cv2.COLOR_BGR2HSV)
         hue_lut, sat_lut, val_lut = self._colour_luts()
         h, s, v = cv2.split(hsv)
-        colour_bin = np.where(s >= cfg.grey_saturation,
-                              cv2.LUT(h, hue_lut).astype(np.int64) * cfg.saturation_bins
-                              + cv2.LUT(s, sat_lut),
-                              cfg.hue_bins * cfg.saturation_bins + cv2.LUT(v, val_lut))
-        gray = hsv[..., 2].astype(np.float32)
+        gray = v.astype(np.float32)
         gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
         magnitude, angle = cv2.cartToPolar(gx, gy)                 # angle in [0, 2 pi)
-        orient_bin = (angle * (cfg.orientation_bins / np.pi)).astype(np.int64) \
-            % cfg.orientation_bins
 
         p = out_vectors.shape[1]
-        part = part_map.ravel().astype(np.int64)
-        keep = part < p
+        labels = part_map.ravel()
+        keep = np.flatnonzero(labels < p)           # the pixels of some part; only they count
+        part = labels[keep].astype(np.int64)
         # the pixels beside a crop's edge see the neighbour's pixels in their gradient
         edge = np.zeros(part_map.shape, bool)
         edge[:, :-1] |= part_map[:, 1:] == 255
         edge[:, 1:] |= part_map[:, :-1] == 255
-        slot = owner_map.ravel()[keep] * p + part[keep]
+        s_kept = s.ravel()[keep]
+        colour_bin = np.where(s_kept >= cfg.grey_saturation,
+                              cv2.LUT(h, hue_lut).ravel()[keep].astype(np.int64)
+                              * cfg.saturation_bins + cv2.LUT(s_kept, sat_lut).ravel(),
+                              cfg.hue_bins * cfg.saturation_bins
+                              + cv2.LUT(v, val_lut).ravel()[keep])
+        orient_bin = (angle.ravel()[keep] * (cfg.orientation_bins / np.pi)).astype(np.int64) \
+            % cfg.orientation_bins
+        slot = owner_map.ravel()[keep] * p + part
         nc, no = cfg.colour_bins, cfg.orientation_bins
-        colour_hist = np.bincount(slot * nc + colour_bin.ravel()[keep],
+        colour_hist = np.bincount(slot * nc + colour_bin,
                                   minlength=count * p * nc).reshape(count, p, nc)
         texture_weight = np.where(edge.ravel()[keep], 0.0, magnitude.ravel()[keep])
-        texture_hist = np.bincount(slot * no + orient_bin.ravel()[keep], weights=texture_weight,
+        texture_hist = np.bincount(slot * no + orient_bin, weights=texture_weight,
                                    minlength=count * p * no).reshape(count, p, no)
         counts = colour_hist.sum(-1).astype(np.float64)                    # (count, p)
         texture_total = texture_hist.sum(-1)
