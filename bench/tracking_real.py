@@ -8,6 +8,9 @@ Cases (each: MOTA, IDF1, ID switches, fragmentations; box level, IoU 0.5, py-mot
 * ``mot17 det``: the same with MOT17's public Faster R-CNN detections (``det/det.txt``, score >=
   ``--det-score``).
 * ``mot17 e2e``: the default pipeline end to end (default detector, embedded estimator, MSIM).
+* keypoint places: MSIM's keypoint cue (``keypoint_gate``) on the ``mot17 gt`` and ``det``
+  poses: the median distance of the body keypoints two people both show, same person one frame
+  apart vs other people.
 * appearance: the descriptor on the ``mot17 gt`` people (same person in two of the 4 frames vs
   two different people): AUC and the shares of pairs under ``mu_emb`` (frames 1-3 apart at 30
   fps: the same person's crops are nearly identical, so this is an optimistic ROC).
@@ -271,6 +274,48 @@ def appearance_roc(frames: dict[int, Frame], poses: dict[int, Poses],
             f"{(s <= cfg.mu_emb).mean():.2f} other {(o <= cfg.mu_emb).mean():.2f}")
 
 
+def keypoint_places(poses: dict[int, Poses], people: dict[int, TrackFrame]) -> str:
+    """The keypoint cue of MSIM (``keypoint_gate``) on real poses: the median distance between
+    the body keypoints two people both show (score above the visibility threshold), as a share
+    of the earlier one's box height, for the same person one frame apart vs other people (no
+    motion model: the tracker also moves the keypoints by the track's velocity)."""
+    from scipy.optimize import linear_sum_assignment
+
+    from alphapose.skeletons import get_layout
+
+    cfg = MSIMConfig()
+    numbers = sorted(poses)
+    owners = []
+    for f in numbers:
+        overlap = box_iou_matrix(poses[f].xyxy, people[f].xyxy)
+        rows, cols = linear_sum_assignment(-overlap)
+        owner = np.full(len(poses[f]), -1)
+        good = overlap[rows, cols] >= 0.5
+        owner[rows[good]] = people[f].ids[cols[good]]
+        owners.append(owner)
+    same, other = [], []
+    for k in range(len(numbers) - 1):
+        a, b = poses[numbers[k]], poses[numbers[k + 1]]
+        body = np.asarray(get_layout(a.layout).parts["body"], np.int64)
+        for i in np.flatnonzero(owners[k] >= 0):
+            for j in np.flatnonzero(owners[k + 1] >= 0):
+                shared = ((a.keypoint_scores[i, body] > cfg.visibility_threshold)
+                          & (b.keypoint_scores[j, body] > cfg.visibility_threshold))
+                if not shared.any():
+                    continue
+                gap = np.linalg.norm(a.keypoints[i, body][shared] - b.keypoints[j, body][shared],
+                                     axis=-1)
+                d = float(np.median(gap)) / max(float(a.xyxy[i, 3] - a.xyxy[i, 1]), 1.0)
+                (same if owners[k][i] == owners[k + 1][j] else other).append(d)
+    if not same or not other:
+        return "keypoint places: no pairs"
+    s, o = np.array(same), np.array(other)
+    return (f"keypoint places: {len(s)} same-person (1 frame apart) / {len(o)} other pairs; "
+            f"same median {np.median(s):.3f} max {s.max():.3f}, other min {o.min():.3f} "
+            f"5th pct {np.percentile(o, 5):.3f}; over keypoint_gate {cfg.keypoint_gate}: same "
+            f"{(s > cfg.keypoint_gate).mean():.2f} other {(o > cfg.keypoint_gate).mean():.2f}")
+
+
 def box_poses(xyxy: np.ndarray) -> Poses:
     """People known by their box alone (COCO-17 layout, every keypoint unscored)."""
     n = len(xyxy)
@@ -403,6 +448,8 @@ def main() -> None:
                   + f"  tracker {1000 * sec:.1f} ms/frame")
             if case == "gt":
                 gt_poses = poses
+            if case in ("gt", "det"):
+                print(f"  {case}: " + keypoint_places(poses, people))
         for regions in ("parts", "box"):
             print(appearance_roc(frames, gt_poses, people, regions))
     else:
