@@ -32,12 +32,12 @@ demo: $(CORE)
 	$(BIN)/python examples/demo.py --outdir out/demo
 
 test: $(STAMP)
-	$(BIN)/python -m ruff check src tests bench examples
+	$(BIN)/python -m ruff check src tests bench examples tracking_scenes
 	$(BIN)/python -m pytest -q
 
 # the suite without the tests marked slow (Ray, Chromium, DDP, real-data training, exports)
 quick: $(STAMP)
-	$(BIN)/python -m ruff check src tests bench examples
+	$(BIN)/python -m ruff check src tests bench examples tracking_scenes
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)

@@ -6,7 +6,7 @@ each setting of ``bench/smoothing.py`` applied to the very same tracked output):
 * ``video.avi``: ``../shared/data/openpose/video.avi`` (1280 x 720, 50 fps, a crowd), the
   default pipeline end to end, the first ``--frames`` frames;
 * ``real_crossing`` / ``real_pan_zoom``: the real-appearance scenes
-  (:mod:`alphapose.tracking.real_scenes`, COCO people over the MOT17-02 street, seed 0, 30 fps),
+  (:mod:`tracking_scenes.real`, COCO people over the MOT17-02 street, seed 0, 30 fps),
   each person's true visible box given to the embedded estimator as its detection.
 
 No labels are needed for the two figures, per setting and sequence, over the tracked people's
@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tracking_scenes: not installed
 
 from smoothing import DEFAULT, SETTINGS
 from tqdm import tqdm
@@ -83,7 +84,7 @@ def video_results(frames: int) -> list[tuple[Frame, Poses]]:
 def scene_results(name: str) -> list[tuple[Frame, Poses]]:
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
     from alphapose.pipeline import Pipeline, RunOptions
-    from alphapose.tracking.real_scenes import REAL_SCENES, load_coco_cutouts
+    from tracking_scenes.real import REAL_SCENES, load_coco_cutouts
 
     cutouts = load_coco_cutouts(DATA / "mmpose" / "coco" / "test_coco.json")
     background = cv2.imread(str(DATA / "boxmot" / "MOT17-mini" / "train" / "MOT17-02-FRCNN"

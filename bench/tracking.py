@@ -1,6 +1,6 @@
 """Pose tracking: the synthetic stress suite, the ablation, speed, and what PoseTrack allows.
 
-Synthetic suite (:mod:`alphapose.tracking.synthetic`): walking skeletons with distinct clothes
+Synthetic suite (:mod:`tracking_scenes.synthetic`): walking skeletons with distinct clothes
 rendered into frames, fed to the tracker as ground-truth poses with noise (0.8 % of the height),
 hidden keypoints scored low, and detector dropouts. Scenarios: ``crossing`` (4 people crossing
 repeatedly, occluding each other), ``occlusion`` (4 people behind two pillars plus scheduled
@@ -31,6 +31,7 @@ The last line: ``idsw=... idf1=... mota=... ms_per_frame_10p=...`` (all stages, 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,9 @@ from alphapose.tracking import (
     MSIMTracker,
     PoseFlowTracker,
 )
-from alphapose.tracking.synthetic import SCENARIOS
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tracking_scenes: not installed
+from tracking_scenes.synthetic import SCENARIOS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mmpose" / "posetrack18"
 

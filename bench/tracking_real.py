@@ -14,7 +14,7 @@ Cases (each: MOTA, IDF1, ID switches, fragmentations; box level, IoU 0.5, py-mot
 * appearance: the descriptor on the ``mot17 gt`` people (same person in two of the 4 frames vs
   two different people): AUC and the shares of pairs under ``mu_emb`` (frames 1-3 apart at 30
   fps: the same person's crops are nearly identical, so this is an optimistic ROC).
-* real-appearance scenes (:mod:`alphapose.tracking.real_scenes`): COCO people cut along their
+* real-appearance scenes (:mod:`tracking_scenes.real`): COCO people cut along their
   ground-truth masks, walking over the MOT17-02 street: crossings of different people, look-alikes
   (the same person twice, a colour-shifted copy; the pairs are printed), a panning and zooming
   camera, a crowd of 10; ground-truth poses and visible boxes with noise and drop-outs, MSIM with
@@ -48,6 +48,7 @@ e2e_idf1=...``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -67,6 +68,8 @@ from alphapose.tracking.msim import box_iou_matrix
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 MOT17_02 = DATA / "boxmot" / "MOT17-mini" / "train" / "MOT17-02-FRCNN"
 TUD = DATA / "mmtracking" / "demo_MOT15_data" / "train"
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tracking_scenes: not installed
 
 
 # ------------------------------------------------------------------------------------------------
@@ -366,10 +369,10 @@ def tud_case(make_tracker, noise: float, drop: float, seeds: int
 
 
 def real_scenes(seeds: int, pictures: Path | None = None) -> None:
-    """The real-appearance scenes (:mod:`alphapose.tracking.real_scenes`): COCO people cut
+    """The real-appearance scenes (:mod:`tracking_scenes.real`): COCO people cut
     along their segmentation, composited over the MOT17-02 street; per scene over ``seeds``."""
     from alphapose.render import draw_poses
-    from alphapose.tracking.real_scenes import REAL_SCENES, load_coco_cutouts
+    from tracking_scenes.real import REAL_SCENES, load_coco_cutouts
 
     cutouts = load_coco_cutouts(DATA / "mmpose" / "coco" / "test_coco.json")
     background = cv2.imread(str(MOT17_02 / "img1" / "000001.jpg"))

@@ -39,7 +39,7 @@ from alphapose.tracking.kalman import (
     xyxy_to_cxcyah,
 )
 from alphapose.tracking.msim import box_iou_matrix, normalized_pose_distance
-from alphapose.tracking.synthetic import (
+from tracking_scenes.synthetic import (
     Scenario,
     SyntheticPerson,
     crossing,
@@ -188,7 +188,7 @@ def test_pose_distance_without_shared_keypoints_is_one() -> None:
 def render_person(shirt, trousers, background: np.ndarray, x: float, height: float = 150.0
                   ) -> tuple[np.ndarray, Poses]:
     """One synthetic person on a copy of ``background``: image and their pose."""
-    from alphapose.tracking.synthetic import _draw_person
+    from tracking_scenes.synthetic import _draw_person
 
     person = SyntheticPerson(0, shirt, trousers, (150, 180, 230), None, height,
                              np.zeros((1, 2)))

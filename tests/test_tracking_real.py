@@ -273,7 +273,7 @@ def test_mot17_people_given_as_boxes_keep_their_ids(mot17_tracked_inputs, order)
 
 @pytest.fixture(scope="module")
 def real_scene_inputs(shared_data):
-    from alphapose.tracking.real_scenes import load_coco_cutouts
+    from tracking_scenes.real import load_coco_cutouts
 
     cutouts = load_coco_cutouts(shared_data / "mmpose" / "coco" / "test_coco.json")
     background = cv2.imread(str(shared_data / MOT17_02 / "img1" / "000001.jpg"))
@@ -294,7 +294,7 @@ def run_scene(scene, tracker: MSIMTracker, num_frames: int | None = None):
 
 def test_cutouts_are_real_people_with_masks_and_keypoints(shared_data, real_scene_inputs
                                                          ) -> None:
-    from alphapose.tracking.real_scenes import load_coco_cutouts
+    from tracking_scenes.real import load_coco_cutouts
 
     cutouts, _ = real_scene_inputs
     assert len(cutouts) >= 8
@@ -310,7 +310,7 @@ def test_cutouts_are_real_people_with_masks_and_keypoints(shared_data, real_scen
 
 
 def test_real_scene_ground_truth_by_construction(real_scene_inputs) -> None:
-    from alphapose.tracking.real_scenes import real_pan_zoom
+    from tracking_scenes.real import real_pan_zoom
 
     cutouts, background = real_scene_inputs
     scene = real_pan_zoom(cutouts, background, seed=0, num_frames=150)
@@ -333,7 +333,7 @@ def test_real_scene_distinct_people_crossing_keep_their_ids(real_scene_inputs) -
     # camera: bench 0 switches over 3 seeds (pan_zoom); crossing seed 0: 0; crowd seed 0: 0 (3
     # before stages 2/3 stopped vetoing on the appearance of a person whose parts are all
     # hidden: distance 1 by definition, so a walker hidden to the shoulders got new ids)
-    from alphapose.tracking.real_scenes import real_crossing, real_crowd, real_pan_zoom
+    from tracking_scenes.real import real_crossing, real_crowd, real_pan_zoom
 
     cutouts, background = real_scene_inputs
     for scene in (real_pan_zoom(cutouts, background, seed=0),
@@ -349,8 +349,8 @@ def test_real_scene_lookalikes_are_look_alikes_and_reported(real_scene_inputs) -
     # twins (one mirrored) and a colour-shifted copy: the scene lists them, and the twins really
     # are look-alikes to the appearance descriptor (closer than mu_emb), so identity rests on
     # motion alone when they cross; the tracker's figures on them are measured, not assumed
-    from alphapose.tracking.real_scenes import real_lookalikes
     from alphapose.tracking.reid import appearance_distance
+    from tracking_scenes.real import real_lookalikes
 
     cutouts, background = real_scene_inputs
     scene = real_lookalikes(cutouts, background, seed=1)
@@ -377,7 +377,7 @@ def test_partly_hidden_people_crossing_keep_their_ids(real_scene_inputs) -> None
     # track's box), and a person seen for one frame lost the tentative track while hidden.
     # The keypoints shown lie where the right track's are predicted (median 0.02 of the
     # height vs 0.26 for the other track)
-    from alphapose.tracking.real_scenes import real_crossing, real_crowd
+    from tracking_scenes.real import real_crossing, real_crowd
 
     cutouts, background = real_scene_inputs
     # (the frames up to and just past those events)

@@ -16,7 +16,7 @@ from alphapose.tracking.reid_torch import (
     ReIDHead,
     gaussian_heatmaps,
 )
-from alphapose.tracking.synthetic import crossing
+from tracking_scenes.synthetic import crossing
 
 
 def test_pga_is_eq20_with_the_sigmoid_of_one_conv() -> None:

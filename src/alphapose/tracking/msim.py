@@ -29,7 +29,7 @@ Every stage refuses a link whose shown keypoints lie farther than ``keypoint_gat
 the track's are predicted (each keypoint's last seen place moved by the track's Kalman velocity),
 and stage 1 adds ``keypoint_weight`` times that distance to its cost (an appearance measured on
 one part, a head over a nearer person's shoulder, is weak evidence). Measured on the
-real-appearance scenes (:mod:`alphapose.tracking.real_scenes`, 10 seeds): switches on crossings
+real-appearance scenes (:mod:`tracking_scenes.real`, 10 seeds): switches on crossings
 of distinct people 4 -> 0, look-alikes 16 -> 0, crowd 13 -> 4, pan and zoom 0 -> 0.
 
 Track lifecycle: a new track is *tentative*; after ``confirm_hits`` matches it is

@@ -1,6 +1,6 @@
 """Tracking scenes with real appearance: people cut from real photos, moving over a real street.
 
-The synthetic scenes (:mod:`alphapose.tracking.synthetic`) draw stick people in distinct flat
+The synthetic scenes (:mod:`tracking_scenes.synthetic`) draw stick people in distinct flat
 colours; here every person is a real person cut out of a real image along their ground-truth
 segmentation (COCO polygons), with their ground-truth keypoints, composited over a real background
 that the camera pans across and zooms into. Look-alikes are made on purpose: the same person twice
