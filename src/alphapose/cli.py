@@ -541,6 +541,13 @@ _MSIM_OPTIONS = (
     ("--track-lambda-np", "lambda_np", float, "weight of the normalised pose distance"),
     ("--track-max-lost", "max_lost", int, "frames a lost track is kept for re-identification"),
     ("--track-confirm-hits", "confirm_hits", int, "matches that confirm a new track"),
+    ("--track-keypoint-gate", "keypoint_gate", float,
+     "largest distance (share of the person's size) between a detection's keypoints and where "
+     "a track's are predicted that may link"),
+    ("--track-keypoint-link", "keypoint_link", float,
+     "stage 3: links what is left when the keypoints are at most this far"),
+    ("--track-tentative-max-lost", "tentative_max_lost", int,
+     "frames a new (tentative) track is kept unseen"),
 )
 
 
