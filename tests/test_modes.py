@@ -34,9 +34,10 @@ def test_modes_table() -> None:
 def test_balanced_is_todays_default() -> None:
     """balanced keeps the settings the estimator had before modes (the defaults)."""
     # refine_hands True and "landmarks" are the same setting (a second hand pass); on video
-    # the mode adds the fast path (stills unchanged)
+    # the mode adds the fast path (stills unchanged), and BlazePose-heavy where two people
+    # have one head
     assert estimator_config("balanced") == BlazeWholeBodyConfig(
-        refine_hands="landmarks", fast_video=True)
+        refine_hands="landmarks", fast_video=True, conflict_body_model="heavy")
     balanced = get_mode("balanced")
     assert (balanced.detector, balanced.tiles) == (None, "auto")
 
@@ -51,6 +52,7 @@ def test_estimator_config_follows_the_table(name: str) -> None:
     assert config.hand_model == mode.hand_model
     assert config.refine_hands == mode.hand_refine
     assert config.refine_face == mode.refine_face
+    assert config.conflict_body_model == mode.conflict_body_model
 
 
 def test_estimator_config_overrides() -> None:

@@ -45,6 +45,9 @@ class Mode:
         fast_video: the video fast path on frames without detection (hands and face followed
             from the previous frame's landmarks, second passes only where the first did not
             converge; :mod:`alphapose.estimators.video_parts`); stills are unchanged.
+        conflict_body_model: the body model that runs the refining pass again for people
+            whose heads coincide (:func:`alphapose.estimators.chimera.settle_conflicts`;
+            ``None``: not done).
     """
 
     name: str
@@ -58,6 +61,7 @@ class Mode:
     tiles: str
     flip: bool = False
     fast_video: bool = False
+    conflict_body_model: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,10 +80,13 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     # a hand's; no saving where parts are small). Measured and left out: BlazePose-heavy on
     # the refining pass (shared COCO images 0.586 -> 0.681 end to end with the chimera step, but
     # PoseTrack18's labelled frames 0.363 -> 0.281, video 0.74-0.82x fps, fewer people kept
-    # on tracked frames)
+    # on tracked frames). Heavy only where a placed and a box-path person have one head
+    # (conflict_body_model): body AP 0.586 -> 0.646 end to end, 0.608 -> 0.616 with
+    # ground-truth boxes (the two skiers of 000000197388.jpg), PoseTrack18 0.358 -> 0.359
+    # (bench/accuracy_people.py)
     Mode("balanced", body_models=("full",), passes=2, tracking_body_model=None,
          hand_model="lite", hand_refine="landmarks", refine_face=True, detector=None,
-         tiles="auto", fast_video=True),
+         tiles="auto", fast_video=True, conflict_body_model="heavy"),
     # BlazePose-heavy on both passes and on tracked frames, the full hand model, flip test on
     # the last body pass (shared COCO images, end to end / ground-truth boxes: whole body
     # 0.381 -> 0.463 / 0.372 -> 0.423, hand 0.157 -> 0.225 / 0.111 -> 0.178, body
@@ -118,7 +125,8 @@ def estimator_config(mode: str | Mode = DEFAULT_MODE, **overrides: Any):
                 "tracking_body_model": preset.tracking_body_model,
                 "hand_model": preset.hand_model, "refine_hands": preset.hand_refine,
                 "refine_face": preset.refine_face, "flip": preset.flip,
-                "fast_video": preset.fast_video}
+                "fast_video": preset.fast_video,
+                "conflict_body_model": preset.conflict_body_model}
     settings.update(overrides)
     return BlazeWholeBodyConfig(**settings)
 

@@ -85,6 +85,11 @@ class BlazeWholeBodyConfig:
             heavy / heavy 0.619, at about 60% of heavy / heavy's body cost).
         tracking_body_model: the model of the single pass that re-estimates a tracked person
             on a video frame without detection (``None``: the last pass's model).
+        conflict_body_model: when a placed and a box-path person have one head
+            (:func:`~alphapose.estimators.chimera.head_conflicts`), each gets its refining
+            pass again with this model, on the same crop, and so does a box-path body
+            estimated again from its tight box (``None``: neither; see
+            :func:`~alphapose.estimators.chimera.settle_conflicts`). Loaded on first use.
         box_scale: crop side / long box side for boxes that come without alignment keypoints.
         min_pose_score: drop people whose pose probability is below this.
         hands: estimate hands.
@@ -148,6 +153,7 @@ class BlazeWholeBodyConfig:
     passes: int = 2
     body_models: tuple[str, ...] = ("full",)
     tracking_body_model: str | None = None
+    conflict_body_model: str | None = None
     box_scale: float = 1.25
     min_pose_score: float = 0.5
     hands: bool = True
@@ -206,7 +212,7 @@ class BlazeWholeBodyConfig:
         if len(self.body_models) not in (1, self.passes):
             raise ValueError(f"body_models: expected 1 or passes ({self.passes}) names, got "
                              f"{len(self.body_models)}: {self.body_models}")
-        for name in (*self.body_models, self.tracking_body_model):
+        for name in (*self.body_models, self.tracking_body_model, self.conflict_body_model):
             if name is not None and name not in BODY_MODELS:
                 raise ValueError(f"body model {name!r} is not one of {list(BODY_MODELS)}")
         if self.hand_model not in ("full", "lite"):
@@ -351,6 +357,16 @@ class BlazeWholeBody:
         return max((body, unmasked, masked),
                    key=lambda candidate: (box_agreement(candidate, box), candidate.pose_score))
 
+    def body_for(self, name: str) -> BlazeBody:
+        """The body landmark model ``name``; one the settings use only now and then
+        (``conflict_body_model``) is loaded on first use."""
+        body = self.bodies.get(name)
+        if body is None:
+            body = self.bodies[name] = BlazeBody(
+                self.config.decoding, num_threads=self.config.num_threads, model=name,
+                world=self.config.world, segmentation=self.config.masks)
+        return body
+
     def estimate_body(self, image: np.ndarray, rect: RotatedRect,
                       passes: int | None = None, model: str | None = None) -> BodyResult:
         """All body passes on one person (``config.passes`` unless given), each with its model
@@ -359,13 +375,13 @@ class BlazeWholeBody:
         models = self.config.pass_models(self.config.passes if passes is None else passes)
         if model is not None:
             models = [model] * len(models)
-        result = self.bodies[models[0]](image, rect)
+        result = self.body_for(models[0])(image, rect)
         for name in models[1:]:
             rect = BlazeBody.next_rect(result)
             if rect.width < 2 or (self.config.skip_converged
                                   and converged(result.rect, rect, BODY_TOLERANCE)):
                 break
-            result = self.bodies[name](image, rect)
+            result = self.body_for(name)(image, rect)
         if self.config.flip:
             result = self._flip_average(image, result)
         return result
@@ -507,12 +523,21 @@ class BlazeWholeBody:
             return _distinct_bodies(people, self.config.duplicate_oks,
                                     self.config.box_duplicate_oks)
 
+        found = gather(futures, select)
+        refine_model = self.config.conflict_body_model
+        if refine_model == self.config.body_models[-1]:
+            refine_model = None
+        if refine_model is not None and not all(placed for _, _, placed, *_ in heads):
+            # a placed and a box-path person on one head: refining passes with a better model
+            from alphapose.estimators.chimera import settle_conflicts
+
+            found = settle_conflicts(found, image, tasks, refine_model)
         if all(placed for _, _, placed, *_ in heads):
-            return then(gather(futures, select), distinct)
+            return then(found, distinct)
         # box-path bodies on another person's head are estimated again first (chimeras)
         from alphapose.estimators.chimera import separate_chimeras
 
-        return separate_chimeras(gather(futures, select), image, tasks, distinct)
+        return separate_chimeras(found, image, tasks, distinct, refine_model)
 
     @staticmethod
     def tracked_people(people: Future | list[Person]) -> TrackedPeople:

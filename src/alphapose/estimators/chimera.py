@@ -22,10 +22,25 @@ with ground-truth boxes (there both skiers are box-path people): balanced (full 
 performance 0.600 / 0.617 -> 0.638 / 0.658. No change on the 3 labelled PoseTrack18 frames, in
 `bench/detector.py` (fused: recall / precision 0.923 / 0.923) nor on the MOT17-02 crowd (43/43
 kept).
+
+With full x 2 (balanced) the step cannot settle that pair: the full model puts the rear
+skier's placed body and the front skier's box-path body on one head whatever the crop (blue
+0.44, red 0.06 after pose NMS). So before it, a placed person and a box-path person on one head
+(:func:`head_conflicts`) get their refining pass once more with a better model, on the crop it
+ran on (:func:`settle_conflicts`; ``BlazeWholeBodyConfig.conflict_body_model``, heavy in
+balanced), and so does the tight-box re-estimate of a suspect. Measured (balanced,
+`bench/accuracy.py` and `bench/accuracy_people.py`): shared COCO images body AP 0.586 -> 0.646
+end to end, 0.608 -> 0.616 with ground-truth boxes (the skiers end to end: blue 0.44 -> 0.83,
+red 0.06 -> 0.56; elsewhere one person moves, 0.81 -> 0.77); PoseTrack18 0.358 -> 0.359 (mean
+OKS 0.633 -> 0.634); MOT17-02 crowd 43/43. Only such pairs pay, on detection frames (tracked
+people are all placed): counted model invocations, 40 frames of ``openpose/video.avi``: 21
+heavy beside 2509 full (about +2% of the model time), 10 frames of ``mmpose/demo/demo.mp4``:
+10 heavy beside 262 full (about +7%).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
@@ -38,13 +53,15 @@ from alphapose.estimators.blaze_body import BLAZE_TO_COCO17, BodyResult
 from alphapose.tasks import URGENT, Tasks, gather
 from alphapose.transforms import RotatedRect
 
-__all__ = ["HEAD", "chimera_suspects", "head_elsewhere", "head_on", "separate_chimeras",
+__all__ = ["HEAD", "chimera_suspects", "head_conflicts", "head_elsewhere", "head_on",
+           "person_box", "refine_again", "separate_chimeras", "settle_conflicts",
            "tight_box_body"]
 
 #: COCO-17 head and shoulders: nose, eyes, ears, shoulders
 HEAD = slice(0, 7)
 #: box-score factor of a suspect whose second estimate still shares its head
 CONTESTED = 0.5
+_UNAVAILABLE: list[str] = []  # conflict models that failed to load (warned once)
 
 
 def head_on(body: BodyResult, other: BodyResult, box: np.ndarray,
@@ -78,18 +95,118 @@ def chimera_suspects(people: list[Any]) -> list[int]:
             if not p.placed and head_elsewhere(p.body, p.box, people, n)]
 
 
-def tight_box_body(models: Any, image: np.ndarray, box: np.ndarray) -> BodyResult:
+def tight_box_body(models: Any, image: np.ndarray, box: np.ndarray,
+                   refine_model: str | None = None) -> BodyResult:
     """The body passes of a box-path person from an upright square of the box's long side
     (``models``: a :class:`~alphapose.estimators.blaze.BlazeWholeBody`; the placing pass plus
-    ``config.passes``, as the box path's first try)."""
+    ``config.passes``, as the box path's first try), the last once more with ``refine_model``
+    when given (:func:`refine_again`)."""
     x1, y1, x2, y2 = (float(v) for v in box)
     side = max(x2 - x1, y2 - y1, 1.0)
     rect = RotatedRect((x1 + x2) / 2, (y1 + y2) / 2, side, side, 0.0)
-    return models.estimate_body(image, rect, passes=models.config.passes + 1)
+    body = models.estimate_body(image, rect, passes=models.config.passes + 1)
+    if refine_model is not None:
+        body = refine_again(models, image, body.rect, refine_model) or body
+    return body
+
+
+def person_box(person: Any, image_shape: tuple[int, ...]) -> np.ndarray:
+    """The ``(4,)`` xyxy box that sizes a person's head test: its box for a box-path person, the
+    extent of its body (:func:`~alphapose.estimators.blaze.body_box`) for a placed one (whose
+    box is the detector's crop square)."""
+    if not person.placed:
+        return person.box
+    from alphapose.estimators.blaze import body33_to_halpe26, body_box
+
+    return body_box(*body33_to_halpe26(person.body.points, person.body.visibility), image_shape)
+
+
+def head_conflicts(people: list[Any], image_shape: tuple[int, ...],
+                   fraction: float = 0.12) -> list[int]:
+    """Indices of the people in a pair of one placed and one box-path person whose heads and
+    shoulders coincide: the test of :func:`head_on` (mean distance below ``fraction`` of a
+    person's :func:`person_box` long side) in either direction, for every pair at once.
+
+    The two detectors disagree there: BlazePose placed a person by their face, and a box crop,
+    which holds whoever stands in it, gave a body with that head. (Two placed people on one
+    head are one person found twice, which the duplicate check settles; pairs of box-path
+    bodies are left to :func:`separate_chimeras`: in a street crowd of small people they are
+    8-9 of 21-27 people per detection frame, where a heavy pass each cost 13% of the persons/s
+    of ``openpose/video.avi``.)"""
+    placed = np.array([p.placed for p in people])
+    if placed.all() or not placed.any():
+        return []
+    heads = np.stack([p.body.points[BLAZE_TO_COCO17][HEAD] for p in people])  # (N, 7, 2)
+    boxes = np.stack([person_box(p, image_shape) for p in people]).astype(np.float64)
+    sides = np.maximum((boxes[:, 2:] - boxes[:, :2]).max(1), 1.0)
+    apart = np.linalg.norm(heads[:, None] - heads[None], axis=-1).mean(-1)  # (N, N)
+    limit = fraction * np.maximum(sides[:, None], sides[None, :])
+    apart[placed[:, None] == placed[None, :]] = np.inf  # one placed, one from a box
+    np.fill_diagonal(apart, np.inf)
+    return np.flatnonzero((apart < limit).any(1)).tolist()
+
+
+def refine_again(models: Any, image: np.ndarray, rect: RotatedRect,
+                 model: str) -> BodyResult | None:
+    """The refining pass once more, on the crop it ran on (``rect``), with ``model``; None (and
+    one warning) when that model cannot be had (e.g. no npm and no tarball for its package)."""
+    try:
+        return models.estimate_body(image, rect, passes=1, model=model)
+    except (RuntimeError, OSError) as error:
+        if not _UNAVAILABLE:
+            _UNAVAILABLE.append(model)
+            logging.getLogger("alphapose").warning(
+                "body model %r unavailable (%s): people who share a head keep their first "
+                "bodies", model, str(error).splitlines()[0] if str(error) else error)
+        return None
+
+
+def settle_conflicts(people: Future, image: np.ndarray, tasks: Tasks, model: str) -> Future:
+    """A future of ``people`` where every person in a head conflict (:func:`head_conflicts`)
+    has the body of :func:`refine_again` with ``model`` (one :data:`~alphapose.tasks.URGENT`
+    task each): the refining pass's crop already holds the person, a more exact model tells
+    whose head is whose. Nothing waits.
+
+    Args:
+        people: future of :class:`~alphapose.estimators.blaze.Person` objects.
+        image: ``(H, W, 3)`` uint8 BGR.
+        tasks: where the passes run.
+        model: body model name (``"heavy"``).
+    """
+    out: Future = Future()
+
+    def forward(done: Future) -> None:
+        try:
+            out.set_result(done.result())
+        except BaseException as error:  # noqa: BLE001 - delivered through the future
+            out.set_exception(error)
+
+    def again(source: Future) -> None:
+        try:
+            kept = source.result()
+            conflicted = head_conflicts(kept, image.shape)
+        except BaseException as error:  # noqa: BLE001 - delivered through the future
+            out.set_exception(error)
+            return
+        retries = [tasks.submit(partial(refine_again, image=image, rect=kept[n].body.rect,
+                                        model=model), URGENT) for n in conflicted]
+
+        def take(bodies: list[BodyResult]) -> list[Any]:
+            people = list(kept)
+            for n, body in zip(conflicted, bodies):
+                if body is not None:
+                    people[n] = replace(kept[n], body=body)
+            return people
+
+        gather(retries, take).add_done_callback(forward)
+
+    people.add_done_callback(again)
+    return out
 
 
 def separate_chimeras(people: Future, image: np.ndarray, tasks: Tasks,
-                      finish: Callable[[list[Any]], list[Any]]) -> Future:
+                      finish: Callable[[list[Any]], list[Any]],
+                      refine_model: str | None = None) -> Future:
     """A future of ``finish(people)`` after every chimera suspect was estimated again (one
     :data:`~alphapose.tasks.URGENT` task each, :func:`tight_box_body`); a suspect takes the new
     body when its head is no placed person's. Nothing waits: the tasks are queued when
@@ -109,8 +226,13 @@ def separate_chimeras(people: Future, image: np.ndarray, tasks: Tasks,
         except BaseException as error:  # noqa: BLE001 - delivered through the future
             out.set_exception(error)
             return
-        retries = [tasks.submit(partial(tight_box_body, image=image, box=kept[n].box), URGENT)
-                   for n in suspects]
+        # a suspect on a placed person's head (a conflict, :func:`head_conflicts`) ends
+        # with ``refine_model`` too
+        retries = [tasks.submit(partial(
+            tight_box_body, image=image, box=kept[n].box,
+            refine_model=refine_model if any(
+                p.placed and head_on(kept[n].body, p.body, kept[n].box) for p in kept)
+            else None), URGENT) for n in suspects]
 
         def take(bodies: list[BodyResult]) -> list[Any]:
             people = list(kept)
