@@ -81,9 +81,9 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     # the refining pass (shared COCO images 0.586 -> 0.681 end to end with the chimera step, but
     # PoseTrack18's labelled frames 0.363 -> 0.281, video 0.74-0.82x fps, fewer people kept
     # on tracked frames). Heavy only where a placed and a box-path person have one head
-    # (conflict_body_model): body AP 0.586 -> 0.646 end to end, 0.608 -> 0.616 with
-    # ground-truth boxes (the two skiers of 000000197388.jpg), PoseTrack18 0.358 -> 0.359
-    # (bench/accuracy_people.py)
+    # (conflict_body_model): body AP 0.586 -> 0.646 end to end (the two skiers of
+    # 000000197388.jpg), 0.608 with ground-truth boxes (unchanged: all box-path people),
+    # PoseTrack18 0.358 -> 0.359 (bench/accuracy.py, bench/accuracy_people.py)
     Mode("balanced", body_models=("full",), passes=2, tracking_body_model=None,
          hand_model="lite", hand_refine="landmarks", refine_face=True, detector=None,
          tiles="auto", fast_video=True, conflict_body_model="heavy"),

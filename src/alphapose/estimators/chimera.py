@@ -30,8 +30,8 @@ skier's placed body and the front skier's box-path body on one head whatever the
 ran on (:func:`settle_conflicts`; ``BlazeWholeBodyConfig.conflict_body_model``, heavy in
 balanced), and so does the tight-box re-estimate of a suspect. Measured (balanced,
 `bench/accuracy.py` and `bench/accuracy_people.py`): shared COCO images body AP 0.586 -> 0.646
-end to end, 0.608 -> 0.616 with ground-truth boxes (the skiers end to end: blue 0.44 -> 0.83,
-red 0.06 -> 0.56; elsewhere one person moves, 0.81 -> 0.77); PoseTrack18 0.358 -> 0.359 (mean
+end to end (the skiers: blue 0.44 -> 0.83, red 0.06 -> 0.56; elsewhere one person moves,
+0.81 -> 0.77), 0.608 with ground-truth boxes (unchanged: there both skiers come from boxes); PoseTrack18 0.358 -> 0.359 (mean
 OKS 0.633 -> 0.634); MOT17-02 crowd 43/43. Only such pairs pay, on detection frames (tracked
 people are all placed): counted model invocations, 40 frames of ``openpose/video.avi``: 21
 heavy beside 2509 full (about +2% of the model time), 10 frames of ``mmpose/demo/demo.mp4``:
