@@ -172,7 +172,13 @@ def pipelines(mode: str, overrides: dict[str, Any]):
     def given_boxes(image: np.ndarray) -> Detections:
         return Detections(current["boxes"], np.ones(len(current["boxes"]), np.float32))
 
-    given = Pipeline(given_boxes, estimator, mode=mode, layout="coco17")
+    # as `alphapose run --detfile` does: each given person placed by BlazePose where it finds
+    # them, else from the box
+    from alphapose.detection.blaze import blaze_person_detector
+    from alphapose.detection.fused import FusedDetector
+
+    given = Pipeline(FusedDetector(blaze_person_detector(), given_boxes, box_scores=True),
+                     estimator, mode=mode, layout="coco17")
 
     def with_boxes(frame: Frame) -> Any:
         current["boxes"] = frame.boxes

@@ -57,6 +57,33 @@ def test_fused_detections_keep_blaze_first_and_add_the_rest_without_keypoints(
     np.testing.assert_allclose(fused.scores[blaze_count:], boxes.scores[blaze_count:])
 
 
+@pytest.mark.parametrize("box_scores", [False, True], ids=["blaze-scores", "box-scores"])
+def test_given_boxes_read_by_name_are_placed_by_blaze(tmp_path, box_scores: bool) -> None:
+    # `alphapose run --detfile` with the embedded estimator: the file says who is there (read by
+    # the frame's name), BlazePose places whom it finds; the user's scores can stay theirs
+    import json
+
+    from alphapose.detection.from_file import FileDetector
+    from alphapose.stages import describe_detector
+
+    path = tmp_path / "boxes.json"
+    path.write_text(json.dumps([
+        {"image_id": "a.jpg", "bbox": [60, 100, 80, 200], "score": 1.0},
+        {"image_id": "a.jpg", "bbox": [500, 100, 80, 200], "score": 1.0},
+        {"image_id": "b.jpg", "bbox": [0, 0, 10, 10], "score": 1.0}]))
+    blaze = concat(blaze_person((100, 200), 100, 0.8), blaze_person((300, 200), 100, 0.7))
+    fused = FusedDetector(lambda image: blaze, FileDetector(path), box_scores=box_scores)
+    assert describe_detector(fused).by_name
+    found = fused(np.zeros((8, 8, 3), np.uint8), name="a.jpg")
+    # the first box placed by the first BlazePose person; the second from its box; the
+    # BlazePose person with no box is nobody's
+    assert len(found) == 2
+    np.testing.assert_array_equal(found.xyxy[0], blaze.xyxy[0])
+    assert np.isfinite(found.keypoints[0]).all() and np.isnan(found.keypoints[1]).all()
+    np.testing.assert_allclose(found.scores, [1.0 if box_scores else 0.8, 1.0])
+    assert len(fused(np.zeros((8, 8, 3), np.uint8), name="b.jpg")) == 1
+
+
 def test_fused_detect_takes_a_list() -> None:
     empty = Detections(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 4, 2)))
     detector = FusedDetector(lambda image: empty, lambda image: Detections.empty())

@@ -44,7 +44,8 @@ def _same_boxes(a: Detections, b: Detections) -> None:
 def check_detector(detector, image: np.ndarray) -> Detections:
     """The detector contract on one image; returns its detections."""
     info = describe_detector(detector)
-    assert info.by_name == isinstance(detector, NamedDetector)
+    assert info.by_name == (isinstance(detector, NamedDetector)
+                            and bool(detector.uses_frame_name))
     assert info.batches == (isinstance(detector, BatchDetector) and not info.by_name)
 
     def call(pixels: np.ndarray) -> Detections:

@@ -100,8 +100,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--detbatch", type=int, default=5,
                        help="images per detector call for batching detectors (YOLOX, "
                             "YOLOv3), from the frames already read (default: %(default)s)")
-    model.add_argument("--detfile", help="precomputed detections (COCO-style JSON); implies "
-                                         "--detector file")
+    model.add_argument("--detfile", help="precomputed detections (COCO-style JSON): who is "
+                                         "there; with the embedded estimator each person is "
+                                         "placed by the BlazePose detector where it finds them "
+                                         "(--detector file: the boxes alone)")
     model.add_argument("--tiles", default=None, choices=("auto", "none"),
                        help="embedded detector: also search image tiles for small people "
                             "(default: the mode's; balanced: auto)")
@@ -319,7 +321,18 @@ def _build_detector(args: argparse.Namespace):
             raise SystemExit("alphapose: --detector file needs --detfile FILE")
         from alphapose.detection.from_file import FileDetector
 
-        return FileDetector(args.detfile)
+        boxes = FileDetector(args.detfile)
+        if args.detector == "file" or getattr(args, "pose", None):
+            return boxes
+        # --detfile alone with the embedded estimator: each given person is placed by BlazePose
+        # where it finds them (as the default detector's boxes are), else from the box
+        from alphapose.detection.blaze import blaze_person_detector
+        from alphapose.detection.fused import FusedDetector
+
+        return FusedDetector(blaze_person_detector(_embedded_threads(args),
+                                                   tiles=args.tiles or "auto",
+                                                   score_threshold=args.det_thresh), boxes,
+                             box_scores=True)
     if args.detector in (None, "fused"):
         from alphapose.detection.fused import default_detector
 
@@ -542,8 +555,8 @@ _MSIM_OPTIONS = (
     ("--track-max-lost", "max_lost", int, "frames a lost track is kept for re-identification"),
     ("--track-confirm-hits", "confirm_hits", int, "matches that confirm a new track"),
     ("--track-keypoint-gate", "keypoint_gate", float,
-     "largest distance (share of the person's size) between a detection's keypoints and where "
-     "a track's are predicted that may link"),
+     ("largest distance (share of the person's size) between a detection's keypoints and "
+      "where a track's are predicted that may link")),
     ("--track-keypoint-link", "keypoint_link", float,
      "stage 3: links what is left when the keypoints are at most this far"),
     ("--track-tentative-max-lost", "tentative_max_lost", int,

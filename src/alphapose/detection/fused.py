@@ -68,11 +68,16 @@ class FusedDetector:
 
     Args:
         blaze: the embedded detector (its detections carry alignment keypoints).
-        boxes: a box detector ``image -> Detections`` (e.g. NanoDet).
+        boxes: a box detector ``image -> Detections`` (e.g. NanoDet), or one that reads each
+            frame's boxes by its name (:class:`~alphapose.stages.NamedDetector`, e.g.
+            ``--detfile``: the fused detector then reads by name too).
         keep_blaze_only: also keep BlazePose detections that account for no box (people
             only BlazePose finds); ``False`` (default): the box detector decides who is there
             (measured: BlazePose-only detections were mostly duplicates and pictures of people,
             see ``bench/detector.py``).
+        box_scores: a person placed by BlazePose keeps its box's score (boxes the user gives:
+            their scores are the user's, e.g. 1 for ground truth, and one scale for everybody);
+            ``False`` (default): the BlazePose detection's score.
 
     Returns (when called): :class:`~alphapose.structures.Detections`: the BlazePose
     detections that account for a box (:func:`match_boxes`: keypoints and score of the
@@ -88,25 +93,34 @@ class FusedDetector:
 
     def __init__(self, blaze: Callable[[np.ndarray], Detections],
                  boxes: Callable[[np.ndarray], Detections], *,
-                 keep_blaze_only: bool = False) -> None:
+                 keep_blaze_only: bool = False, box_scores: bool = False) -> None:
+        from alphapose.stages import describe_detector
+
         self.blaze = blaze
         self.boxes = boxes
         self.keep_blaze_only = keep_blaze_only
+        self.box_scores = box_scores
+        #: the boxes are read by frame name (the pipeline then passes ``name``)
+        self.uses_frame_name = describe_detector(boxes).by_name
 
-    def __call__(self, image: np.ndarray) -> Detections:
+    def __call__(self, image: np.ndarray, name: str | None = None) -> Detections:
         found = self.blaze(image)
-        extra = self.boxes(image)
+        extra = self.boxes(image, name=name) if self.uses_frame_name else self.boxes(image)
         owner = match_boxes(found, extra.xyxy)
         used = owner[owner >= 0]
         if self.keep_blaze_only:
             used = np.concatenate([used, np.setdiff1d(np.arange(len(found)), used)])
         placed = found[used]
+        scores = placed.scores
+        if self.box_scores:  # the matched boxes' own scores (BlazePose-only people keep theirs)
+            matched = extra.scores[np.flatnonzero(owner >= 0)]
+            scores = np.concatenate([matched, scores[len(matched):]])
         added = extra[np.flatnonzero(owner < 0)]
         width = found.keypoints.shape[1] if found.keypoints is not None else 4
         points = placed.keypoints if placed.keypoints is not None else np.zeros((0, width, 2))
         none = np.full((len(added), width, 2), np.nan, np.float32)
         return Detections(np.concatenate([placed.xyxy, added.xyxy]),
-                          np.concatenate([placed.scores, added.scores]),
+                          np.concatenate([scores, added.scores]),
                           np.concatenate([points, none]))
 
     def detect(self, images: Sequence[np.ndarray]) -> list[Detections]:
