@@ -159,6 +159,30 @@ def test_probable_is_stricter_for_a_detectors_boxes(placed: bool, pose_score: fl
     assert probable(person, config.for_detector_boxes()) is detected
 
 
+@pytest.mark.models
+def test_a_wide_box_over_a_street_bench_is_not_kept_as_a_person(shared_data,
+                                                               embedded_models) -> None:
+    # #10 item 4 on a real frame: a flat wide box (as a detector's false positive would be) over
+    # the bench of MOT17-02 frame 1, holding only seated people's lower legs; the box path
+    # dresses it as a person with a confident pose, wider than long along its own axis
+    from dataclasses import replace
+
+    import cv2
+
+    from alphapose.estimators.blaze import BlazeWholeBody, Person, body_aspect, probable
+    from alphapose.modes import estimator_config
+
+    image = cv2.imread(str(shared_data / MOT17_02 / "img1" / "000001.jpg"))
+    config = replace(estimator_config("balanced"), hands=False, face=False).for_detector_boxes()
+    box = np.array([905, 535, 1102, 610], np.float32)
+    body = BlazeWholeBody(config).estimate_from_box(image, box)
+    person = Person(box, 0.6, False, body)
+    assert body.pose_score >= config.box_min_pose_score  # the pose alone would keep it
+    assert body_aspect(body) < config.min_body_aspect
+    assert probable(person, replace(config, min_body_aspect=0.0))
+    assert not probable(person, config)
+
+
 def test_body_aspect_follows_the_body_axis() -> None:
     from alphapose.estimators.blaze import AUX_CENTER, AUX_SCALE, body_aspect
 
