@@ -40,6 +40,8 @@ from alphapose.estimators.blaze_body import (
     BLAZE_TO_COCO17,
     BlazeBody,
     BodyResult,
+    body33_to_halpe26,
+    body_box,
     roi_from_alignment_points,
 )
 from alphapose.estimators.body_extras import person_extras
@@ -227,59 +229,6 @@ class BlazeWholeBodyConfig:
         if self.mask_resolution not in MASK_RESOLUTIONS:
             raise ValueError(f"mask_resolution must be one of {list(MASK_RESOLUTIONS)}, got "
                              f"{self.mask_resolution!r}")
-
-
-def body33_to_halpe26(points: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Halpe-26 keypoints from BlazePose-33 landmarks.
-
-    Args:
-        points: ``(33+, 2)`` image pixels.
-        scores: ``(33+,)`` probabilities.
-
-    Returns:
-        ``(points (26, 2), scores (26,))``.
-    """
-    out = np.zeros((26, 2), np.float32)
-    out_scores = np.zeros((26,), np.float32)
-    out[:17] = points[BLAZE_TO_COCO17]
-    out_scores[:17] = scores[BLAZE_TO_COCO17]
-
-    def mid(a: int, b: int) -> tuple[np.ndarray, float]:
-        return (points[a] + points[b]) / 2, float(min(scores[a], scores[b]))
-
-    eyes, eyes_score = mid(2, 5)
-    mouth, mouth_score = mid(9, 10)
-    out[17] = eyes + 2.0 * (eyes - mouth)
-    out_scores[17] = min(eyes_score, mouth_score)
-    out[18], out_scores[18] = mid(11, 12)
-    out[19], out_scores[19] = mid(23, 24)
-    lateral_axis = points[23] - points[24]  # right hip -> left hip
-    for side, (heel, toe, big, small, heel_out) in enumerate(((29, 31, 20, 22, 24),
-                                                               (30, 32, 21, 23, 25))):
-        out[big], out_scores[big] = points[toe], scores[toe]
-        out[heel_out], out_scores[heel_out] = points[heel], scores[heel]
-        along = points[toe] - points[heel]
-        length = float(np.hypot(*along))
-        outward = lateral_axis if side == 0 else -lateral_axis
-        perp = np.array([-along[1], along[0]]) / max(length, 1e-6)
-        if np.dot(perp, outward) < 0:
-            perp = -perp
-        out[small] = points[heel] + 0.8 * along + 0.3 * length * perp
-        out_scores[small] = 0.5 * min(scores[heel], scores[toe])
-    return out, out_scores
-
-
-def body_box(points: np.ndarray, scores: np.ndarray, image_shape: tuple[int, ...],
-             min_score: float = 0.3, margin: float = 0.1) -> np.ndarray:
-    """``(4,)`` xyxy box around the confident body points, enlarged by ``margin`` of its size on
-    each side and clipped to the image (all points are used when none is confident)."""
-    confident = points[scores >= min_score] if (scores >= min_score).any() else points
-    low, high = confident.min(0), confident.max(0)
-    pad = (high - low) * margin
-    height, width = image_shape[:2]
-    low = np.clip(low - pad, [-0.5, -0.5], [width - 0.5, height - 0.5])
-    high = np.clip(high + pad, [-0.5, -0.5], [width - 0.5, height - 0.5])
-    return np.concatenate([low, high]).astype(np.float32)
 
 
 class BlazeWholeBody:

@@ -49,7 +49,12 @@ from typing import Any
 
 import numpy as np
 
-from alphapose.estimators.blaze_body import BLAZE_TO_COCO17, BodyResult
+from alphapose.estimators.blaze_body import (
+    BLAZE_TO_COCO17,
+    BodyResult,
+    body33_to_halpe26,
+    body_box,
+)
 from alphapose.tasks import URGENT, Tasks, gather
 from alphapose.transforms import RotatedRect
 
@@ -112,12 +117,10 @@ def tight_box_body(models: Any, image: np.ndarray, box: np.ndarray,
 
 def person_box(person: Any, image_shape: tuple[int, ...]) -> np.ndarray:
     """The ``(4,)`` xyxy box that sizes a person's head test: its box for a box-path person, the
-    extent of its body (:func:`~alphapose.estimators.blaze.body_box`) for a placed one (whose
+    extent of its body (:func:`~alphapose.estimators.blaze_body.body_box`) for a placed one (whose
     box is the detector's crop square)."""
     if not person.placed:
         return person.box
-    from alphapose.estimators.blaze import body33_to_halpe26, body_box
-
     return body_box(*body33_to_halpe26(person.body.points, person.body.visibility), image_shape)
 
 
