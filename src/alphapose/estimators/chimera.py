@@ -176,21 +176,8 @@ def settle_conflicts(people: Future, image: np.ndarray, tasks: Tasks, model: str
         tasks: where the passes run.
         model: body model name (``"heavy"``).
     """
-    out: Future = Future()
-
-    def forward(done: Future) -> None:
-        try:
-            out.set_result(done.result())
-        except BaseException as error:  # noqa: BLE001 - delivered through the future
-            out.set_exception(error)
-
-    def again(source: Future) -> None:
-        try:
-            kept = source.result()
-            conflicted = head_conflicts(kept, image.shape)
-        except BaseException as error:  # noqa: BLE001 - delivered through the future
-            out.set_exception(error)
-            return
+    def plan(kept: list[Any]) -> tuple[list[Future], Callable[[list[Any]], list[Any]]]:
+        conflicted = head_conflicts(kept, image.shape)
         retries = [tasks.submit(partial(refine_again, image=image, rect=kept[n].body.rect,
                                         model=model), URGENT) for n in conflicted]
 
@@ -201,10 +188,9 @@ def settle_conflicts(people: Future, image: np.ndarray, tasks: Tasks, model: str
                     people[n] = replace(kept[n], body=body)
             return people
 
-        gather(retries, take).add_done_callback(forward)
+        return retries, take
 
-    people.add_done_callback(again)
-    return out
+    return _then_tasks(people, plan)
 
 
 def separate_chimeras(people: Future, image: np.ndarray, tasks: Tasks,
@@ -214,21 +200,8 @@ def separate_chimeras(people: Future, image: np.ndarray, tasks: Tasks,
     :data:`~alphapose.tasks.URGENT` task each, :func:`tight_box_body`); a suspect takes the new
     body when its head is no placed person's. Nothing waits: the tasks are queued when
     ``people`` is done."""
-    out: Future = Future()
-
-    def forward(done: Future) -> None:
-        try:
-            out.set_result(done.result())
-        except BaseException as error:  # noqa: BLE001 - delivered through the future
-            out.set_exception(error)
-
-    def second(source: Future) -> None:
-        try:
-            kept = source.result()
-            suspects = chimera_suspects(kept)
-        except BaseException as error:  # noqa: BLE001 - delivered through the future
-            out.set_exception(error)
-            return
+    def plan(kept: list[Any]) -> tuple[list[Future], Callable[[list[Any]], list[Any]]]:
+        suspects = chimera_suspects(kept)
         # a suspect on a placed person's head (a conflict, :func:`head_conflicts`) ends
         # with ``refine_model`` too
         retries = [tasks.submit(partial(
@@ -248,7 +221,31 @@ def separate_chimeras(people: Future, image: np.ndarray, tasks: Tasks,
                     people[n] = replace(kept[n], box_score=kept[n].box_score * CONTESTED)
             return finish(people)
 
-        gather(retries, take).add_done_callback(forward)
+        return retries, take
 
-    people.add_done_callback(second)
+    return _then_tasks(people, plan)
+
+
+def _then_tasks(people: Future, plan: Callable[[list[Any]], tuple[list[Future], Callable]]
+                ) -> Future:
+    """A future of ``take(results)``, where ``(futures, take) = plan(people's result)`` runs
+    once ``people`` is done and ``results`` are those futures' results. Nothing waits; an
+    error anywhere reaches the returned future."""
+    out: Future = Future()
+
+    def forward(done: Future) -> None:
+        try:
+            out.set_result(done.result())
+        except BaseException as error:  # noqa: BLE001 - delivered through the future
+            out.set_exception(error)
+
+    def start(source: Future) -> None:
+        try:
+            futures, take = plan(source.result())
+        except BaseException as error:  # noqa: BLE001 - delivered through the future
+            out.set_exception(error)
+            return
+        gather(futures, take).add_done_callback(forward)
+
+    people.add_done_callback(start)
     return out
