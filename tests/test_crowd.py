@@ -223,34 +223,21 @@ def test_skier_behind_a_box_path_skier_keeps_their_own_body(shared_data, embedde
     # 000000197388.jpg: NanoDet's box of the front (blue) skier first gives a body with the
     # rear (red) skier's head and shoulders, and pose NMS then removed the red skier as its
     # duplicate (both OKS 0.58 / missing). The chimera re-estimate gives each their own body.
-    import json
     from dataclasses import replace
+
+    from test_conflicts import _skier_oks
 
     from alphapose.estimators.blaze import BlazeWholeBody
     from alphapose.modes import estimator_config
     from alphapose.pipeline import Pipeline, RunOptions
-    from alphapose.skeletons import convert_poses, get_layout
 
-    coco = shared_data / "mmpose" / "coco"
-    gt = json.loads((coco / "test_coco.json").read_text())
-    image = cv2.imread(str(coco / "000000197388.jpg"))
+    image = cv2.imread(str(shared_data / "mmpose" / "coco" / "000000197388.jpg"))
     # the chimera step with BlazePose-heavy on the refining pass (with full x 2 the two skiers'
     # best poses are still one)
     config = replace(estimator_config("balanced"), body_models=("full", "heavy"))
     pipeline = Pipeline(estimator=BlazeWholeBody(config.for_detector_boxes()),
                         run=RunOptions(sp=True))
-    poses = convert_poses(pipeline.predict(image), "coco17")
-    sigmas = np.asarray(get_layout("coco17").sigmas)
-    skiers = {"blue": [139, 102, 222, 242], "red": [287, 62, 75, 166]}  # xywh, rounded
-    best = {}
-    for name, xywh in skiers.items():
-        ann = next(a for a in gt["annotations"] if a["image_id"] == 197388
-                   and np.allclose(a["bbox"], xywh, atol=1))
-        truth = np.asarray(ann["keypoints"], np.float64).reshape(17, 3)
-        seen = truth[:, 2] > 0
-        d2 = ((poses.keypoints - truth[None, :, :2]) ** 2).sum(-1)
-        oks = np.exp(-d2 / (2 * ann["area"] * (2 * sigmas) ** 2))[:, seen].mean(1)
-        best[name] = (int(np.argmax(oks)), float(oks.max()))
+    best = _skier_oks(pipeline.predict(image), shared_data)
     assert best["blue"][0] != best["red"][0]
     assert best["blue"][1] > 0.75  # 0.84 measured
     assert best["red"][1] > 0.45  # 0.56 measured
