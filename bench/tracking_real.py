@@ -242,7 +242,6 @@ def appearance_roc(frames: dict[int, Frame], poses: dict[int, Poses],
                    people: dict[int, TrackFrame], regions: str) -> str:
     """The appearance descriptor on real crops: distances of the same person in two frames vs
     two different people (every pair of frames), as AUC and the shares under the thresholds."""
-    from scipy.optimize import linear_sum_assignment
 
     from alphapose.tracking import (
         DescriptorConfig,
@@ -254,12 +253,7 @@ def appearance_roc(frames: dict[int, Frame], poses: dict[int, Poses],
     embeddings, owners = [], []
     for f in sorted(poses):
         embeddings.append(descriptor.embed(frames[f].image, poses[f]))
-        overlap = box_iou_matrix(poses[f].xyxy, people[f].xyxy)
-        rows, cols = linear_sum_assignment(-overlap)
-        owner = np.full(len(poses[f]), -1)
-        good = overlap[rows, cols] >= 0.5
-        owner[rows[good]] = people[f].ids[cols[good]]
-        owners.append(owner)
+        owners.append(pose_owners(poses[f], people[f]))
     same, other = [], []
     for a in range(len(embeddings)):
         for b in range(a + 1, len(embeddings)):
@@ -277,25 +271,30 @@ def appearance_roc(frames: dict[int, Frame], poses: dict[int, Poses],
             f"{(s <= cfg.mu_emb).mean():.2f} other {(o <= cfg.mu_emb).mean():.2f}")
 
 
+def pose_owners(poses: Poses, people: TrackFrame) -> np.ndarray:
+    """The ground-truth id of each pose (one to one by box IoU >= 0.5, Hungarian), -1 for
+    poses that pair with nobody."""
+    from scipy.optimize import linear_sum_assignment
+
+    overlap = box_iou_matrix(poses.xyxy, people.xyxy)
+    rows, cols = linear_sum_assignment(-overlap)
+    owner = np.full(len(poses), -1)
+    good = overlap[rows, cols] >= 0.5
+    owner[rows[good]] = people.ids[cols[good]]
+    return owner
+
+
 def keypoint_places(poses: dict[int, Poses], people: dict[int, TrackFrame]) -> str:
     """The keypoint cue of MSIM (``keypoint_gate``) on real poses: the median distance between
     the body keypoints two people both show (score above the visibility threshold), as a share
     of the earlier one's box height, for the same person one frame apart vs other people (no
     motion model: the tracker also moves the keypoints by the track's velocity)."""
-    from scipy.optimize import linear_sum_assignment
 
     from alphapose.skeletons import get_layout
 
     cfg = MSIMConfig()
     numbers = sorted(poses)
-    owners = []
-    for f in numbers:
-        overlap = box_iou_matrix(poses[f].xyxy, people[f].xyxy)
-        rows, cols = linear_sum_assignment(-overlap)
-        owner = np.full(len(poses[f]), -1)
-        good = overlap[rows, cols] >= 0.5
-        owner[rows[good]] = people[f].ids[cols[good]]
-        owners.append(owner)
+    owners = [pose_owners(poses[f], people[f]) for f in numbers]
     same, other = [], []
     for k in range(len(numbers) - 1):
         a, b = poses[numbers[k]], poses[numbers[k + 1]]
