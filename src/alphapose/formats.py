@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "PathLike",
     "image_id_from_name",
+    "json_line_record",
     "load_alphapose_json",
     "load_json_lines",
     "relative_path",
@@ -155,7 +156,7 @@ def load_json_lines(path: PathLike) -> list[dict[str, Any]]:
         ValueError: a line that is not a JSON object (the message gives its number, column and
             what is wrong).
     """
-    from alphapose.jsonfile import LOG, parse_json, read_text
+    from alphapose.jsonfile import LOG, read_text
 
     text = read_text(path, "JSON lines")
     lines = text.split("\n")
@@ -163,17 +164,33 @@ def load_json_lines(path: PathLike) -> list[dict[str, Any]]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        last = number == len(lines)  # no newline after it: the writer had not finished it
-        try:
-            result = parse_json(line, f"{path}: line {number}", allow_cut=last)
-        except ValueError as error:
-            raise ValueError(str(error).replace(" line 1 column", " column")) from None
-        if result.cut is not None:
+        # no newline after the last line: the writer had not finished it
+        record = json_line_record(line, path, number, last=number == len(lines))
+        if record is None:
             LOG.warning("%s: line %d is cut short (the file of a run that was killed?); read "
                         "the %d complete line(s) before it", path, number, len(records))
             break
-        if not isinstance(result.data, dict):
-            raise ValueError(f"{path}: line {number}: expected a JSON object, got "
-                             f"{type(result.data).__name__}")
-        records.append(result.data)
+        records.append(record)
     return records
+
+
+def json_line_record(line: str, path: PathLike, number: int, last: bool) -> dict[str, Any] | None:
+    """The object on line ``number`` of a JSON-lines file; None when it is the ``last`` line
+    and cut short (a killed run), which the caller reports.
+
+    Raises:
+        ValueError: not JSON, or not an object (the message gives the line, column and what is
+            wrong).
+    """
+    from alphapose.jsonfile import parse_json
+
+    try:
+        result = parse_json(line, f"{path}: line {number}", allow_cut=last)
+    except ValueError as error:
+        raise ValueError(str(error).replace(" line 1 column", " column")) from None
+    if result.cut is not None:
+        return None
+    if not isinstance(result.data, dict):
+        raise ValueError(f"{path}: line {number}: expected a JSON object, got "
+                         f"{type(result.data).__name__}")
+    return result.data

@@ -300,7 +300,8 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` of a JSON-lines file, read line by line (a long run's file is
     never held whole). The rules of :func:`alphapose.formats.load_json_lines`: every line is a
     JSON object, except a last line cut short (a killed run), skipped with a warning."""
-    from alphapose.jsonfile import LOG, parse_json
+    from alphapose.formats import json_line_record
+    from alphapose.jsonfile import LOG
 
     with open(path, "rb") as file:  # bytes: text-mode readline is slow on long lines
         raw = file.readline()
@@ -317,18 +318,12 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                                  "the line)") from None
             if line.strip():
                 last = not line.endswith("\n") and not following
-                try:
-                    result = parse_json(line, f"{path}: line {number}", allow_cut=last)
-                except ValueError as error:
-                    raise ValueError(str(error).replace(" line 1 column", " column")) from None
-                if result.cut is not None:
+                record = json_line_record(line, path, number, last)
+                if record is None:
                     LOG.warning("%s: line %d is cut short (the file of a run that was killed?); "
                                 "read the lines before it", path, number)
                     return
-                if not isinstance(result.data, dict):
-                    raise ValueError(f"{path}: line {number}: expected a JSON object, got "
-                                     f"{type(result.data).__name__}")
-                yield number, result.data
+                yield number, record
             raw = following
 
 
