@@ -179,9 +179,8 @@ class Pipeline:
     @property
     def workers(self) -> int:
         """Threads that run a staged estimator's tasks in the threaded run
-        (:attr:`RunOptions.workers`; default: the cores this process may use, at most 4)."""
-        workers = self.options.workers
-        return min(available_cores(), 4) if workers is None else workers
+        (:attr:`RunOptions.worker_count`)."""
+        return self.options.worker_count
 
     @property
     def staged(self) -> bool:
@@ -449,12 +448,9 @@ def _continues(previous: Frame, frame: Frame) -> bool:
 
 
 def _frames_of(path: str | Path) -> Iterator[Frame]:
+    """Every frame of the sources ``path`` opens (one that cannot be opened logs why and
+    yields nothing; video sources release their capture when iterated to the end or closed)."""
     from alphapose.sources import open_sources
 
     for source in open_sources([str(path)]):
-        try:
-            yield from source
-        finally:
-            close = getattr(source, "close", None)
-            if callable(close):
-                close()
+        yield from source

@@ -266,10 +266,6 @@ class OutputOptions:
     progress: bool = True
     profile: bool = False
 
-    @property
-    def renders(self) -> bool:
-        return self.save_img or self.save_video or self.show
-
 
 @dataclass
 class RunSummary:
