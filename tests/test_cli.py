@@ -136,7 +136,7 @@ def test_embedded_models_get_one_thread_when_workers_run_them(argv, threads,
                                                              monkeypatch) -> None:
     from alphapose import cli
 
-    monkeypatch.setattr("alphapose.pipeline.available_cores", lambda: 2)
+    monkeypatch.setattr("alphapose.threaded.available_cores", lambda: 2)
     args = build_parser().parse_args(["run", "x.jpg", *argv])
     assert cli._embedded_threads(args) == threads
 

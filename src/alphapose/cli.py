@@ -378,10 +378,8 @@ def _embedded_threads(args: argparse.Namespace) -> int:
     threads 17.8 fps, the workers being busy anyway), else 2."""
     if args.threads:
         return args.threads
-    from alphapose.pipeline import available_cores
-
-    workers = getattr(args, "workers", None) or min(available_cores(), 4)
-    return 1 if workers > 1 and not getattr(args, "sp", False) else 2
+    options = run_options(args)
+    return 1 if options.worker_count > 1 and not options.sp else 2
 
 
 #: options of `alphapose run` that change what its output files hold

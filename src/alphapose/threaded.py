@@ -90,6 +90,11 @@ class RunOptions:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
+    @property
+    def worker_count(self) -> int:
+        """``workers``, or when None the cores this process may use, at most 4."""
+        return min(available_cores(), 4) if self.workers is None else int(self.workers)
+
 
 class FrameSteps(Protocol):
     """What the threaded run needs of a pipeline (see :class:`alphapose.pipeline.Pipeline`)."""
