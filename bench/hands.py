@@ -420,9 +420,11 @@ class PalmSeeds:
         return RotatedRect(float(cx), float(cy), side, side, rotation) if side >= 2 else rect
 
 
-def causes(data: Path, mode: str, palm: Path | None = None) -> dict[str, float]:
+def causes(data: Path, mode: str, palm: Path | None = None,
+           overrides: dict | None = None) -> dict[str, float]:
     """Per-cause figures of the mode's hands on the labelled COCO-WholeBody hands, and hand AP
-    end to end with each variant's hands put in the mode's output poses."""
+    end to end with each variant's hands put in the mode's output poses (``overrides``:
+    estimator settings on top of the mode's, ``--set``)."""
     from accuracy import evaluate
 
     from alphapose.estimators.face_hand import hand_rect_from_body
@@ -431,7 +433,7 @@ def causes(data: Path, mode: str, palm: Path | None = None) -> dict[str, float]:
     coco = data / "mmpose" / "coco"
     coco_gt = json.loads((coco / "test_coco.json").read_text())
     wholebody_gt = json.loads((coco / "test_coco_wholebody.json").read_text())
-    images, people = run_mode_recording(data, mode)
+    images, people = run_mode_recording(data, mode, **(overrides or {}))
     hands = labelled_hands(data, people)
     halpe = halpe_hands(data, people)
     variants = hand_variants(mode, palm)
@@ -600,13 +602,20 @@ def main() -> None:
                         help="modes of the per-cause analysis (comma separated)")
     parser.add_argument("--palm", type=Path,
                         help="palm_detection_lite/full.tflite: also palm-seeded hand crops")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="estimator setting on top of the mode's (as bench/accuracy_people.py)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the hand size sweep")
     args = parser.parse_args()
     if not (args.data / "mmpose" / "freihand").is_dir():
         sys.exit(f"bench/hands.py: {args.data} has no mmpose/freihand (pass --data)")
+    from accuracy_people import parse_overrides
+
+    overrides = parse_overrides(args.set)
     figures: dict[str, float] = {}
     for mode in args.modes.split(","):
-        figures.update(causes(args.data, mode.strip(), args.palm))
-    figures.update(size_sweep(args.data))
+        figures.update(causes(args.data, mode.strip(), args.palm, overrides))
+    if not args.no_sweep:
+        figures.update(size_sweep(args.data))
     if not args.causes:
         figures.update(refine_modes(args))
     print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()))

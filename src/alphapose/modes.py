@@ -48,6 +48,9 @@ class Mode:
         conflict_body_model: the body model that runs the refining pass again for people
             whose heads coincide (:func:`alphapose.estimators.chimera.settle_conflicts`;
             ``None``: not done).
+        conflict_placing_model: the body model of the placing passes when such people are
+            estimated again from their first crops
+            (:func:`alphapose.estimators.chimera.settle_conflicts_afresh`; ``None``: not done).
     """
 
     name: str
@@ -62,6 +65,7 @@ class Mode:
     flip: bool = False
     fast_video: bool = False
     conflict_body_model: str | None = None
+    conflict_placing_model: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,10 +97,15 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     # 0.619 -> 0.600 / 0.608 -> 0.617: the averaged wrists place the hand crops better); hands:
     # the full and lite models averaged on each of the two passes (hand 0.225 -> 0.258 end to
     # end, 0.170 -> 0.240 with ground-truth boxes; bench/hands.py --causes: better than full
-    # alone on blurred, JPEG-compressed small hands, the same on clean ones)
+    # alone on blurred, JPEG-compressed small hands, the same on clean ones). People whose
+    # heads coincide (a placed and a box-path person) are estimated again from their first
+    # crops with full on the placing passes (conflict_placing_model; heavy on the same crop
+    # again gives the same body): body AP end to end 0.638 -> 0.709 (the two skiers of
+    # 000000197388.jpg 0.47 / 0.02 -> 0.87 / 0.51), PoseTrack18 0.301 unchanged; full placing
+    # for everyone reached 0.714 but PoseTrack18 0.274 (two people of 009473 merge)
     Mode("performance", body_models=("heavy",), passes=2, tracking_body_model=None,
          hand_model="full", hand_refine="ensemble", refine_face=True, detector=None,
-         tiles="auto", flip=True),
+         tiles="auto", flip=True, conflict_placing_model="full"),
 )}
 DEFAULT_MODE = "balanced"
 
@@ -126,7 +135,8 @@ def estimator_config(mode: str | Mode = DEFAULT_MODE, **overrides: Any):
                 "hand_model": preset.hand_model, "refine_hands": preset.hand_refine,
                 "refine_face": preset.refine_face, "flip": preset.flip,
                 "fast_video": preset.fast_video,
-                "conflict_body_model": preset.conflict_body_model}
+                "conflict_body_model": preset.conflict_body_model,
+                "conflict_placing_model": preset.conflict_placing_model}
     settings.update(overrides)
     return BlazeWholeBodyConfig(**settings)
 

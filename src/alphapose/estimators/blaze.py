@@ -92,6 +92,12 @@ class BlazeWholeBodyConfig:
             pass again with this model, on the same crop, and so does a box-path body
             estimated again from its tight box (``None``: neither; see
             :func:`~alphapose.estimators.chimera.settle_conflicts`). Loaded on first use.
+        conflict_placing_model: when a placed and a box-path person have one head, each is
+            estimated again from its first crop with this model on the placing passes (the
+            refining pass keeps its model), and so is a box-path body estimated again from its
+            tight box (``None``: neither; see
+            :func:`~alphapose.estimators.chimera.settle_conflicts_afresh`; for a mode whose
+            refining model is already the better one, as performance's heavy x 2).
         box_scale: crop side / long box side for boxes that come without alignment keypoints.
         min_pose_score: drop people whose pose probability is below this.
         hands: estimate hands.
@@ -156,6 +162,7 @@ class BlazeWholeBodyConfig:
     body_models: tuple[str, ...] = ("full",)
     tracking_body_model: str | None = None
     conflict_body_model: str | None = None
+    conflict_placing_model: str | None = None
     box_scale: float = 1.25
     min_pose_score: float = 0.5
     hands: bool = True
@@ -214,7 +221,8 @@ class BlazeWholeBodyConfig:
         if len(self.body_models) not in (1, self.passes):
             raise ValueError(f"body_models: expected 1 or passes ({self.passes}) names, got "
                              f"{len(self.body_models)}: {self.body_models}")
-        for name in (*self.body_models, self.tracking_body_model, self.conflict_body_model):
+        for name in (*self.body_models, self.tracking_body_model, self.conflict_body_model,
+                     self.conflict_placing_model):
             if name is not None and name not in BODY_MODELS:
                 raise ValueError(f"body model {name!r} is not one of {list(BODY_MODELS)}")
         if self.hand_model not in ("full", "lite"):
@@ -481,12 +489,18 @@ class BlazeWholeBody:
             from alphapose.estimators.chimera import settle_conflicts
 
             found = settle_conflicts(found, image, tasks, refine_model)
+        placing_model = self.config.conflict_placing_model
+        if placing_model is not None and not all(placed for _, _, placed, *_ in heads):
+            # the same, all passes again from the first crop with another placing model
+            from alphapose.estimators.chimera import settle_conflicts_afresh
+
+            found = settle_conflicts_afresh(found, image, tasks, detections, placing_model)
         if all(placed for _, _, placed, *_ in heads):
             return then(found, distinct)
         # box-path bodies on another person's head are estimated again first (chimeras)
         from alphapose.estimators.chimera import separate_chimeras
 
-        return separate_chimeras(found, image, tasks, distinct, refine_model)
+        return separate_chimeras(found, image, tasks, distinct, refine_model, placing_model)
 
     @staticmethod
     def tracked_people(people: Future | list[Person]) -> TrackedPeople:
