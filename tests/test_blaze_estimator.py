@@ -176,6 +176,30 @@ def test_recrop_mode_seeds_hands_with_the_wider_holistic_crop(embedded_models) -
                                rtol=1e-5)
 
 
+@pytest.mark.models
+def test_hand_crops_at_least_a_forearm_long(embedded_models) -> None:
+    from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
+    from alphapose.estimators.blaze_body import BodyResult
+    from alphapose.transforms import RotatedRect
+
+    points = np.zeros((39, 2), np.float32)
+    points[:, 0], points[:, 1] = np.linspace(100, 300, 39), 200.0
+    # left: elbow 100 px below the wrist, knuckles collapsed 8 px from it (a 32 px crop);
+    # right: knuckles 30 px from the wrist (a 120 px crop), elbow 100 px below
+    points[13], points[15], points[19], points[17] = (100, 200), (100, 100), (98, 92), (103, 92)
+    points[14], points[16], points[20], points[18] = (300, 200), (300, 100), (305, 70), (290, 70)
+    body = BodyResult(points, np.ones(39, np.float32), np.ones(39, np.float32), 0.9,
+                      RotatedRect(200, 200, 300, 300, 0.0))
+    sides = {}
+    for floor in (0.0, 1.0):
+        estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1, face=False,
+                                                        hand_crop_forearm=floor))
+        sides[floor] = [rect.width for _, _, rect in estimator.part_crops(body)]
+    assert sides[0.0][0] < 40 and sides[0.0][1] > 100
+    # the collapsed hand's crop grows to the forearm; the other keeps its own (larger) side
+    assert sides[1.0] == pytest.approx([100.0, sides[0.0][1]])
+
+
 def test_tracked_people_of_a_future_wait_for_it_and_fail_to_nobody() -> None:
     from concurrent.futures import Future
 

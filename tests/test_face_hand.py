@@ -185,6 +185,22 @@ def test_hand_rect_points_up_the_fingers(wrist, index, pinky, rotation):
     assert 0.4 < u < 0.6 and 0.5 < v < 1.0
 
 
+def test_hand_rect_floor_enlarges_about_the_wrist():
+    # knuckles 10 px from the wrist (collapsed): a 40 px crop centred 16 px above the wrist
+    wrist, index, pinky = (100, 200), (95, 190), (110, 190)
+    rect = hand_rect_from_body(wrist, index, pinky)
+    assert (rect.cx, rect.cy, rect.width) == pytest.approx((100, 184, 40))
+    floored = hand_rect_from_body(wrist, index, pinky, min_side=100)
+    assert (floored.cx, floored.cy, floored.width, floored.height) == pytest.approx(
+        (100, 160, 100, 100))
+    assert floored.rotation == pytest.approx(rect.rotation)
+    # the wrist keeps its place within the crop
+    np.testing.assert_allclose(_in_crop(floored, np.asarray(wrist, float)),
+                               _in_crop(rect, np.asarray(wrist, float)), atol=1e-9)
+    # a floor below the crop's side changes nothing
+    assert hand_rect_from_body(wrist, index, pinky, min_side=39) == rect
+
+
 @pytest.mark.parametrize(
     ("args", "error"),
     [

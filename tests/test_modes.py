@@ -54,6 +54,7 @@ def test_estimator_config_follows_the_table(name: str) -> None:
     assert config.refine_face == mode.refine_face
     assert config.conflict_body_model == mode.conflict_body_model
     assert config.conflict_placing_model == mode.conflict_placing_model
+    assert config.hand_crop_forearm == mode.hand_crop_forearm
 
 
 def test_estimator_config_overrides() -> None:

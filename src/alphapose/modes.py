@@ -51,6 +51,8 @@ class Mode:
         conflict_placing_model: the body model of the placing passes when such people are
             estimated again from their first crops
             (:func:`alphapose.estimators.chimera.settle_conflicts_afresh`; ``None``: not done).
+        hand_crop_forearm: each hand crop at least this many forearms long (0: no floor;
+            :class:`~alphapose.estimators.blaze.BlazeWholeBodyConfig`).
     """
 
     name: str
@@ -66,6 +68,7 @@ class Mode:
     fast_video: bool = False
     conflict_body_model: str | None = None
     conflict_placing_model: str | None = None
+    hand_crop_forearm: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,10 +105,14 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     # crops with full on the placing passes (conflict_placing_model; heavy on the same crop
     # again gives the same body): body AP end to end 0.638 -> 0.709 (the two skiers of
     # 000000197388.jpg 0.47 / 0.02 -> 0.87 / 0.51), PoseTrack18 0.301 unchanged; full placing
-    # for everyone reached 0.714 but PoseTrack18 0.274 (two people of 009473 merge)
+    # for everyone reached 0.714 but PoseTrack18 0.274 (two people of 009473 merge). Hand
+    # crops at least a forearm long (hand_crop_forearm; acts only where the body's knuckles
+    # collapse onto the wrist): hand AP 0.258 -> 0.333, whole 0.480 -> 0.484 (the crossed-arms
+    # hand of 000000040083.jpg 0.41 -> 0.78; 0.8 forearms moves no hand, 1.2 loses: 0.294);
+    # off in balanced / lightweight (hand AP unchanged there)
     Mode("performance", body_models=("heavy",), passes=2, tracking_body_model=None,
          hand_model="full", hand_refine="ensemble", refine_face=True, detector=None,
-         tiles="auto", flip=True, conflict_placing_model="full"),
+         tiles="auto", flip=True, conflict_placing_model="full", hand_crop_forearm=1.0),
 )}
 DEFAULT_MODE = "balanced"
 
@@ -136,7 +143,8 @@ def estimator_config(mode: str | Mode = DEFAULT_MODE, **overrides: Any):
                 "refine_face": preset.refine_face, "flip": preset.flip,
                 "fast_video": preset.fast_video,
                 "conflict_body_model": preset.conflict_body_model,
-                "conflict_placing_model": preset.conflict_placing_model}
+                "conflict_placing_model": preset.conflict_placing_model,
+                "hand_crop_forearm": preset.hand_crop_forearm}
     settings.update(overrides)
     return BlazeWholeBodyConfig(**settings)
 

@@ -339,7 +339,8 @@ class HandResult:
 
 
 def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
-                        *, scale: float = 2.0, shift: float = -0.3) -> RotatedRect:
+                        *, scale: float = 2.0, shift: float = -0.3,
+                        min_side: float = 0.0) -> RotatedRect:
     """Rotation-aligned hand crop from the body model's wrist, index and pinky points.
 
     MediaPipe's holistic rule: the middle knuckle is estimated as ``(2 index + pinky) / 3``; the
@@ -357,6 +358,10 @@ def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
         pinky: ``(2,)`` pinky knuckle (BlazePose 17 / 18).
         scale: enlargement of the ``2 x |middle - wrist|`` box.
         shift: move along the crop's y axis, a fraction of the (unscaled) box side.
+        min_side: the crop's side is at least this; a smaller crop is enlarged about the
+            wrist (its centre moves away from the wrist by the same factor). For knuckles the
+            body model puts (nearly) on the wrist, which make a crop smaller than the hand:
+            :class:`~alphapose.estimators.blaze.BlazeWholeBodyConfig` ``hand_crop_forearm``.
 
     Returns:
         The crop rectangle for :class:`HandLandmarker`.
@@ -380,7 +385,11 @@ def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
     box = 2.0 * length
     move = shift * box / length  # along the y axis -up / length
     side = box * scale
-    return RotatedRect(middle_x - move * up_x, middle_y - move * up_y, side, side, rotation)
+    cx, cy = middle_x - move * up_x, middle_y - move * up_y
+    if side < min_side:  # enlarged about the wrist
+        grow = min_side / side
+        cx, cy, side = wx + (cx - wx) * grow, wy + (cy - wy) * grow, float(min_side)
+    return RotatedRect(cx, cy, side, side, rotation)
 
 
 def hand_rect_from_landmarks(points: np.ndarray, *, scale: float = 2.0,
