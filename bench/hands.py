@@ -47,8 +47,10 @@ Last line: ``key=value`` pairs: ``<mode>_<cause>``, ``<mode>_hand_ap_<variant>``
 ``pck_coco_...``, ``pck_noisy_...`` (all sources), ``hand_ap_gt_...``, ``hand_ap_...`` (end to end), ``ms_...``.
 
 Usage: ``.venv/bin/python bench/hands.py [--data ../shared/data] [--rounds 3] [--no-e2e]
-[--causes] [--modes balanced,performance] [--palm palm_detection_full.tflite]``
-(``--causes``: only the first two parts).
+[--causes] [--modes balanced,performance] [--palm palm_detection_full.tflite]
+[--set FIELD=VALUE ...] [--no-sweep]`` (``--causes``: only the first two parts; ``--set``: an
+estimator setting on top of each mode's, e.g. ``--set body_models=full,heavy``;
+``--no-sweep``: without the hand size sweep).
 """
 
 from __future__ import annotations

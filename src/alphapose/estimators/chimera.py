@@ -36,6 +36,17 @@ OKS 0.633 -> 0.634); MOT17-02 crowd 43/43. Only such pairs pay, on detection fra
 people are all placed): counted model invocations, 40 frames of ``openpose/video.avi``: 21
 heavy beside 2509 full (about +2% of the model time), 10 frames of ``mmpose/demo/demo.mp4``:
 10 heavy beside 262 full (about +7%).
+
+Performance (heavy x 2 with the flip test) cannot settle the skiers that way: its refining model
+is already heavy, and heavy on the same crop gives the same bodies (full there: body AP 0.631,
+the skiers 0.47 / 0.06). There the crops are what went wrong, so a pair in a head conflict is
+estimated again from its first crops with another model on the placing passes
+(:func:`settle_conflicts_afresh`, ``BlazeWholeBodyConfig.conflict_placing_model``, full), and a
+box-path suspect on a placed head is re-estimated from its tight box with that placing model
+too. Measured (`bench/accuracy.py --mode performance`, `bench/accuracy_people.py`): the skiers
+0.47 / 0.02 -> 0.87 / 0.51, body AP 0.638 -> 0.709 end to end, 0.685 -> 0.710 with ground-truth
+boxes, PoseTrack18 0.301 unchanged, MOT17-02 crowd 43/43. Full placing for every person reaches
+0.714 on the COCO images but PoseTrack18 0.274 (two people of one frame merge).
 """
 
 from __future__ import annotations
