@@ -12,6 +12,7 @@ from alphapose.data.datasets import Sample
 from alphapose.data.people import (
     RenderConfig,
     coco_ground_truth,
+    coco_ground_truth_arrays,
     load_labelled_people,
     render_people,
     render_person,
@@ -154,3 +155,36 @@ def test_samples_from_poses_keeps_confident_points_in_coco17():
     np.testing.assert_array_equal(sample.weights, (scores[0] >= 0.5).astype(np.float32))
     np.testing.assert_allclose(sample.keypoints[5:, :2], points[0, 5:])
     assert np.all(sample.keypoints[:5] == 0)
+
+
+def test_detector_like_keeps_only_the_box_jitter_and_the_flip():
+    import cv2
+
+    image = np.random.default_rng(0).integers(0, 256, (320, 280, 3), dtype=np.uint8)
+    cfg = RenderConfig(input_size=(64, 64), flip_prob=0.0).detector_like()
+    person = render_person(image, _person("x.jpg"), cfg, np.random.default_rng(3),
+                           occluders=[image])
+    matrix = person.crop_from_img
+    # no rotation, no photometry: the crop is the plain warp of the image by its matrix
+    assert matrix[0, 1] == pytest.approx(0.0, abs=1e-9)
+    assert matrix[1, 0] == pytest.approx(0.0, abs=1e-9)
+    plain = cv2.warpAffine(image, matrix, (64, 64), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    np.testing.assert_array_equal(person.image, plain)
+    # the box still moves: two draws give two different crops
+    other = render_person(image, _person("x.jpg"), cfg, np.random.default_rng(4))
+    assert not np.allclose(other.crop_from_img, matrix)
+
+
+def test_coco_ground_truth_arrays_matches_the_crops(tmp_path):
+    import cv2
+
+    path = tmp_path / "x.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 256, (320, 280, 3), np.uint8))
+    people = render_people([_person(str(path))], RenderConfig(input_size=(64, 48)), 4, seed=2)
+    from_arrays = coco_ground_truth_arrays(np.stack([p.keypoints for p in people]),
+                                           np.stack([p.weights for p in people]),
+                                           np.array([p.area for p in people]), (64, 48))
+    assert from_arrays == coco_ground_truth(people)
+    with pytest.raises(ValueError, match="keypoints, weights, areas"):
+        coco_ground_truth_arrays(np.zeros((2, 17, 2)), np.zeros((2, 16)), np.zeros(2), (64, 48))

@@ -57,6 +57,7 @@ __all__ = [
     "RenderConfig",
     "RenderedPerson",
     "coco_ground_truth",
+    "coco_ground_truth_arrays",
     "load_labelled_people",
     "render_people",
     "render_person",
@@ -111,6 +112,14 @@ class RenderConfig:
         if not 0.0 < low <= high <= 1.0:
             raise ValueError(f"RenderConfig.occluder_size: expected 0 < low <= high <= 1, got "
                              f"{self.occluder_size}")
+
+    def detector_like(self) -> RenderConfig:
+        """Only what a detector would do to the crop: the proposal box jitter and a flip (no
+        extra scale, rotation, occluders or photometry), for test crops."""
+        return RenderConfig(self.input_size, self.scale_mult, self.box_jitter, scale_factor=0.0,
+                            rotation_factor=0.0, rotation_prob=0.0, flip_prob=self.flip_prob,
+                            occluder_prob=0.0, brightness=0.0, saturation=0.0, hue=0.0,
+                            blur_prob=0.0, noise_sd=0.0, area_ratio=self.area_ratio)
 
     def geometry_only(self) -> RenderConfig:
         """The same geometry with every photometric change switched off."""
@@ -409,25 +418,63 @@ def coco_ground_truth(people: Sequence[RenderedPerson], layout: str = "coco17") 
     the whole crop; ``area`` is the person's OKS area.
 
     Args:
-        people: the rendered crops.
+        people: the rendered crops (all of one size).
         layout: their keypoint layout.
 
     Returns:
         A dict for :func:`alphapose.evaluate.keypoint_ap`.
     """
+    if not people:
+        return coco_ground_truth_arrays(np.zeros((0, get_layout(layout).num_keypoints, 2)),
+                                        np.zeros((0, get_layout(layout).num_keypoints)),
+                                        np.zeros(0), (1, 1), layout)
+    sizes = {person.image.shape[:2] for person in people}
+    if len(sizes) != 1:
+        raise ValueError(f"people: expected crops of one size, got {sorted(sizes)}")
     spec = get_layout(layout)
-    images, annotations = [], []
     for index, person in enumerate(people):
-        h, w = person.image.shape[:2]
         if person.keypoints.shape != (spec.num_keypoints, 2):
             raise ValueError(f"people[{index}].keypoints: expected ({spec.num_keypoints}, 2) for "
                              f"layout {layout!r}, got {person.keypoints.shape}")
-        visible = person.weights > 0
-        triples = np.concatenate([person.keypoints, 2.0 * visible[:, None]], axis=1)
+    return coco_ground_truth_arrays(np.stack([p.keypoints for p in people]),
+                                    np.stack([p.weights for p in people]),
+                                    np.array([p.area for p in people]), sizes.pop(), layout)
+
+
+def coco_ground_truth_arrays(keypoints: np.ndarray, weights: np.ndarray, areas: np.ndarray,
+                             crop_size: tuple[int, int], layout: str = "coco17") -> dict:
+    """:func:`coco_ground_truth` from arrays (when the crops themselves are not kept).
+
+    Args:
+        keypoints: ``(N, K, 2)`` crop pixels.
+        weights: ``(N, K)``; points with weight > 0 are labelled.
+        areas: ``(N,)`` OKS areas in crop pixels.
+        crop_size: ``(h, w)`` of every crop.
+        layout: the keypoint layout.
+
+    Returns:
+        A dict for :func:`alphapose.evaluate.keypoint_ap`.
+    """
+    spec = get_layout(layout)
+    keypoints = np.asarray(keypoints, np.float64)
+    weights = np.asarray(weights)
+    areas = np.asarray(areas, np.float64)
+    n = keypoints.shape[0]
+    if keypoints.shape != (n, spec.num_keypoints, 2) or weights.shape != (n, spec.num_keypoints) \
+            or areas.shape != (n,):
+        raise ValueError(f"keypoints, weights, areas: expected (N, {spec.num_keypoints}, 2), "
+                         f"(N, {spec.num_keypoints}), (N,) for layout {layout!r}, got "
+                         f"{keypoints.shape}, {weights.shape}, {areas.shape}")
+    h, w = crop_size
+    images, annotations = [], []
+    for index in range(n):
+        visible = weights[index] > 0
+        triples = np.concatenate([keypoints[index], 2.0 * visible[:, None]], axis=1)
         triples[~visible] = 0.0
-        images.append({"id": index, "width": w, "height": h, "file_name": f"{index}.png"})
+        images.append({"id": index, "width": int(w), "height": int(h),
+                       "file_name": f"{index}.png"})
         annotations.append({"id": index + 1, "image_id": index, "category_id": 1, "iscrowd": 0,
-                            "bbox": [0.0, 0.0, float(w), float(h)], "area": float(person.area),
+                            "bbox": [0.0, 0.0, float(w), float(h)], "area": float(areas[index]),
                             "num_keypoints": int(visible.sum()),
                             "keypoints": [float(v) for v in triples.ravel()]})
     return {"images": images, "annotations": annotations,
