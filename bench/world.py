@@ -10,7 +10,11 @@ the body) with ``world=True`` on the shared images that show whole people (``mmp
 96 x 96 px) whose eight bone joints (shoulders, elbows, hips, knees) all score >= 0.5 (the
 visibility threshold used everywhere else). ``bones_ok_any_size`` drops the size condition.
 A person passes when all five bones the issue names are in its human ranges: upper arms
-0.2-0.4 m, thighs 0.3-0.6 m, shoulder width 0.25-0.5 m. Left / right: the 3D left-minus-right
+0.2-0.4 m, thighs 0.3-0.6 m, shoulder width 0.25-0.5 m. The estimator runs with
+``world_height=0`` (the body model's own metres); the bench scales the same keypoints with
+:func:`~alphapose.estimators.body_extras.scale_to_height` to the default height (1.70 m:
+``bones_ok``, what ``--world`` outputs), to 1.6 and 1.8 m, and keeps the model's scale
+(``bones_ok_model_scale``). Left / right: the 3D left-minus-right
 vectors of shoulders and hips point the same way in the image plane as the 2D ones (cosine > 0).
 
 Decoding checks, over every body the estimator keeps: the cosine between the hip-centred 2D
@@ -35,7 +39,7 @@ in the bench venv of ``bench/vs_mediapipe.py``, never the project's ``.venv``, r
 its size per side); its ``pose_world_landmarks`` give the same five bones. Prints MediaPipe's
 pass rate on the people it finds and the median ratio ours / MediaPipe per bone.
 
-Last line: ``bones_ok=... people=... bones_ok_any_size=... people_any_size=... lr_agree=...
+Last line: ``bones_ok=... bones_ok_model_scale=... people=... bones_ok_any_size=... people_any_size=... lr_agree=...
 median_upper_arm=... median_thigh=... median_shoulders=... cos_image_axes=... cos_crop_axes=...
 xy_aspect=...`` (then ``mediapipe_bones_ok=... mediapipe_people=...
 ratio_upper_arm=... ratio_thigh=... ratio_shoulders=...`` with ``--mediapipe``).
@@ -59,7 +63,12 @@ from tqdm import tqdm
 
 from alphapose.estimators.blaze import BlazeWholeBody
 from alphapose.estimators.blaze_body import BlazeBody
-from alphapose.estimators.body_extras import bone_lengths, world_to_image_axes
+from alphapose.estimators.body_extras import (
+    WORLD_HEIGHT,
+    bone_lengths,
+    scale_to_height,
+    world_to_image_axes,
+)
 from alphapose.modes import build_detector, estimator_config
 from alphapose.pipeline import Pipeline
 from alphapose.transforms import RotatedRect
@@ -81,6 +90,8 @@ BLAZE_JOINTS = [11, 12, 13, 14, 23, 24, 25, 26]
 BLAZE_GROUPS = (((11, 13), (12, 14)), ((23, 25), (24, 26)), ((11, 12),))
 #: left / right upper arm, left / right thigh
 SIDES = ((11, 13), (12, 14), (23, 25), (24, 26))
+#: heights the bones are also measured at (0: the body model's own metres)
+HEIGHTS = (0, 1.6, 1.8)
 #: crop sizes tried, relative to the kept crop
 CROP_SCALES = (0.8, 1.0, 1.25, 1.5)
 COCO_BONES = {"left_upper_arm": (5, 7), "right_upper_arm": (6, 8), "left_thigh": (11, 13),
@@ -156,7 +167,8 @@ def main() -> None:
     if not paths:
         sys.exit(f"bench/world.py: no images under {args.data} (pass --data PATH/TO/shared/data)")
     detector, name = build_detector(args.mode)
-    config = estimator_config(args.mode, hands=False, face=False, world=True)
+    # the model's own metres; the default scaling (and others) applied here to the same people
+    config = estimator_config(args.mode, hands=False, face=False, world=True, world_height=0)
     estimator = BlazeWholeBody(config if name == "blaze" else config.for_detector_boxes())
     pipeline = Pipeline(detector, estimator, mode=args.mode)
     people: list[dict] = []   # every person whose eight joints score >= 0.5
@@ -193,18 +205,23 @@ def main() -> None:
         poses = pipeline.predict(image)
         if not len(poses):
             continue
-        bones = bone_lengths(poses.keypoints_3d, poses.layout)
+        bones = bone_lengths(scale_to_height(poses.keypoints_3d, WORLD_HEIGHT), poses.layout)
+        scaled = {height: bone_lengths(scale_to_height(poses.keypoints_3d, height), poses.layout)
+                  for height in HEIGHTS}
         for i in range(len(poses)):
             if poses.keypoint_scores[i, JOINTS].min() < 0.5:
                 continue
             x1, y1, x2, y2 = poses.xyxy[i].tolist()
-            points_3d = poses.keypoints_3d[i, :17].astype(np.float64)
+            points_3d = scale_to_height(poses.keypoints_3d[i:i + 1], WORLD_HEIGHT)[0, :17]
+            points_3d = points_3d.astype(np.float64)
             sx, sy = xy_scales(poses.keypoints[i, :17].astype(np.float64), points_3d[:, :2])
             aspects.append(sy / sx)
             depth = {bone: abs(points_3d[a, 2] - points_3d[b, 2]) / float(bones[bone][i])
                      for bone, (a, b) in COCO_BONES.items()}
             large = (x2 - x1) * (y2 - y1) >= LARGE_AREA
             people.append({"bones": {bone: float(bones[bone][i]) for bone in RANGES},
+                           "scaled": {height: {bone: float(lengths[bone][i]) for bone in RANGES}
+                                      for height, lengths in scaled.items()},
                            "depth": depth, "large": large})
             if large:
                 crops.append(person_crop(image, poses.xyxy[i]))
@@ -220,6 +237,11 @@ def main() -> None:
         print(f"{bone:16s} median {np.median(values):.3f} m, in [{low}, {high}] for "
               f"{np.mean((values >= low) & (values <= high)):.0%} of {len(values)} "
               f"({(values < low).sum()} below, {(values > high).sum()} above)")
+    for height in HEIGHTS:
+        print(f"scaled to {height or 'the model'}{' m' if height else ''}: all five bones in "
+              f"range for {np.mean([in_ranges(p['scaled'][height]) for p in confident]):.3f} "
+              f"of the confident people, {np.mean([in_ranges(p['scaled'][height]) for p in people]):.3f} "
+              f"of all")
     for side in ("left_thigh", "right_thigh"):
         across = [p["bones"][side] for p in confident if p["depth"][side] < 0.5]
         toward = [p["bones"][side] for p in confident if p["depth"][side] >= 0.5]
@@ -236,6 +258,7 @@ def main() -> None:
               f"{left_arm:.3f} / {right_arm:.3f} m, thigh {left_thigh:.3f} / {right_thigh:.3f} m")
     figures = {
         "bones_ok": f"{np.mean([in_ranges(p['bones']) for p in confident]):.3f}",
+        "bones_ok_model_scale": f"{np.mean([in_ranges(p['scaled'][0]) for p in confident]):.3f}",
         "people": str(len(confident)),
         "bones_ok_any_size": f"{np.mean([in_ranges(p['bones']) for p in people]):.3f}",
         "people_any_size": str(len(people)),
@@ -247,11 +270,13 @@ def main() -> None:
     }
     if args.mediapipe:
         theirs = mediapipe_bones(crops, args.venv)
-        pairs = [(p["bones"], t) for p, t in zip(confident, theirs, strict=True) if t is not None]
+        # the body model's own metres against MediaPipe's (the same model)
+        pairs = [(p["scaled"][0], t) for p, t in zip(confident, theirs, strict=True)
+                 if t is not None]
         ratio = {group: float(np.median([ours[b] / ref[b] for ours, ref in pairs for b in bones]))
                  for group, bones in GROUPS.items()}
         print(f"MediaPipe Pose found {len(pairs)} of the {len(crops)} confident people; on "
-              f"them ours pass {np.mean([in_ranges(o) for o, _ in pairs]):.3f}, MediaPipe "
+              f"them ours (the model's metres) pass {np.mean([in_ranges(o) for o, _ in pairs]):.3f}, MediaPipe "
               f"{np.mean([in_ranges(t) for _, t in pairs]):.3f}")
         figures.update({"mediapipe_bones_ok": f"{np.mean([in_ranges(t) for _, t in pairs]):.3f}",
                         "mediapipe_people": str(len(pairs)),

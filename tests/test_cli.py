@@ -107,6 +107,14 @@ def test_bad_counts_are_refused(flag, value, capsys) -> None:
     assert f"{flag} must be >= 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("value", ["-1", "170"])
+def test_bad_world_height_is_refused(value, tmp_path, capsys) -> None:
+    assert main(["run", str(tmp_path / "x.jpg"), "--world", "--world-height", value]) != 0
+    err = capsys.readouterr().err
+    assert "--world-height must be a person's height in metres" in err
+    assert "Traceback" not in err
+
+
 def test_parser_has_official_aliases() -> None:
     args = build_parser().parse_args(["run", "--indir", "a", "--image", "b.jpg", "--list",
                                       "l.txt", "--outdir", "o", "--save_img", "--save_video",

@@ -127,6 +127,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                             "passes (turns off the fast path of lightweight / balanced)")
     model.add_argument("--world", action="store_true",
                        help="3D body keypoints in metres per person (keypoints_3d in the results)")
+    model.add_argument("--world-height", type=float, default=1.70, metavar="METRES",
+                       help="--world: each skeleton is scaled to a person this tall (one picture "
+                            "cannot tell a person's size; default %(default)s, an adult's); 0: "
+                            "the body model's own metres")
     model.add_argument("--masks", action="store_true",
                        help="a mask per person (COCO RLE 'segmentation' in the results; "
                             "tinted in rendered images)")
@@ -285,7 +289,8 @@ def _build_pipeline(args: argparse.Namespace):
         config = estimator_config(
             args.mode, decoding=args.decoding, hands=not args.no_hands, face=not args.no_face,
             flip=args.flip, hand_model=args.hand_model, refine_hands=args.hand_refine,
-            num_threads=threads, world=args.world, masks=args.masks,
+            num_threads=threads, world=args.world, world_height=args.world_height,
+            masks=args.masks,
             **({"fast_video": False} if getattr(args, "full_video_path", False) else {}))
         if args.detector != "blaze" and not args.detfile and args.detector != "file":
             # a detector's boxes, not the user's: box-path people must look like the box's
@@ -390,7 +395,7 @@ _OUTPUT_OPTIONS = (
     "detect_every", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
     "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
     "track_regions", "trails", "smooth", "smooth_params", "world", "masks", "render_3d",
-    "track_smooth_boxes", "full_video_path",
+    "track_smooth_boxes", "full_video_path", "world_height",
 )
 
 
@@ -413,6 +418,10 @@ def _check_options(args: argparse.Namespace) -> None:
         value = getattr(args, name, None)
         if value is not None and value < 1:
             raise SystemExit(f"alphapose: --{name.replace('_', '-')} must be >= 1, got {value}")
+    height = getattr(args, "world_height", None)
+    if height is not None and not 0 <= height < 3:
+        raise SystemExit(f"alphapose: --world-height must be a person's height in metres (0: the "
+                         f"body model's own scale), got {height}")
 
 
 def output_settings(args: argparse.Namespace, formats: list[str]):

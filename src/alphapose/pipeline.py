@@ -114,7 +114,9 @@ class Pipeline:
             mean is below 0.25; :func:`alphapose.transforms.brighten_if_dark`); outputs and
             renders keep the original pixels.
         world: the default estimator also gives each person's 3D keypoints in metres
-            (``Poses.keypoints_3d``; an estimator passed in must already be built so).
+            (``Poses.keypoints_3d``, each skeleton scaled to a person 1.70 m tall; an
+            estimator passed in must already be built so, e.g. with
+            ``estimator_config(mode, world=True, world_height=H)`` for another height).
         masks: the default estimator also gives each person's mask (``Poses.masks``, COCO RLE).
 
     Example:

@@ -160,6 +160,9 @@ class BlazeWholeBodyConfig:
             pixels); everywhere, stills included.
         world: per person 3D keypoints in metres from the kept body pass
             (``Poses.keypoints_3d``, see :mod:`alphapose.estimators.body_extras`).
+        world_height: the 3D keypoints are scaled per person to a person this tall
+            (metres, :func:`~alphapose.estimators.body_extras.scale_to_height`); 0 or None:
+            the body model's own metres.
         masks: per person the body model's segmentation, warped to the image
             (``Poses.masks``, COCO RLE).
         mask_resolution: who takes a pixel two masks cover (``"score"``: the higher person
@@ -192,6 +195,7 @@ class BlazeWholeBodyConfig:
     fast_video: bool = False
     skip_converged: bool = False
     world: bool = False
+    world_height: float | None = 1.70
     masks: bool = False
     mask_resolution: str = "score"
 
@@ -244,6 +248,10 @@ class BlazeWholeBodyConfig:
                              f"{list(HAND_REFINE_MODES)}, got {self.refine_hands!r}")
         from alphapose.estimators.body_extras import MASK_RESOLUTIONS
 
+        if self.world_height is not None and not (
+                isinstance(self.world_height, (int, float)) and 0 <= self.world_height < 3):
+            raise ValueError(f"world_height must be a person's height in metres (0: the model's "
+                             f"scale), got {self.world_height!r}")
         if self.mask_resolution not in MASK_RESOLUTIONS:
             raise ValueError(f"mask_resolution must be one of {list(MASK_RESOLUTIONS)}, got "
                              f"{self.mask_resolution!r}")

@@ -16,13 +16,22 @@ Besides the 2D landmarks, every BlazePose landmark pass returns
   (:func:`alphapose.transforms.crop_from_img_matrix`), and :func:`resolve_masks` turns into
   one mask per person, each pixel going to one person at most.
 
-The world landmarks are kept as the model gives them: no rescaling. Its skeletons are small
-(``bench/world.py``, the 37 large confident people of the shared images: median upper arm
-0.234 m, thigh 0.377 m, shoulder width 0.337 m) and MediaPipe Pose's own
-``pose_world_landmarks`` on the same people are the same (median ratio ours / MediaPipe 1.006,
-1.010, 1.000), so this is the model, not the decoding. The world ``(x, y)`` is the 2D skeleton
-at one scale (median y / x pixels-per-metre ratio 1.002); bones pointing at the camera come out
-shorter still (thighs of people sitting: 0.34-0.36 m against 0.38-0.39 m across the image).
+One picture cannot tell a person's size: the world landmarks' metres are a prior the model
+learnt, and its skeletons are small (``bench/world.py``, the 35 large confident people of the
+shared images: median upper arm 0.236 m, thigh 0.370 m, forearm 0.218 m, shank 0.361 m,
+shoulder width 0.337 m; adult joint-centre lengths are about 0.30-0.33, 0.40-0.43, 0.24-0.26,
+0.40-0.43 and 0.36-0.40 m). MediaPipe Pose's own ``pose_world_landmarks`` on the same people
+are the same (median ratio ours / MediaPipe 1.006, 1.010, 1.000), so this is the model, not
+the decoding; and the model's scale follows how much of the crop the person fills (median
+upper arm 0.235 m on the kept crop, 0.201 m on a crop 1.5 times as large). So, as monocular
+3D methods do, :func:`scale_to_height` gives each skeleton a person's size: its limbs (upper
+arms, forearms, thighs, shanks) are scaled together to sum to those of a person ``height``
+tall (Winter's segment lengths as fractions of height, :data:`LIMB_FRACTIONS`; default
+1.70 m, ``--world-height``; the user who knows the person's height gives it; 0 keeps the
+model's own metres). Proportions, angles and depth are the model's. The world ``(x, y)`` is
+the 2D skeleton at one scale (median y / x pixels-per-metre ratio 1.002); bones pointing at
+the camera come out shorter still (thighs of people sitting: 0.34-0.36 m against 0.38-0.39 m
+across the image, model scale).
 
 3D keypoints follow the 2D layout (:func:`world_to_halpe26`): the points BlazePose has, the
 same derived points as the 2D mapping (head = eye midpoint + 2 x (eye midpoint - mouth
@@ -49,6 +58,7 @@ __all__ = [
     "person_extras",
     "resolve_masks",
     "rle_array",
+    "scale_to_height",
     "warp_segmentation",
     "world_to_halpe26",
     "world_to_image_axes",
@@ -120,6 +130,44 @@ def keypoints_3d(worlds: list[np.ndarray | None], rects: list[RotatedRect],
         if world is not None:
             out[n, :26] = world_to_halpe26(world_to_image_axes(world, rect.rotation))
     return out
+
+
+#: limb segment lengths between joint centres as fractions of standing height (D. A. Winter,
+#: *Biomechanics and Motor Control of Human Movement*, 4th ed., Fig. 4.1): upper arm
+#: (shoulder-elbow), forearm (elbow-wrist), thigh (hip-knee), shank (knee-ankle); by COCO-17
+#: indices, both sides
+LIMB_FRACTIONS = (((5, 7), 0.186), ((6, 8), 0.186), ((7, 9), 0.146), ((8, 10), 0.146),
+                  ((11, 13), 0.245), ((12, 14), 0.245), ((13, 15), 0.246), ((14, 16), 0.246))
+#: the height the 3D keypoints are scaled to unless told (metres; an adult's, both sexes)
+WORLD_HEIGHT = 1.70
+
+
+def scale_to_height(points_3d: np.ndarray, height: float | None) -> np.ndarray:
+    """3D keypoints scaled per person so that their limbs (:data:`LIMB_FRACTIONS`, the limbs
+    whose two ends are known) sum to those of a person ``height`` metres tall.
+
+    Args:
+        points_3d: ``(N, K, 3)`` in a layout that starts with COCO-17 (NaN = absent).
+        height: metres; None or 0 returns the keypoints as they are.
+
+    Returns:
+        a scaled copy (people with no known limb are left as they are).
+    """
+    points = np.array(points_3d, np.float32)
+    if not height:
+        return points
+    if not np.isfinite(height) or height < 0:
+        raise ValueError(f"height: expected metres > 0 (or 0: the model's scale), got {height!r}")
+    for person in points:
+        measured = expected = 0.0
+        for (a, b), fraction in LIMB_FRACTIONS:
+            length = float(np.linalg.norm(person[a] - person[b]))
+            if np.isfinite(length) and length > 0:
+                measured += length
+                expected += fraction * height
+        if measured > 0:
+            person *= expected / measured
+    return points
 
 
 @dataclass
@@ -253,8 +301,10 @@ def person_extras(people: list[Any], assembled: list[tuple[np.ndarray, np.ndarra
     extras: dict[str, np.ndarray] = {}
     if getattr(config, "world", False):
         num_keypoints = assembled[0][0].shape[0]
-        extras["keypoints_3d"] = keypoints_3d([p.body.world for p in people],
-                                              [p.body.rect for p in people], num_keypoints)
+        extras["keypoints_3d"] = scale_to_height(
+            keypoints_3d([p.body.world for p in people], [p.body.rect for p in people],
+                         num_keypoints),
+            getattr(config, "world_height", WORLD_HEIGHT))
     if getattr(config, "masks", False):
         # the person score the pipeline reports for the embedded estimator (body and feet)
         scores = official_person_scores(np.stack([scores[:26] for _, scores in assembled]),
