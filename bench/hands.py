@@ -12,7 +12,8 @@ seeded by the labelled wrist / knuckles (a perfect body). Counts: crops that mis
 half its points inside), swaps, wrong bodies (body OKS < 0.5), correct hands (OKS >= 0.5) whose
 presence is under MediaPipe's 0.5 threshold; each hand's first cause (:func:`hand_cause`). Then
 each hand rule (the other hand model, one pass, two passes, the two-model ensemble, the
-re-crop model, crop scale 1.5 / 2.7, a crop at least the forearm long, the more present of two
+re-crop model, crop scale 1.5 / 2.7, a crop at least the forearm long (always; the
+mode without its forearm-long candidate crop: ``no_forearm_choice``), the more present of two
 crop sizes, the average with the mirrored image, all 21 points on the body wrist, hands
 zeroed where the body says the wrist is hidden; with ``--palm FILE`` crops seeded by the palm
 detector inside a wrist ROI, :class:`PalmSeeds`): its mean hand OKS and the end-to-end hand AP with
@@ -296,17 +297,26 @@ def hand_variants(mode: str, palm: Path | None = None) -> dict:
         return hand_rect_from_body(body.points[wrist], body.points[index], body.points[pinky],
                                    **kw)
 
-    def landmarker(variant=preset.hand_model, refine=preset.hand_refine, **kw):
+    def landmarker(variant=preset.hand_model, refine=preset.hand_refine,
+                   floor=preset.hand_crop_forearm, **kw):
         seed = {"scale": 2.7, "shift": -0.1} if refine == "recrop" else {}
         seed.update(kw)
 
         def run(image, body, side):
-            hand = model[(variant, refine)](image, body_rect(body, side, **seed))
+            # as the estimator: below ``floor`` forearms, also a forearm-long crop, the more
+            # present result kept (BlazeWholeBodyConfig.hand_crop_forearm)
+            rect = body_rect(body, side, **seed)
+            wrist, _, _, elbow = BLAZE_HAND_POINTS[side]
+            fore = floor * float(np.hypot(*(body.points[wrist] - body.points[elbow])))
+            landmarks = model[(variant, refine)]
+            hand = (landmarks.most_present(image, [rect, body_rect(body, side, **seed,
+                                                                  min_side=fore)])
+                    if fore > rect.width else landmarks(image, rect))
             return hand.points, hand.scores
         return run
 
     def forearm_floor(image, body, side):
-        # crop side at least the forearm's length (knuckles that collapse onto the wrist)
+        # crop side at least the forearm's length, always (no choice by presence)
         wrist, _, _, elbow = BLAZE_HAND_POINTS[side]
         rect = body_rect(body, side)
         fore = float(np.hypot(*(body.points[wrist] - body.points[elbow])))
@@ -363,6 +373,7 @@ def hand_variants(mode: str, palm: Path | None = None) -> dict:
     return {"mode": landmarker(), other: landmarker(variant=other, refine=other_refine),
             "one_pass": landmarker(refine="none"), "recrop": landmarker(refine="recrop"),
             "landmarks": landmarker(refine="landmarks"),
+            "no_forearm_choice": landmarker(floor=0.0),
             "ensemble": landmarker(refine="ensemble"),
             "scale1.5": landmarker(scale=1.5), "scale2.7": landmarker(scale=2.7),
             "forearm_floor": forearm_floor, "most_present": most_present,

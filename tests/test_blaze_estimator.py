@@ -177,7 +177,8 @@ def test_recrop_mode_seeds_hands_with_the_wider_holistic_crop(embedded_models) -
 
 
 @pytest.mark.models
-def test_hand_crops_at_least_a_forearm_long(embedded_models) -> None:
+def test_hand_crops_shorter_than_a_forearm_get_a_forearm_long_candidate(
+        embedded_models) -> None:
     from alphapose.estimators.blaze import BlazeWholeBody, BlazeWholeBodyConfig
     from alphapose.estimators.blaze_body import BodyResult
     from alphapose.transforms import RotatedRect
@@ -190,14 +191,19 @@ def test_hand_crops_at_least_a_forearm_long(embedded_models) -> None:
     points[14], points[16], points[20], points[18] = (300, 200), (300, 100), (305, 70), (290, 70)
     body = BodyResult(points, np.ones(39, np.float32), np.ones(39, np.float32), 0.9,
                       RotatedRect(200, 200, 300, 300, 0.0))
-    sides = {}
+    crops = {}
     for floor in (0.0, 1.0):
         estimator = BlazeWholeBody(BlazeWholeBodyConfig(num_threads=1, face=False,
                                                         hand_crop_forearm=floor))
-        sides[floor] = [rect.width for _, _, rect in estimator.part_crops(body)]
-    assert sides[0.0][0] < 40 and sides[0.0][1] > 100
-    # the collapsed hand's crop grows to the forearm; the other keeps its own (larger) side
-    assert sides[1.0] == pytest.approx([100.0, sides[0.0][1]])
+        crops[floor] = [rect for _, _, rect in estimator.part_crops(body)]
+    sides = [rect.width for rect in crops[0.0]]
+    assert sides[0] < 40 and sides[1] > 100
+    assert [getattr(rect, "larger", None) for rect in crops[0.0]] == [None, None]
+    # the collapsed hand also gets a forearm-long candidate crop; the other hand none
+    left, right = crops[1.0]
+    assert (left.width, right.width) == pytest.approx(sides)
+    assert left.larger.width == pytest.approx(100.0)
+    assert getattr(right, "larger", None) is None
 
 
 def test_tracked_people_of_a_future_wait_for_it_and_fail_to_nobody() -> None:

@@ -439,6 +439,22 @@ def test_hand_from_body_points(hands, hand_models, source, variant, min_pck, max
 
 
 @pytest.mark.models
+def test_most_present_keeps_the_crop_that_holds_the_hand(hands, hand_models):
+    # a FreiHAND hand: its own crop, and one as large moved off the hand by two of its sides
+    model = hand_models["full"]
+    hand = next(h for h in hands if h["source"] == "freihand")
+    gt = hand["gt"]
+    on = hand_rect_from_body(gt[0], gt[5], gt[17])
+    off = RotatedRect(on.cx + 2 * on.width, on.cy, on.width, on.height, on.rotation)
+    right, wrong = model(hand["image"], on), model(hand["image"], off)
+    assert right.presence > wrong.presence
+    for order in ([on, off], [off, on]):
+        kept = model.most_present(hand["image"], order)
+        np.testing.assert_array_equal(kept.points, right.points)
+        assert kept.presence == right.presence
+
+
+@pytest.mark.models
 def test_hand_ensemble_pass_averages_both_models(hands, hand_models):
     # one "ensemble" pass is the mean of the full and the lite model's points and presence on
     # the same crop, and its second pass runs on the crop that mean places

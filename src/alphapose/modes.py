@@ -105,11 +105,12 @@ MODES: dict[str, Mode] = {m.name: m for m in (
     # crops with full on the placing passes (conflict_placing_model; heavy on the same crop
     # again gives the same body): body AP end to end 0.638 -> 0.709 (the two skiers of
     # 000000197388.jpg 0.47 / 0.02 -> 0.87 / 0.51), PoseTrack18 0.301 unchanged; full placing
-    # for everyone reached 0.714 but PoseTrack18 0.274 (two people of 009473 merge). Hand
-    # crops at least a forearm long (hand_crop_forearm; acts only where the body's knuckles
-    # collapse onto the wrist): hand AP 0.258 -> 0.333, whole 0.480 -> 0.484 (the crossed-arms
-    # hand of 000000040083.jpg 0.41 -> 0.78; 0.8 forearms moves no hand, 1.2 loses: 0.294);
-    # off in balanced / lightweight (hand AP unchanged there)
+    # for everyone reached 0.714 but PoseTrack18 0.274 (two people of 009473 merge). A hand
+    # crop shorter than the forearm gets a forearm-long candidate, the more present result
+    # kept (hand_crop_forearm): hand AP 0.258 -> 0.333, whole 0.480 -> 0.484 (the
+    # crossed-arms hand of 000000040083.jpg 0.41 -> 0.78, a 10.6 px hand 0.30 -> 0.28; 1.2
+    # forearms: the same AP, 1.5: 0.300; the larger crop always: 1.0 the same, 1.2 0.294);
+    # off in balanced / lightweight (hand AP unchanged there with the plain floor)
     Mode("performance", body_models=("heavy",), passes=2, tracking_body_model=None,
          hand_model="full", hand_refine="ensemble", refine_face=True, detector=None,
          tiles="auto", flip=True, conflict_placing_model="full", hand_crop_forearm=1.0),

@@ -110,15 +110,21 @@ class BlazeWholeBodyConfig:
             ``True``) a second hand pass on a crop re-placed from the first pass's landmarks,
             ``"recrop"`` MediaPipe holistic's hand re-crop model then one pass, ``"none"`` (or
             ``False``) one pass.
-        hand_crop_forearm: each hand crop's side is at least this times the body's forearm
-            (elbow to wrist; 0: no floor). A hand is about 0.7 forearms long and the crop the
-            knuckles place about 1.8 hands, so 1.0 only acts where the body's index / pinky
-            points have (nearly) collapsed onto the wrist and the crop would miss most of the
-            hand (a hidden or crossed hand). Measured, performance (bench/hands.py --causes):
-            off / 1.0: mean hand OKS on the 10 COCO-WholeBody hands 0.536 -> 0.572 (two
-            hands move: crossed arms 0.41 -> 0.78, a 10.6 px hand 0.30 -> 0.28), on the Halpe
-            labels of the same images 0.505 -> 0.543; balanced and lightweight: hand AP unchanged, mean OKS 0.283 ->
-            0.284 and 0.304 -> 0.293 (their elbows and wrists are less exact), so off there.
+        hand_crop_forearm: where the crop a hand's knuckles place is shorter than this times
+            the body's forearm (elbow to wrist), the hand is also estimated on a crop that
+            long (enlarged about the wrist) and the more present result is kept
+            (:meth:`~alphapose.estimators.face_hand.HandLandmarker.most_present`; 0: never).
+            A hand is about 0.7 forearms long and the knuckle crop nominally 1.8 hands, but
+            the body's index / pinky points on small hands often lie too close to the wrist
+            (crop over forearm on the COCO and PoseTrack18 images: median 1.1, a third under
+            1.0). Measured, performance (``bench/hands.py --causes``), off / 1.0: two of the
+            10 COCO-WholeBody hands move (crossed arms 0.41 -> 0.78, a 10.6 px hand 0.30 ->
+            0.28), mean hand OKS 0.536 -> 0.572, Halpe labels of the same images 0.505 ->
+            0.544. The larger crop alone, without the choice, gives the same on these hands
+            but lowers the mean presence of the 110 hands it enlarges on 36 unlabelled and
+            labelled shared images (0.119 -> 0.097; 8 -> 6 hands at presence >= 0.5), so it is
+            kept only where the model is surer. Off in balanced and lightweight (a plain
+            floor there: hand AP unchanged, mean OKS 0.283 -> 0.284 and 0.304 -> 0.293).
         refine_face: the same for the face.
         flip: flip test on the last body pass (averages with the mirrored crop; twice the cost).
         duplicate_oks: bodies whose COCO-17 OKS to a more probable one exceeds this are the
@@ -393,7 +399,7 @@ class BlazeWholeBody:
         crops: list[tuple[slice, str, RotatedRect]] = []
         p = body.points
         if self.hand is not None:
-            from alphapose.estimators.face_hand import hand_rect_from_body
+            from alphapose.estimators.face_hand import HandCrop, hand_rect_from_body
 
             # the re-crop model wants MediaPipe holistic's wider seed crop (measured: hand PCK
             # on the small COCO hands 0.28 vs 0.20 with the landmark model's seed)
@@ -403,10 +409,13 @@ class BlazeWholeBody:
                                                          (RIGHT_HAND, (16, 20, 18, 14))):
                 floor = self.config.hand_crop_forearm * float(np.hypot(*(p[wrist] - p[elbow])))
                 try:
-                    hand_rect = hand_rect_from_body(p[wrist], p[index], p[pinky], **seed,
-                                                    min_side=floor)
+                    hand_rect = hand_rect_from_body(p[wrist], p[index], p[pinky], **seed)
                 except ValueError:  # wrist on the knuckles: no hand direction
                     continue
+                if floor > hand_rect.width:  # also a forearm-long crop, the more present kept
+                    larger = hand_rect_from_body(p[wrist], p[index], p[pinky], **seed,
+                                                 min_side=floor)
+                    hand_rect = HandCrop(**vars(hand_rect), larger=larger)
                 if hand_rect.width >= 2:
                     crops.append((target, "hand", hand_rect))
         if self.face is not None:
@@ -424,7 +433,9 @@ class BlazeWholeBody:
         """``(points, scores)`` of one hand (21 points, ``kind="hand"``) or face (68,
         ``kind="face"``) on its crop."""
         if kind == "hand":
-            hand = self.hand(image, rect)
+            larger = getattr(rect, "larger", None)  # a HandCrop: two candidate crops
+            hand = (self.hand(image, rect) if larger is None
+                    else self.hand.most_present(image, [rect, larger]))
             return hand.points, hand.scores
         face = self.face(image, rect)
         return face.points68, face.scores

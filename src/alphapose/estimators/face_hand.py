@@ -45,6 +45,7 @@ __all__ = [
     "HAND_VARIANTS",
     "FaceLandmarker",
     "FaceResult",
+    "HandCrop",
     "HandLandmarker",
     "HandResult",
     "face_rect_from_mesh",
@@ -338,6 +339,19 @@ class HandResult:
     rect: RotatedRect
 
 
+@dataclass(frozen=True)
+class HandCrop(RotatedRect):
+    """A hand crop with a larger alternative: :meth:`HandLandmarker.most_present` estimates the
+    hand on both and keeps the more present result (a crop used as a plain
+    :class:`~alphapose.transforms.RotatedRect` is the first).
+
+    Attributes:
+        larger: the alternative crop (``None``: none).
+    """
+
+    larger: RotatedRect | None = None
+
+
 def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
                         *, scale: float = 2.0, shift: float = -0.3,
                         min_side: float = 0.0) -> RotatedRect:
@@ -359,9 +373,9 @@ def hand_rect_from_body(wrist: np.ndarray, index: np.ndarray, pinky: np.ndarray,
         scale: enlargement of the ``2 x |middle - wrist|`` box.
         shift: move along the crop's y axis, a fraction of the (unscaled) box side.
         min_side: the crop's side is at least this; a smaller crop is enlarged about the
-            wrist (its centre moves away from the wrist by the same factor). For knuckles the
-            body model puts (nearly) on the wrist, which make a crop smaller than the hand:
-            :class:`~alphapose.estimators.blaze.BlazeWholeBodyConfig` ``hand_crop_forearm``.
+            wrist (its centre moves away from the wrist by the same factor): for knuckles the
+            body model puts too close to the wrist, which make a crop smaller than the hand
+            (:class:`~alphapose.estimators.blaze.BlazeWholeBodyConfig` ``hand_crop_forearm``).
 
     Returns:
         The crop rectangle for :class:`HandLandmarker`.
@@ -582,6 +596,13 @@ class HandLandmarker:
         presence = float(np.mean([out[1].ravel()[0] for out in outputs]))
         crop_xy = landmarks.reshape(21, 3)[:, :2] - 0.5
         return apply_affine(crop_xy, img_from_crop), presence
+
+    def most_present(self, image_bgr: np.ndarray, rects: list[RotatedRect]) -> HandResult:
+        """The hand on each of ``rects`` (:meth:`__call__`), the result of highest presence
+        (the first of equals): the model's own certainty that its crop holds a hand decides
+        between candidate crops of one hand."""
+        results = [self(image_bgr, rect) for rect in rects]
+        return max(results, key=lambda result: result.presence)
 
     def __call__(self, image_bgr: np.ndarray, rect: RotatedRect) -> HandResult:
         """Hand landmarks in one crop.
