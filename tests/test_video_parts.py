@@ -42,13 +42,16 @@ def test_after_flattens_waits_for_the_source_and_routes_errors() -> None:
         after(failed, lambda value: resolved(value)).result(timeout=1)
 
 
-def _clip_poses(config, frames, sp: bool):
+def _clip_poses(config, frames, sp: bool, mode: str = "lightweight"):
     from alphapose.estimators.blaze import BlazeWholeBody
+    from alphapose.modes import build_detector
     from alphapose.pipeline import Pipeline, RunOptions
 
-    estimator = BlazeWholeBody(config)
-    # the lightweight mode's detector (BlazePose alone): the same people in both paths
-    pipeline = Pipeline(None, estimator, mode="lightweight",
+    # the lightweight mode's detector (BlazePose alone): the same people in both paths;
+    # balanced's (fused): the small people of a crowd too
+    detector, name = build_detector(mode)
+    estimator = BlazeWholeBody(config if name == "blaze" else config.for_detector_boxes())
+    pipeline = Pipeline(detector, estimator, mode=mode,
                         run=RunOptions(sp=sp, workers=1 if sp else None))
     return [poses for _, poses in pipeline.run(frames)], estimator.hand.model.invocations
 
@@ -98,27 +101,59 @@ def test_fast_path_follows_parts_close_to_the_full_path(shared_data) -> None:
 
 
 @pytest.mark.usefixtures("embedded_models")
-def test_parts_not_found_are_looked_for_again_on_the_next_frame(shared_data) -> None:
+def test_parts_not_found_are_looked_for_again_unless_too_small(shared_data, monkeypatch) -> None:
     """On the shared street video no hand or face reaches presence 0.5, so the fast path
-    follows none: every part is looked for again from the body, as on the full path (a part
-    not found is never carried over with its old points)."""
+    follows none: each part is looked for again from the body, as on the full path, except
+    those whose crop is smaller than ``MIN_SEARCH_SIDE``: carried with their old points moved
+    with their anchor (no invoke)."""
+    from alphapose.estimators import video_parts
     from alphapose.estimators.blaze import FACE, LEFT_HAND, RIGHT_HAND
     from alphapose.modes import estimator_config
     from alphapose.sources import VideoSource
 
+    carried = []
+    real_carried = video_parts._carried
+
+    def spy(track, anchor):
+        out = real_carried(track, anchor)
+        carried.append((track, out))
+        return out
+
+    monkeypatch.setattr(video_parts, "_carried", spy)
     frames = [frame for _, frame in zip(range(2), VideoSource(
         shared_data / "openpose" / "video.avi"))]
     full_config = estimator_config("balanced", fast_video=False, skip_converged=False)
-    full, full_hand_invokes = _clip_poses(full_config, frames, sp=True)
-    fast, fast_hand_invokes = _clip_poses(replace(full_config, fast_video=True), frames, sp=True)
-    for poses in full[:-1]:  # nothing to follow into the next frame
-        parts = np.concatenate([poses.keypoint_scores[:, p] for p in (FACE, LEFT_HAND, RIGHT_HAND)],
-                               axis=1)
-        assert len(poses) >= 2 and parts.max() < 0.5
-    assert fast_hand_invokes == full_hand_invokes
-    for a, b in zip(full, fast, strict=True):
-        np.testing.assert_allclose(b.keypoints, a.keypoints, atol=1e-4)
-        np.testing.assert_allclose(b.keypoint_scores, a.keypoint_scores, atol=1e-5)
+    full, full_hand_invokes = _clip_poses(full_config, frames, sp=True, mode="balanced")
+    assert not carried                                     # the full path carries nothing
+    fast, fast_hand_invokes = _clip_poses(replace(full_config, fast_video=True), frames, sp=True,
+                                          mode="balanced")
+    parts = (FACE, LEFT_HAND, RIGHT_HAND)
+    scores = np.concatenate([full[0].keypoint_scores[:, p] for p in parts], axis=1)
+    assert len(full[0]) >= 2 and scores.max() < 0.5        # nothing to follow into frame 1
+    hands = [out for track, out in carried if len(out[0]) == 21]
+    assert len(hands) >= 10 and len(carried) > len(hands)  # small hands and faces carried
+    assert all(track.presence < 0.5 for track, _ in carried)
+    # each carried hand skips its two passes; every other part runs as on the full path
+    assert fast_hand_invokes == full_hand_invokes - 2 * len(hands)
+    np.testing.assert_allclose(fast[0].keypoints, full[0].keypoints, atol=1e-4)
+    # the same people with the same bodies (in the order of their boxes: pose NMS may list
+    # them differently)
+    a, b = full[1], fast[1]
+    assert len(a) == len(b)
+    a, b = a[np.lexsort(a.xyxy.T[::-1])], b[np.lexsort(b.xyxy.T[::-1])]
+    np.testing.assert_allclose(b.keypoints[:, :26], a.keypoints[:, :26], atol=1e-4)
+    found = 0
+    for n in range(len(b)):
+        for part in parts:
+            points = b.keypoints[n, part]
+            was_carried = [out for _, out in carried if out[0].shape == points.shape
+                           and np.allclose(out[0], points, atol=1e-4)]
+            if was_carried:  # the old points moved with the anchor, the old scores
+                np.testing.assert_allclose(b.keypoint_scores[n, part], was_carried[0][1])
+                found += 1
+            else:            # looked for again: what the full path finds
+                np.testing.assert_allclose(points, a.keypoints[n, part], atol=1e-3)
+    assert found == len(carried)
 
 
 def test_modes_turn_the_fast_path_on_for_video_and_the_cli_turns_it_off() -> None:

@@ -12,11 +12,19 @@ tracks a hand or a face:
   the first pass's landmarks place is not within :data:`TOLERANCE` of the one it ran on
   (:func:`converged`);
 * a part not found in the previous frame is looked for again where the body puts it (the
-  full path). Small hands and faces in crowds have presence < 0.5 most of the time, so in a
-  crowd of small people most parts take this path and the fast path saves little (measured on
-  20 frames of the shared street video, balanced: hand invokes 1937 vs 1940, 13 vs 12 hands
-  found). Carrying their old points instead (no invoke) lost 4 of the 5 hands the full path
-  finds there; one search pass instead of two found 7 of 12 at 0.62x the hand invokes;
+  full path), unless the body puts it in a crop smaller than any in which the part models
+  found one on the shared data (:data:`MIN_SEARCH_SIDE`: hands under 10 px, faces under
+  12 px): then its previous points are carried, moved with its anchor, until a detection
+  frame or a larger crop looks again. Measured with the full path (balanced): on the shared
+  stills (COCO, OpenPose, AlphaPose, OpenPifPaf, PoseTrack images) the smallest hand crop
+  with presence >= 0.5 is 9.7 px (1 of 77 under 10 px; 4 of 123 under 16 px, 26 of 155 from
+  16 to 60 px), the smallest face crop 12.7 px (none of 27 under 12 px); on 5 frames of
+  ``mmpose/demo/demo.mp4`` 11.6 and 13.7 px; on 20 frames of the shared street video none of
+  727 hand crops under 20 px (442 are under 10 px) and no face crop at all. Small hands and faces in crowds have presence < 0.5 most of the time, so
+  without this gate most parts in a crowd of small people take the full path and the fast
+  path saves little (balanced: hand invokes 1937 vs 1940, 13 vs 12 hands found). Carrying
+  every part not found instead (no invoke) lost 4 of the 5 hands the full path finds there;
+  one search pass instead of two found 7 of 12 at 0.62x the hand invokes;
 * a person not followed (detection frames, still images) gets the full path: crops placed from
   the body, the configured passes (the same results as without the fast path).
 
@@ -52,6 +60,9 @@ MIN_PRESENCE = 0.5
 TOLERANCE = 0.1
 #: the same for a body pass (stricter: the body's points place the hands and face too)
 BODY_TOLERANCE = 0.05
+#: a part not found in the previous frame is looked for again only when the body places it in a
+#: crop at least this wide (pixels): below it the part models almost never find it
+MIN_SEARCH_SIDE = {"hand": 10.0, "face": 12.0}
 #: BlazePose point each part moves with, by the part's first Halpe-136 index (face 26: nose;
 #: left hand 94: left wrist; right hand 115: right wrist)
 ANCHORS = {26: 0, 94: 15, 115: 16}
@@ -182,6 +193,16 @@ def part_task(models: Any, image: np.ndarray, kind: str, rect: RotatedRect,
     return points, scores, PartTrack(float(presence), placed, anchor, points, scores)
 
 
+def _carried(track: PartTrack, anchor: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, PartTrack]:
+    """A part not looked for in this frame: its previous points and scores moved with its
+    anchor, as :func:`part_task` returns them."""
+    shift = (anchor - track.anchor).astype(np.float32)
+    points = (track.points + shift).astype(np.float32)
+    return points, track.scores, PartTrack(track.presence, _moved(track.rect, shift), anchor,
+                                           points, track.scores)
+
+
 def _moved(rect: RotatedRect, shift: np.ndarray) -> RotatedRect:
     return RotatedRect(rect.cx + float(shift[0]), rect.cy + float(shift[1]), rect.width,
                        rect.height, rect.rotation)
@@ -218,12 +239,15 @@ def _submit_person(estimator: Any, image: np.ndarray, person: Any, previous: Any
                        followed=False)
 
         def start(track: PartTrack | None, kind: str = kind, anchor: np.ndarray = anchor,
-                  full: partial = full) -> Future:
+                  full: partial = full, body_rect: RotatedRect = body_rect) -> Future:
             # a part the previous frame did not look for has no track: the full path
             if track is None:  # not followed: the full path
                 return tasks.submit(full, LATER)
-            if track.presence < MIN_PRESENCE:  # lost: looked for again from the body
-                return tasks.submit(full, LATER)
+            if track.presence < MIN_PRESENCE:
+                if max(body_rect.width, body_rect.height) < MIN_SEARCH_SIDE[kind]:
+                    # too small to be found: carried until a detection frame or a larger crop
+                    return resolved(_carried(track, anchor))
+                return tasks.submit(full, LATER)  # lost: looked for again from the body
             rect = _moved(track.rect, anchor - track.anchor)
             return tasks.submit(partial(part_task, image=image, kind=kind, rect=rect,
                                         anchor=anchor, followed=True), LATER)
