@@ -1,54 +1,55 @@
 """The paper's Table 5 in miniature, on held-out people: heatmap vs soft-argmax integral vs SIKR
-without ASG vs SIKR.
+without ASG vs SIKR, each a FastPose head on one frozen pretrained trunk.
+
+Why a frozen trunk. The paper's FastPose starts from an ImageNet-pretrained ResNet. Trained from
+scratch on 2 CPU cores for about a minute each, no network here learnt to find held-out keypoints
+(every method ended at the mean-pose error, AP 0; an earlier version of this bench). No ImageNet
+weights are here, but the embedded default ships a pretrained conv net: the trunk is the encoder
+of the BlazePose body landmark model (``full``), read at its stride-32 output (tensor
+``add_8``, 8 x 8 x 144 on a 256 x 256 crop; :class:`alphapose.data.trunk_features.BlazeTrunk`),
+the analogue of the ResNet output FastPose's head reads, and above the model's own decoder and
+keypoint heads (not used). Features are computed once per crop and kept in memory (float16,
+standardised per channel with the training set's mean and deviation). Only the head trains: the
+FastPose head (PixelShuffle(2) to stride 16, then two DUC blocks: x2 each for ``1/4`` maps, the
+paper's, 64 x 64; x1 each for ``1/16`` maps, 16 x 16, where one cell is 16 crop pixels and
+quantisation bites; 3 x 3 output conv; widths 32 and 16), four ways from the same initialisation on the same crops in the same
+order. What differs is exactly what Table 5 compares: the keypoint representation, its
+normalisation and its gradient.
 
 Data (:mod:`alphapose.data.people`). The 26 people with body keypoints in ../shared/data (12 COCO
-val2017 people on 4 images, 14 PoseTrack18 people on 3 frames; COCO-WholeBody and Halpe label the
-same COCO people, the CrowdPose file comes without images, no MPII file is there) are split by
-source image (stratified by dataset, about 30 % of the people to test: 19 train people on 4
-images, 7 test people on 3 images with the default seed), so no test person, nor anyone in the
-same picture, is seen in training. 19 people are too few to generalise from (trained on them
-alone, every method ends up worse than predicting the mean training pose), so the training set
-adds the people the embedded default (the teacher) finds on the 43 unlabelled shared photos and
-video frames (about 320 people; points it scores >= 0.5 are labels): the paper's multi-domain
-knowledge distillation in miniature. No test image is among them; the test set is ground truth
-only. Each person is rendered many times into ``--size`` crops with a detector-like box (the
-PGPG body offsets), scale, rotation, flip, occluders (ellipses, and patches cut from the
-unlabelled shared photos), colour, blur and noise: ``--train-per-person`` crops per ground-truth
-training person and ``--pseudo-per-person`` per teacher-labelled one (a fixed pool, drawn once),
-``--test-per-person`` per test person (another seed). Each test crop is one image of a COCO
-annotation dict in crop pixels; AP is the project's evaluator
-(:func:`alphapose.evaluate.keypoint_ap`, COCO-17 sigmas; OKS area 0.41 x the box area, see
-:mod:`alphapose.data.people`). A sheet of training and test crops goes beside the plot.
+val2017 people on 4 images, 14 PoseTrack18 people on 3 frames) are split by source image (19
+train people on 4 images, 7 test people on 3 images with the default seed), so no test person,
+nor anyone in the same picture, is seen in training. Training adds the people the embedded
+default (the teacher) finds on the 43 unlabelled shared photos and video frames (about 320;
+points it scores >= 0.5 are labels): the paper's multi-domain distillation in miniature; the
+test set is ground truth only. Training crops (256 x 256) are rendered with a detector-like box
+(the PGPG body offsets), scale, rotation, flip, occluders, colour, blur and noise
+(``--train-per-person`` per ground-truth person, ``--pseudo-per-person`` per teacher-labelled
+one); test crops with the detector-like box and flip only (``--test-per-person``; a person is
+rendered from its own seed, so the crops do not depend on ``--workers``). Each test crop is one
+image of a COCO annotation dict; AP is the project's evaluator (COCO-17 sigmas).
 
-Network. A small FastPose: the FastPose layout (SE-ResNet basic-block trunk, PixelShuffle, a DUC
-block, 3x3 output conv) at widths 16-32-64-128 with one block per stage and a stride-16 trunk, so
-that 24 trainings fit in the time on 2 CPU cores. Two output resolutions from the same trunk:
-``1/4`` of the input (the paper's; 16 x 12 maps for 64 x 48 crops: the DUC block upsamples x2)
-and ``1/8`` (coarse, 8 x 6 maps: the DUC block keeps the size), where one map cell is 8 input
-pixels and quantisation dominates.
-
-Methods (paper Sec. 3.1 and Table 5), all from the same initialisation (per resolution and seed),
-the same crops in the same order, Adam (lr ``--lr``, cosine decay), ``--steps`` steps of
+Methods (paper Sec. 3.1 and Table 5), Adam (lr ``--lr``, cosine), ``--steps`` steps of
 ``--batch`` crops:
 
-  heatmap           Gaussian targets (sigma 1 map cell, i.e. the official sigma 2 at 64 x 48
-                    maps scaled to these 4x smaller maps and rounded up), weighted MSE; argmax +
-                    quarter-cell decode; score = map maximum.
+  heatmap           Gaussian targets (sigma 2 map cells at 1/4, the official sigma for 1/4 maps;
+                    1 at 1/16), weighted MSE; argmax + quarter-cell decode; score = map maximum.
   softmax_integral  one-step softmax normalisation, plain integral gradient; score 1 (official).
   sikr_no_asg       two-step normalisation (sigmoid, then divide by the sum), plain gradient.
-  sikr              two-step normalisation with the amplitude-symmetric gradient.
+  sikr              two-step normalisation with the amplitude-symmetric gradient (A = W / 8).
 
-Decoding uses each method's codec (:mod:`alphapose.codecs`). Reported per resolution: held-out
-AP and mean keypoint error (input-crop pixels over the labelled points inside the crop), mean and
-standard deviation over ``--seeds`` seeds; training curves (held-out AP, pixel error and training
-loss against the step) go to ``--plot``. The work runs in ``--workers`` processes of one thread
-each (the (resolution, seed) tasks are independent).
+Reported per resolution: held-out AP and mean keypoint error (crop pixels), mean and standard
+deviation over ``--seeds`` seeds; and reference points on the same test crops: the mean
+training pose, a perfect heatmap network at each resolution (ground truth encoded, decoded), and
+the teacher (the whole BlazePose model's own regression on the crop). Training curves (held-out
+AP, error and training loss against the step) go to ``--plot``, a sheet of crops beside it.
+Work runs in ``--workers`` processes of one thread each.
 
 Usage:
-    .venv/bin/python bench/ablation.py [--steps 600] [--seeds 3] [--workers 2]
+    .venv/bin/python bench/ablation.py [--steps 300] [--seeds 3] [--workers 2]
 
 The last two lines are ``ap_heatmap=... ap_heatmap_sd=... ap_softmax_integral=... ...`` for the
-coarse (1/8) maps (keys ending ``_coarse``) and then for the paper's 1/4 maps.
+coarse (1/16) maps (keys ending ``_coarse``) and then for the paper's 1/4 maps.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 METHODS = ("heatmap", "softmax_integral", "sikr_no_asg", "sikr")
-STRIDES = (4, 8)
+STRIDES = (4, 16)
+TRUNK_STRIDE = 32
+HEAD_WIDTHS = (32, 16)
 #: Unlabelled photos the occluder patches are cut from (never a labelled person's image).
 OCCLUDER_GLOBS = ("openpose/*.jpg", "openpifpaf/coco/*.jpg", "alphapose/*.jpg")
 #: Unlabelled photos and video frames the teacher labels (none shows a labelled person).
@@ -78,7 +81,7 @@ PSEUDO_VIDEOS = (("openpose/video.avi", (0, 50, 100, 150, 200)), ("mmpose/demo/d
 
 
 # ------------------------------------------------------------------------------------------------
-# Data (parent process)
+# Data: teacher labels (parent), rendering and trunk features (workers)
 # ------------------------------------------------------------------------------------------------
 
 def pseudo_label(folder: Path) -> list:
@@ -109,178 +112,187 @@ def pseudo_label(folder: Path) -> list:
     return samples
 
 
-def build_data(args: argparse.Namespace, folder: Path) -> dict:
-    """Render the train pool and the test set into ``folder`` (npz + COCO JSON)."""
+_TRUNK = None  # one interpreter per worker process
+_OCCLUDERS: list = []
+
+
+def render_task(task: tuple) -> dict:
+    """Render ``per_person`` crops of one person (from its own seed) and run the trunk on each:
+    features, keypoints, weights, OKS areas, the teacher's points and two crops for the sheet."""
+    global _TRUNK
+    from alphapose.data.datasets import Sample
+    from alphapose.data.people import render_people
+    from alphapose.data.trunk_features import BlazeTrunk
+
+    fields, cfg, per_person, seed = task
+    sample = Sample(*fields)
+    if _TRUNK is None:
+        _TRUNK = BlazeTrunk("full", num_threads=1)
+        for pattern in OCCLUDER_GLOBS:
+            for path in sorted(DATA.glob(pattern)):
+                image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                if image is not None:
+                    _OCCLUDERS.append(image)
+    crops = render_people([sample], cfg, per_person, seed=seed, occluders=_OCCLUDERS)
+    features, teacher = zip(*(_TRUNK(c.image) for c in crops))
+    return {"features": np.stack(features), "teacher": np.stack(teacher),
+            "keypoints": np.stack([c.keypoints for c in crops]),
+            "weights": np.stack([c.weights for c in crops]),
+            "areas": np.array([c.area for c in crops]),
+            "sheet": [(c.image, c.keypoints, c.weights) for c in crops[:2]]}
+
+
+def build_data(args: argparse.Namespace, folder: Path, pool) -> dict:
+    """Teacher labels, then render and featurise the train pool and the test set into
+    ``folder`` (``train.npz``, ``test.npz``, ``test_gt.json``)."""
     from tqdm import tqdm
 
     from alphapose.data.people import (
         RenderConfig,
-        coco_ground_truth,
+        coco_ground_truth_arrays,
         load_labelled_people,
-        render_people,
         split_by_source,
     )
 
     people = load_labelled_people(DATA)
     train, test = split_by_source(people, args.test_fraction, seed=args.split_seed)
     pseudo = pseudo_label(folder) if args.pseudo_per_person > 0 else []
-    occluders = []
-    for pattern in OCCLUDER_GLOBS:
-        for path in sorted(DATA.glob(pattern)):
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is not None:
-                occluders.append(image)
-    cfg = RenderConfig(input_size=args.input_size)
-    total = (len(train) * args.train_per_person + len(pseudo) * args.pseudo_per_person
-             + len(test) * args.test_per_person)
-    with tqdm(total=total, desc="rendering people", unit="crop", leave=False) as bar:
-        done = [0]
+    cfg = RenderConfig(input_size=(256, 256))
+    test_cfg = cfg.detector_like()
+    base = 10_000 * (args.split_seed + 1)
 
-        def tick(count: int) -> None:
-            bar.update(count - done[0])
-            done[0] = count
+    def fields(s) -> tuple:  # what a worker needs to rebuild the sample (plain, picklable)
+        return (s.image_path, s.box, s.keypoints, s.annotated, s.layout, s.domain)
 
-        train_crops = render_people(train, cfg, args.train_per_person, seed=1000 + args.split_seed,
-                                    occluders=occluders, progress=tick)
-        done[0] = 0
-        if pseudo:
-            train_crops += render_people(pseudo, cfg, args.pseudo_per_person,
-                                         seed=3000 + args.split_seed, occluders=occluders,
-                                         progress=tick)
-            done[0] = 0
-        test_crops = render_people(test, cfg, args.test_per_person, seed=2000 + args.split_seed,
-                                   occluders=occluders, progress=tick)
+    tasks = ([(fields(s), cfg, args.train_per_person, base + i) for i, s in enumerate(train)]
+             + [(fields(s), cfg, args.pseudo_per_person, base + 1000 + i)
+                for i, s in enumerate(pseudo)]
+             + [(fields(s), test_cfg, args.test_per_person, base + 5000 + i)
+                for i, s in enumerate(test)])
+    parts = []
+    with tqdm(total=sum(t[2] for t in tasks), desc="crops + trunk features", unit="crop",
+              leave=False) as bar:
+        for part in pool.imap(render_task, tasks):
+            parts.append(part)
+            bar.update(len(part["areas"]))
+    n_train = len(train) + len(pseudo)
 
-    def arrays(crops):
-        images = np.stack([cv2.cvtColor(c.image, cv2.COLOR_BGR2RGB) for c in crops])
-        return images, np.stack([c.keypoints for c in crops]), np.stack([c.weights for c in crops])
+    def join(chunk: list[dict]) -> dict:
+        return {k: np.concatenate([p[k] for p in chunk]) for k in chunk[0] if k != "sheet"}
 
-    for name, crops in (("train", train_crops), ("test", test_crops)):
-        images, keypoints, weights = arrays(crops)
-        np.savez(folder / f"{name}.npz", images=images, keypoints=keypoints, weights=weights)
-    gt = coco_ground_truth(test_crops)
+    train_set, test_set = join(parts[:n_train]), join(parts[n_train:])
+    feats = train_set["features"][::5].astype(np.float32)
+    mean, std = feats.mean((0, 1, 2)), feats.std((0, 1, 2)) + 1e-3
+    np.savez(folder / "train.npz", features=train_set["features"], keypoints=train_set["keypoints"],
+             weights=train_set["weights"], mean=mean, std=std)
+    np.savez(folder / "test.npz", features=test_set["features"], keypoints=test_set["keypoints"],
+             weights=test_set["weights"])
+    gt = coco_ground_truth_arrays(test_set["keypoints"], test_set["weights"], test_set["areas"],
+                                  cfg.input_size)
     (folder / "test_gt.json").write_text(json.dumps(gt))
-    baseline = mean_pose_baseline(train_crops, test_crops, gt)
-    floors = {stride: heatmap_floor(test_crops, gt, stride) for stride in STRIDES}
-    cv2.imwrite(str(folder / "samples.png"), _sample_sheet(train_crops, test_crops))
+    sheet = _sample_sheet([c for p in parts[:n_train] for c in p["sheet"]],
+                          [c for p in parts[n_train:] for c in p["sheet"]])
+    cv2.imwrite(str(folder / "samples.png"), sheet)
+    mean_pose = (train_set["keypoints"] * train_set["weights"][..., None]).sum(0) / np.maximum(
+        train_set["weights"].sum(0), 1)[:, None]
+    references = {
+        "mean pose": score_points(np.broadcast_to(mean_pose, test_set["keypoints"].shape), test_set,
+                                  gt),
+        "teacher": score_points(test_set["teacher"], test_set, gt),
+        **{f"perfect heatmap 1/{s}": heatmap_floor(test_set, gt, s) for s in STRIDES}}
     return {"train_people": len(train), "test_people": len(test), "pseudo_people": len(pseudo),
-            "baseline": baseline, "floors": floors,
             "pseudo_images": len({s.image_path for s in pseudo}),
             "train_images": len({s.image_path for s in train}),
             "test_images": len({s.image_path for s in test}),
-            "train_crops": len(train_crops), "test_crops": len(test_crops),
-            "test_names": sorted(f"{s.image_path.parent.name}/{s.image_path.name}"
-                                 for s in {s.image_path: s for s in test}.values())}
+            "train_crops": len(train_set["areas"]), "test_crops": len(test_set["areas"]),
+            "feature_shape": train_set["features"].shape[1:], "references": references,
+            "test_names": sorted({f"{s.image_path.parent.name}/{s.image_path.name}"
+                                  for s in test})}
 
 
-def mean_pose_baseline(train_crops, test_crops, gt: dict) -> dict[str, float]:
-    """The held-out AP and error of predicting every test crop's keypoints at the mean training
-    position of each keypoint (what a network that learnt only the prior would score)."""
+def score_points(points: np.ndarray, test: dict, gt: dict,
+                 scores: np.ndarray | None = None) -> dict[str, float]:
+    """Held-out AP (every person scored 1 unless ``scores`` ``(N, K)`` are given: the person
+    score is their mean) and mean keypoint error (crop pixels) of ``(N, K, 2)`` points."""
     from alphapose.evaluate import keypoint_ap
     from alphapose.skeletons import get_layout
 
-    weights = np.stack([c.weights for c in train_crops])[..., None]
-    mean = (np.stack([c.keypoints for c in train_crops]) * weights).sum(0) / np.maximum(
-        weights.sum(0), 1)
-    kp = np.concatenate([mean, np.ones((len(mean), 1))], axis=1).ravel().tolist()
-    results = [{"image_id": i, "category_id": 1, "keypoints": kp, "score": 1.0}
-               for i in range(len(test_crops))]
-    test_w = np.stack([c.weights for c in test_crops])
-    error = np.linalg.norm(np.stack([c.keypoints for c in test_crops]) - mean, axis=-1)
-    return {"ap": keypoint_ap(gt, results, get_layout("coco17").sigmas)["AP"],
-            "err": float((error * test_w).sum() / test_w.sum())}
-
-
-def heatmap_floor(test_crops, gt: dict, stride: int, sigma: float = 1.0) -> dict[str, float]:
-    """Held-out AP and error of a perfect heatmap network: the ground truth encoded as its
-    training target and decoded (argmax + quarter cell). The integral codecs' floor is exact."""
-    from alphapose.codecs import HeatmapCodec
-    from alphapose.evaluate import keypoint_ap
-    from alphapose.skeletons import get_layout
-
-    codec = HeatmapCodec(sigma=sigma)
-    h, w = test_crops[0].image.shape[:2]
-    maps = np.stack([codec.encode(c.keypoints, c.weights, (h // stride, w // stride),
-                                  (float(stride), float(stride)))[0] for c in test_crops])
-    coords, _ = codec.decode(maps)
-    points = coords * stride
-    results = [{"image_id": i, "category_id": 1, "score": 1.0,
-                "keypoints": np.concatenate([xy, np.ones((len(xy), 1))], 1).ravel().tolist()}
-               for i, xy in enumerate(points)]
-    weights = np.stack([c.weights for c in test_crops])
-    error = np.linalg.norm(points - np.stack([c.keypoints for c in test_crops]), axis=-1)
-    return {"ap": keypoint_ap(gt, results, get_layout("coco17").sigmas)["AP"],
+    if scores is None:
+        scores = np.ones(points.shape[:2])
+    results = [{"image_id": i, "category_id": 1, "score": float(np.mean(sc)),
+                "keypoints": np.concatenate([xy, sc[:, None]], 1).ravel().tolist()}
+               for i, (xy, sc) in enumerate(zip(points, scores))]
+    weights = test["weights"]
+    error = np.linalg.norm(points - test["keypoints"], axis=-1)
+    return {"ap": float(keypoint_ap(gt, results, get_layout("coco17").sigmas)["AP"]),
             "err": float((error * weights).sum() / weights.sum())}
 
 
-def _sample_sheet(train_crops, test_crops, per_row: int = 16) -> np.ndarray:
-    """Two rows of training crops over two rows of test crops, labelled points in green."""
+def heatmap_sigma(stride: int) -> float:
+    """Target sigma in map cells: the official 2 at 1/4 maps, scaled down at coarser maps and
+    kept >= 1 cell (1/16: 1)."""
+    return max(1.0, 8.0 / stride)
+
+
+def heatmap_floor(test: dict, gt: dict, stride: int) -> dict[str, float]:
+    """A perfect heatmap network: the ground truth encoded as its training target and decoded
+    (argmax + quarter cell). The integral codecs' floor is exact."""
+    from alphapose.codecs import HeatmapCodec
+
+    codec = HeatmapCodec(sigma=heatmap_sigma(stride))
+    size = (256 // stride, 256 // stride)
+    maps = np.stack([codec.encode(k, w, size, (float(stride), float(stride)))[0]
+                     for k, w in zip(test["keypoints"], test["weights"])])
+    coords, _ = codec.decode(maps)
+    return score_points(coords * stride, test, gt)
+
+
+def _sample_sheet(train: list, test: list, per_row: int = 8) -> np.ndarray:
+    """Two rows of training crops over one row of test crops (128 px), labelled points green."""
     rows = []
-    for crops in (train_crops, test_crops):
-        picks = np.linspace(0, len(crops) - 1, 2 * per_row).round().astype(int)
+    for crops, count in ((train, 2 * per_row), (test, per_row)):
+        picks = np.linspace(0, len(crops) - 1, count).round().astype(int)
         tiles = []
         for i in picks:
-            tile = crops[i].image.copy()
-            for (x, y), w in zip(crops[i].keypoints, crops[i].weights):
+            image, keypoints, weights = crops[i]
+            tile = image.copy()
+            for (x, y), w in zip(keypoints, weights):
                 if w > 0:
-                    cv2.circle(tile, (round(x), round(y)), 1, (0, 255, 0), -1)
-            tiles.append(tile)
-        rows += [np.concatenate(tiles[:per_row], 1), np.concatenate(tiles[per_row:], 1)]
-    sheet = np.concatenate(rows, 0)
-    return cv2.resize(sheet, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+                    cv2.circle(tile, (round(x), round(y)), 3, (0, 255, 0), -1)
+            tiles.append(cv2.resize(tile, (128, 128), interpolation=cv2.INTER_AREA))
+        rows += [np.concatenate(tiles[r:r + per_row], 1) for r in range(0, count, per_row)]
+    return np.concatenate(rows, 0)
 
 
 # ------------------------------------------------------------------------------------------------
-# Network and training (worker processes)
+# Head and training (worker processes)
 # ------------------------------------------------------------------------------------------------
 
-def small_fastpose(num_keypoints: int, stride: int):
-    """FastPose layout at widths 16-32-64-128: SE-ResNet basic blocks (trunk stride 16),
-    PixelShuffle(2), one DUC block (x2 for stride 4, x1 for stride 8), 3x3 output conv."""
-    import torch
+def fastpose_head(in_channels: int, num_keypoints: int, stride: int):
+    """The FastPose head on a stride-32 trunk: PixelShuffle(2) (stride 16), two DUC blocks
+    (x2 each: stride 4; x1 each: stride 16), 3 x 3 output conv; widths :data:`HEAD_WIDTHS`."""
     from torch import nn
 
     from alphapose.models.layers import DUC
-    from alphapose.models.resnet import BasicBlock
-
-    class SmallFastPose(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            widths = (16, 32, 64, 128)
-            self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, 2, 1, bias=False),
-                                      nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True),
-                                      nn.MaxPool2d(3, 2, 1))
-            blocks, inplanes = [], widths[0]
-            for index, planes in enumerate(widths):
-                block_stride = 2 if index in (1, 2) else 1
-                downsample = None
-                if block_stride != 1 or inplanes != planes:
-                    downsample = nn.Sequential(
-                        nn.Conv2d(inplanes, planes, 1, block_stride, bias=False),
-                        nn.BatchNorm2d(planes))
-                blocks.append(BasicBlock(inplanes, planes, block_stride, downsample,
-                                         se=downsample is not None))
-                inplanes = planes
-            self.trunk = nn.Sequential(*blocks)
-            self.shuffle = nn.PixelShuffle(2)
-            factor = 2 if stride == 4 else 1
-            self.duc = DUC(inplanes // 4, 32 * factor * factor, factor)
-            self.conv_out = nn.Conv2d(32, num_keypoints, 3, padding=1)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.conv_out(self.duc(self.shuffle(self.trunk(self.stem(x)))))
 
     if stride not in STRIDES:
         raise ValueError(f"stride: expected one of {STRIDES}, got {stride}")
-    return SmallFastPose()
+    if in_channels % 4:
+        raise ValueError(f"in_channels: expected a multiple of 4, got {in_channels}")
+    wide, narrow = HEAD_WIDTHS
+    factor = 2 if stride == 4 else 1
+    return nn.Sequential(nn.PixelShuffle(2), DUC(in_channels // 4, wide * factor * factor, factor),
+                         DUC(wide, narrow * factor * factor, factor),
+                         nn.Conv2d(narrow, num_keypoints, 3, padding=1))
 
 
-def _method(name: str):
+def _method(name: str, stride: int):
     from alphapose.codecs import HeatmapCodec, IntegralRegressionCodec
     from alphapose.losses import PoseLoss
 
+    sigma = heatmap_sigma(stride)
     return {
-        "heatmap": (PoseLoss("heatmap", sigma=1.0), HeatmapCodec(sigma=1.0)),
+        "heatmap": (PoseLoss("heatmap", sigma=sigma), HeatmapCodec(sigma=sigma)),
         "softmax_integral": (PoseLoss("integral", norm_type="softmax", symmetric_gradient=False),
                              IntegralRegressionCodec("softmax")),
         "sikr_no_asg": (PoseLoss("integral", norm_type="sigmoid", symmetric_gradient=False),
@@ -290,48 +302,24 @@ def _method(name: str):
     }[name]
 
 
-def _normalise(images_rgb: np.ndarray):
-    import torch
-
-    from alphapose.data.augment import OFFICIAL_MEAN
-
-    x = images_rgb.astype(np.float32) / 255.0 - np.asarray(OFFICIAL_MEAN, np.float32)
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
-
-
-def _evaluate(model, codec, test: dict, gt: dict, stride: int) -> dict[str, float]:
+def _evaluate(model, codec, inputs, test: dict, gt: dict, stride: int) -> dict[str, float]:
     """Held-out AP (each method's own person score), AP with one score for every person
-    (localisation only) and mean keypoint error (input pixels)."""
+    (localisation only) and mean keypoint error (crop pixels)."""
     import torch
-
-    from alphapose.evaluate import keypoint_ap
-    from alphapose.skeletons import get_layout
 
     model.eval()
-    raws = []
     with torch.no_grad():
-        for start in range(0, len(test["images"]), 128):
-            raws.append(model(_normalise(test["images"][start:start + 128])).numpy())
+        raw = torch.cat([model(inputs[i:i + 128]) for i in range(0, len(inputs), 128)])
     model.train()
-    coords, scores = codec.decode(np.concatenate(raws).astype(np.float32))
+    coords, scores = codec.decode(raw.numpy().astype(np.float32))
     points = coords * stride
-    sigmas = get_layout("coco17").sigmas
-    aps = []
-    for same_score in (False, True):
-        results = []
-        for index, (xy, sc) in enumerate(zip(points, scores)):
-            kp = np.concatenate([xy, sc[:, None]], axis=1)
-            results.append({"image_id": index, "category_id": 1, "keypoints": kp.ravel().tolist(),
-                            "score": 1.0 if same_score else float(np.mean(sc))})
-        aps.append(keypoint_ap(gt, results, sigmas)["AP"])
-    weights = test["weights"]
-    error = np.linalg.norm(points - test["keypoints"], axis=-1)
-    return {"ap": float(aps[0]), "ap_same_score": float(aps[1]),
-            "err": float((error * weights).sum() / weights.sum())}
+    own = score_points(points, test, gt, scores)
+    same = score_points(points, test, gt)
+    return {"ap": own["ap"], "ap_same_score": same["ap"], "err": own["err"]}
 
 
 def run_task(task: tuple[int, int, dict, str]) -> list[dict]:
-    """Train the four methods for one (stride, seed); returns one record per method."""
+    """Train the four heads for one (stride, seed); returns one record per method."""
     import torch
 
     stride, seed, options, folder = task
@@ -342,17 +330,25 @@ def run_task(task: tuple[int, int, dict, str]) -> list[dict]:
     with np.load(folder_path / "test.npz", allow_pickle=False) as f:
         test = {k: f[k] for k in f.files}
     gt = json.loads((folder_path / "test_gt.json").read_text())
+    mean, std = train["mean"], train["std"]
+
+    def inputs(features: np.ndarray):
+        x = (features.astype(np.float32) - mean) / std
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+
+    test_inputs = inputs(test["features"])
     steps, batch, lr = options["steps"], options["batch"], options["lr"]
     eval_at = sorted({round(steps * q) for q in np.linspace(0, 1, options["evals"] + 1)})
     rng = np.random.default_rng(seed)
-    order = np.concatenate([rng.permutation(len(train["images"]))
-                            for _ in range(steps * batch // len(train["images"]) + 1)])
+    count = len(train["features"])
+    order = np.concatenate([rng.permutation(count) for _ in range(steps * batch // count + 1)])
+    channels = train["features"].shape[-1]
     torch.manual_seed(seed)
-    initial = {k: v.clone() for k, v in small_fastpose(17, stride).state_dict().items()}
+    initial = {k: v.clone() for k, v in fastpose_head(channels, 17, stride).state_dict().items()}
     records = []
     for name in METHODS:
-        loss_fn, codec = _method(name)
-        model = small_fastpose(17, stride)
+        loss_fn, codec = _method(name, stride)
+        model = fastpose_head(channels, 17, stride)
         model.load_state_dict(initial)
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -361,14 +357,14 @@ def run_task(task: tuple[int, int, dict, str]) -> list[dict]:
         start = time.perf_counter()
         for step in range(steps + 1):
             if step in eval_at:
-                curve.append({"step": step, **_evaluate(model, codec, test, gt, stride)})
+                curve.append({"step": step,
+                              **_evaluate(model, codec, test_inputs, test, gt, stride)})
             if step == steps:
                 break
-            idx = order[step * batch:(step + 1) * batch]
-            images = _normalise(train["images"][idx])
+            idx = np.sort(order[step * batch:(step + 1) * batch])
             keypoints = torch.from_numpy(train["keypoints"][idx]) / stride
             weights = torch.from_numpy(train["weights"][idx])
-            loss = loss_fn(model(images), keypoints, weights)
+            loss = loss_fn(model(inputs(train["features"][idx])), keypoints, weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -448,14 +444,13 @@ def _summary(records: list[dict], stride: int) -> dict[str, dict[str, tuple[floa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600, help="training steps per run")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per run")
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine)")
+    parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (cosine)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per resolution")
-    parser.add_argument("--size", default="64x48", help="input HxW")
-    parser.add_argument("--train-per-person", type=int, default=120,
+    parser.add_argument("--train-per-person", type=int, default=100,
                         help="crops per ground-truth training person")
-    parser.add_argument("--pseudo-per-person", type=int, default=30,
+    parser.add_argument("--pseudo-per-person", type=int, default=12,
                         help="crops per teacher-labelled person (0: no teacher labels)")
     parser.add_argument("--test-per-person", type=int, default=40)
     parser.add_argument("--test-fraction", type=float, default=0.3)
@@ -467,42 +462,39 @@ def main(argv: list[str] | None = None) -> int:
     if not (DATA / "mmpose" / "coco" / "test_coco.json").is_file():
         print(f"ablation: test data not found at {DATA}", file=sys.stderr)
         return 1
-    try:
-        h, w = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        print(f"--size: expected HxW like 64x48, got {args.size!r}", file=sys.stderr)
-        return 2
-    if h % 16 or w % 16:
-        print(f"--size: expected multiples of 16, got {args.size}", file=sys.stderr)
-        return 2
-    args.input_size = (h, w)
+    for name in ("steps", "batch", "seeds", "train_per_person", "test_per_person", "evals",
+                 "workers"):
+        if getattr(args, name) < 1:
+            print(f"--{name.replace('_', '-')}: expected a positive number, got "
+                  f"{getattr(args, name)}", file=sys.stderr)
+            return 2
     from tqdm import tqdm
 
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="ablation-") as tmp:
-        info = build_data(args, Path(tmp))
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="ablation-") as tmp, \
+            context.Pool(args.workers) as pool:
+        info = build_data(args, Path(tmp), pool)
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         (args.plot.parent / "samples.png").write_bytes((Path(tmp) / "samples.png").read_bytes())
         print(f"people: {info['train_people']} train on {info['train_images']} images, "
               f"{info['test_people']} held out on {info['test_images']} images "
               f"({', '.join(info['test_names'])}); {info['pseudo_people']} teacher-labelled "
               f"people on {info['pseudo_images']} unlabelled images and frames (training only); "
-              f"crops {args.size}: {info['train_crops']} "
-              f"train, {info['test_crops']} test ({time.perf_counter() - start:.0f} s)")
-        print(f"mean-pose baseline (every keypoint at its mean training position): held-out AP "
-              f"{info['baseline']['ap']:.3f}, error {info['baseline']['err']:.2f} px")
-        print("perfect heatmap network (ground truth encoded, then decoded): " + ", ".join(
-            f"1/{k} maps AP {v['ap']:.3f} error {v['err']:.2f} px"
-            for k, v in info["floors"].items()) + " (integral decoding has no such floor)")
+              f"256x256 crops: {info['train_crops']} train, {info['test_crops']} test; trunk "
+              f"features {'x'.join(map(str, info['feature_shape']))} "
+              f"({time.perf_counter() - start:.0f} s)")
+        print("references on the test crops (AP, every person scored 1; error in crop pixels):")
+        for name, ref in info["references"].items():
+            print(f"  {name:22s} AP {ref['ap']:.3f}  error {ref['err']:.2f} px")
         print(f"{len(STRIDES)} resolutions x {args.seeds} seeds x {len(METHODS)} methods, "
               f"{args.steps} Adam steps of {args.batch} crops (lr {args.lr}, cosine), "
               f"{args.workers} processes", flush=True)
         options = {"steps": args.steps, "batch": args.batch, "lr": args.lr, "evals": args.evals}
+        # the slower 1/4 tasks first, so the pool ends together
         tasks = [(stride, seed, options, tmp) for stride in STRIDES for seed in range(args.seeds)]
         records: list[dict] = []
-        context = multiprocessing.get_context("spawn")
-        with context.Pool(max(1, args.workers)) as pool, \
-                tqdm(total=len(tasks) * len(METHODS), desc="training", unit="run") as bar:
+        with tqdm(total=len(tasks) * len(METHODS), desc="training", unit="run") as bar:
             for result in pool.imap_unordered(run_task, tasks):
                 records += result
                 bar.update(len(result))
@@ -515,8 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"curves: {args.plot}; crops: {args.plot.parent / 'samples.png'}")
     lines = []
     for stride in STRIDES:
-        oh, ow = h // stride, w // stride
-        print(f"\n1/{stride} maps ({oh}x{ow}), held out, {args.seeds} seeds: mean +- sd "
+        side = 256 // stride
+        print(f"\n1/{stride} maps ({side}x{side}), held out, {args.seeds} seeds: mean +- sd "
               f"(AP same score: every person scored 1, localisation only)")
         print(f"  {'method':17s} {'AP':>15s} {'AP same score':>15s} {'error (px)':>15s}")
         summary = _summary(records, stride)
@@ -530,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(" ".join(f"ap_{n}{suffix}={m['ap'][0]:.3f} ap_{n}{suffix}_sd={m['ap'][1]:.3f}"
                               for n, m in summary.items()))
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
-    # coarse lines first, the paper's 1/4 AP line last
+    # coarse (1/16) lines first, the paper's 1/4 AP line last
     print(lines[2])
     print(lines[0])
     print(lines[3])
