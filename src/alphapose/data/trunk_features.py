@@ -6,9 +6,9 @@ embedded default ships pretrained conv nets. :class:`BlazeTrunk` runs the body l
 tensor with the interpreter's ``experimental_preserve_all_tensors``: by default
 :data:`TRUNK_TENSOR`, the output of the last stride-32 inverted-residual block of the encoder
 (``add_8``, 8 x 8 x 144 for a 256 x 256 crop). It is generic trunk output, the analogue of the
-ResNet's stride-32 output that FastPose's head reads: below it the model's encoder-decoder
-upsamples and adds the stride-16 / 8 / 4 skips (``add_9`` .. ``add_11``) before its own heatmap
-and segmentation heads, none of which is read here.
+ResNet's stride-32 output that FastPose's head reads. After it the model's decoder upsamples and
+adds the stride-16 / 8 / 4 skips (``add_9`` .. ``add_11``) and feeds its own heatmap and
+segmentation heads; none of those is read here.
 
 The same invoke also gives the model's own 33-point regression, returned as COCO-17 crop pixels
 (the teacher's answer on the crop, a reference for what the trunk's full model reaches).
