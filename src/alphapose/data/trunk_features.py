@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from alphapose.estimators.blaze_body import BLAZE_TO_COCO17, BODY_MODELS, INPUT_SIZE, NUM_POINTS
-from alphapose.runtime.litert import _native_stderr_silenced
+from alphapose.runtime.litert import native_stderr_silenced
 from alphapose.structures import check_image
 from alphapose.weights import get_model_file
 
@@ -67,7 +67,7 @@ class BlazeTrunk:
             raise ImportError("trunk features need ai-edge-litert: pip install ai-edge-litert"
                               ) from error
         self.path = Path(path) if path is not None else get_model_file(BODY_MODELS[model])
-        with warnings.catch_warnings(), _native_stderr_silenced():
+        with warnings.catch_warnings(), native_stderr_silenced():
             # the interpreter warns that keeping every tensor costs memory: here it is the point
             warnings.simplefilter("ignore", UserWarning)
             self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LiteRTModel"]
+__all__ = ["LiteRTModel", "native_stderr_silenced"]
 
 
 class LiteRTModel:
@@ -37,7 +37,7 @@ class LiteRTModel:
             raise ImportError("the embedded default needs ai-edge-litert: "
                               "pip install ai-edge-litert") from error
         self.path = Path(path)
-        with _native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
+        with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate"
             self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
             self._interpreter.allocate_tensors()
         (self._input,) = self._interpreter.get_input_details()
@@ -90,7 +90,7 @@ class LiteRTModel:
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """Send what native code writes to file descriptor 2 to /dev/null meanwhile (LiteRT prints
     an INFO line when it creates its CPU delegate; errors still come as Python exceptions).
     ``ALPHAPOSE_DEBUG=1`` keeps it."""
