@@ -202,9 +202,9 @@ class BoxKalmanFilter:
         """
         projected_mean, projected_cov = self.project(mean, covariance)
         diff = np.asarray(measurements, np.float64)[None, :, :] - projected_mean[:, None, :]
-        chol = np.linalg.cholesky(projected_cov)                        # (T, 4, 4)
-        z = np.linalg.solve(chol[:, None, :, :], diff[..., None])[..., 0]  # (T, D, 4)
-        return np.sum(z * z, axis=-1)
+        # one inverse per track, applied to all its measurements (not one solve per pair)
+        inverse = np.linalg.inv(projected_cov)                          # (T, 4, 4)
+        return np.sum((diff @ inverse) * diff, axis=-1)
 
     def centre_gating_distance(self, mean: np.ndarray, covariance: np.ndarray,
                                centres: np.ndarray, extra_variance: np.ndarray | float = 0.0
