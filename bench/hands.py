@@ -224,6 +224,21 @@ def run_mode_recording(data: Path, mode: str, **overrides) -> tuple[dict, list[d
     return images, people
 
 
+def best_person(people: list[dict], image_id: int, body: np.ndarray, area: float,
+                sigmas: np.ndarray) -> tuple[dict, float] | None:
+    """The output pose of ``image_id`` whose COCO-17 body matches a labelled ``body``
+    ``(17, 3)`` best (mean OKS over its labelled points), with that OKS; None when the image
+    has no pose or the body no labelled point."""
+    mine = [p for p in people if p["image_id"] == image_id]
+    labelled = body[:, 2] > 0
+    if not mine or not labelled.any():
+        return None
+    body_oks = [keypoint_similarity(p["keypoints"][:17], body[:, :2], sigmas[:17],
+                                    area)[labelled].mean() for p in mine]
+    best = int(np.argmax(body_oks))
+    return mine[best], float(body_oks[best])
+
+
 def halpe_hands(data: Path, people: list[dict]) -> list[dict]:
     """The Halpe-FullBody hand labels of the same 4 images (other annotators; two hands that
     COCO-WholeBody leaves out), each with at least 3 labelled points, paired with the output
@@ -235,12 +250,10 @@ def halpe_hands(data: Path, people: list[dict]) -> list[dict]:
     hands = []
     for ann in spec["annotations"]:
         kp = np.array(ann["keypoints"], np.float64).reshape(136, 3)
-        mine = [p for p in people if p["image_id"] == ann["image_id"]]
-        if not mine or not (kp[:17, 2] > 0).any():
+        match = best_person(people, ann["image_id"], kp[:17], ann["area"], sigmas)
+        if match is None:
             continue
-        body_oks = [keypoint_similarity(p["keypoints"][:17], kp[:17, :2], sigmas[:17],
-                                        ann["area"])[kp[:17, 2] > 0].mean() for p in mine]
-        person = mine[int(np.argmax(body_oks))]
+        person = match[0]
         for side, start in (("left", 94), ("right", 115)):  # Halpe-136 hand slots
             hand = kp[start:start + 21]
             if (hand[:, 2] > 0).sum() >= 3:
@@ -260,12 +273,10 @@ def labelled_hands(data: Path, people: list[dict]) -> list[dict]:
     hands = []
     for ann in spec["annotations"]:
         body = np.array(ann["keypoints"], np.float64).reshape(17, 3)
-        mine = [p for p in people if p["image_id"] == ann["image_id"]]
-        if not mine or not (body[:, 2] > 0).any():
+        match = best_person(people, ann["image_id"], body, ann["area"], sigmas)
+        if match is None:
             continue
-        body_oks = [keypoint_similarity(p["keypoints"][:17], body[:, :2], sigmas[:17],
-                                        ann["area"])[body[:, 2] > 0].mean() for p in mine]
-        person = mine[int(np.argmax(body_oks))]
+        person, body_oks = match
         for side in ("left", "right"):
             kp = np.array(ann[f"{side}hand_kpts"], np.float64).reshape(21, 3)
             visible = kp[:, 2] > 0
@@ -276,7 +287,7 @@ def labelled_hands(data: Path, people: list[dict]) -> list[dict]:
             hands.append({"image_id": ann["image_id"], "side": side, "gt": kp[:, :2],
                           "visible": visible, "other": other, "area": float(ann["area"]),
                           "size": float((kp[visible, :2].max(0) - kp[visible, :2].min(0)).max()),
-                          "person": person, "body_oks": float(max(body_oks)),
+                          "person": person, "body_oks": body_oks,
                           "sigmas": sigmas[COCO_HAND_SLOTS[side]]})
     return hands
 
