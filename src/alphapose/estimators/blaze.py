@@ -512,21 +512,23 @@ class BlazeWholeBody:
                                     self.config.box_duplicate_oks)
 
         found = gather(futures, select)
+        # people from plain boxes (no alignment keypoints): the head and chimera checks
+        from_boxes = not all(placed for _, _, placed, *_ in heads)
         refine_model = self.config.conflict_body_model
         if refine_model == self.config.body_models[-1]:
             refine_model = None
-        if refine_model is not None and not all(placed for _, _, placed, *_ in heads):
+        if refine_model is not None and from_boxes:
             # a placed and a box-path person on one head: refining passes with a better model
             from alphapose.estimators.chimera import settle_conflicts
 
             found = settle_conflicts(found, image, tasks, refine_model)
         placing_model = self.config.conflict_placing_model
-        if placing_model is not None and not all(placed for _, _, placed, *_ in heads):
+        if placing_model is not None and from_boxes:
             # the same, all passes again from the first crop with another placing model
             from alphapose.estimators.chimera import settle_conflicts_afresh
 
             found = settle_conflicts_afresh(found, image, tasks, detections, placing_model)
-        if all(placed for _, _, placed, *_ in heads):
+        if not from_boxes:
             return then(found, distinct)
         # box-path bodies on another person's head are estimated again first (chimeras)
         from alphapose.estimators.chimera import separate_chimeras
