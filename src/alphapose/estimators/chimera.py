@@ -203,17 +203,25 @@ def settle_conflicts(people: Future, image: np.ndarray, tasks: Tasks, model: str
         tasks: where the passes run.
         model: body model name (``"heavy"``).
     """
+    return _redo_conflicts(people, image, tasks, lambda person: partial(
+        refine_again, image=image, rect=person.body.rect, model=model))
+
+
+def _redo_conflicts(people: Future, image: np.ndarray, tasks: Tasks,
+                    work: Callable[[Any], Callable[[Any], BodyResult | None]]) -> Future:
+    """A future of ``people`` where every person in a head conflict (:func:`head_conflicts`)
+    has the body ``work(person)`` gives (one :data:`~alphapose.tasks.URGENT` task each; None
+    keeps the body it had)."""
     def plan(kept: list[Any]) -> tuple[list[Future], Callable[[list[Any]], list[Any]]]:
         conflicted = head_conflicts(kept, image.shape)
-        retries = [tasks.submit(partial(refine_again, image=image, rect=kept[n].body.rect,
-                                        model=model), URGENT) for n in conflicted]
+        retries = [tasks.submit(work(kept[n]), URGENT) for n in conflicted]
 
-        def take(bodies: list[BodyResult]) -> list[Any]:
-            people = list(kept)
+        def take(bodies: list[BodyResult | None]) -> list[Any]:
+            out = list(kept)
             for n, body in zip(conflicted, bodies):
                 if body is not None:
-                    people[n] = replace(kept[n], body=body)
-            return people
+                    out[n] = replace(kept[n], body=body)
+            return out
 
         return retries, take
 
@@ -258,21 +266,9 @@ def settle_conflicts_afresh(people: Future, image: np.ndarray, tasks: Tasks, det
     0.51 and, after the tight-box step with the same placing model
     (:func:`separate_chimeras`), 0.87 (see ``BlazeWholeBodyConfig.conflict_placing_model``).
     """
-    def plan(kept: list[Any]) -> tuple[list[Future], Callable[[list[Any]], list[Any]]]:
-        conflicted = head_conflicts(kept, image.shape)
-        retries = [tasks.submit(partial(_afresh_task, image=image, person=kept[n],
-                                        detections=detections, placing_model=placing_model),
-                                URGENT) for n in conflicted]
-
-        def take(bodies: list[BodyResult]) -> list[Any]:
-            people = list(kept)
-            for n, body in zip(conflicted, bodies):
-                people[n] = replace(kept[n], body=body)
-            return people
-
-        return retries, take
-
-    return _then_tasks(people, plan)
+    return _redo_conflicts(people, image, tasks, lambda person: partial(
+        _afresh_task, image=image, person=person, detections=detections,
+        placing_model=placing_model))
 
 
 def _afresh_task(models: Any, image: np.ndarray, person: Any, detections: Any,
