@@ -205,15 +205,16 @@ def main() -> None:
         poses = pipeline.predict(image)
         if not len(poses):
             continue
-        bones = bone_lengths(scale_to_height(poses.keypoints_3d, WORLD_HEIGHT), poses.layout)
+        # what --world outputs (the default height), scaled once for every person
+        default_3d = scale_to_height(poses.keypoints_3d, WORLD_HEIGHT)
+        bones = bone_lengths(default_3d, poses.layout)
         scaled = {height: bone_lengths(scale_to_height(poses.keypoints_3d, height), poses.layout)
                   for height in HEIGHTS}
         for i in range(len(poses)):
             if poses.keypoint_scores[i, JOINTS].min() < 0.5:
                 continue
             x1, y1, x2, y2 = poses.xyxy[i].tolist()
-            points_3d = scale_to_height(poses.keypoints_3d[i:i + 1], WORLD_HEIGHT)[0, :17]
-            points_3d = points_3d.astype(np.float64)
+            points_3d = default_3d[i, :17].astype(np.float64)
             sx, sy = xy_scales(poses.keypoints[i, :17].astype(np.float64), points_3d[:, :2])
             aspects.append(sy / sx)
             depth = {bone: abs(points_3d[a, 2] - points_3d[b, 2]) / float(bones[bone][i])
