@@ -183,6 +183,43 @@ def test_a_wide_box_over_a_street_bench_is_not_kept_as_a_person(shared_data,
     assert not probable(person, config)
 
 
+@pytest.mark.models
+def test_box_retry_without_the_unmasked_pass_keeps_one_of_the_other_candidates(
+        shared_data, embedded_models) -> None:
+    # lightweight's box path (box_retry_unmasked=False): where the masked retry runs, it makes
+    # one pass fewer, and the body kept is one that the full retry also weighed (the first
+    # estimate or the masked one), the one agreeing best with the box
+    from dataclasses import replace
+
+    from alphapose.estimators.blaze import BlazeWholeBody, box_agreement, masked_outside
+    from alphapose.modes import estimator_config
+
+    image = cv2.imread(str(shared_data / MOT17_02 / "img1" / "000001.jpg"))
+    config = replace(estimator_config("lightweight"), hands=False, face=False)
+    assert config.box_retry_unmasked is False
+    short, full = BlazeWholeBody(config), BlazeWholeBody(replace(config, box_retry_unmasked=True))
+    checked = 0
+    for box in mot17_people(shared_data, 1)[:12]:
+        before = (short.body.model.invocations, full.body.model.invocations)
+        kept, reference = short.estimate_from_box(image, box), full.estimate_from_box(image, box)
+        made = (short.body.model.invocations - before[0], full.body.model.invocations - before[1])
+        if made[1] == config.passes + 1:  # the first estimate agreed: no retry in either
+            assert made[0] == made[1]
+            np.testing.assert_array_equal(kept.points, reference.points)
+            continue
+        checked += 1
+        assert made == (made[1] - 1, config.passes + 1 + config.passes + 1)
+        # the candidates the full retry weighs besides its unmasked pass
+        upright = short.initial_rect(box, None)
+        first = short.estimate_body(image, upright, passes=config.passes + 1)
+        masked = short.estimate_body(masked_outside(image, box, upright), upright,
+                                     passes=config.passes)
+        best = max((first, masked), key=lambda c: (box_agreement(c, box), c.pose_score))
+        np.testing.assert_array_equal(kept.points, best.points)
+        assert box_agreement(first, box) < config.box_min_agreement  # why the retry ran
+    assert checked >= 2  # the crowd's boxes do run the retry
+
+
 def test_body_aspect_follows_the_body_axis() -> None:
     from alphapose.estimators.blaze import AUX_CENTER, AUX_SCALE, body_aspect
 

@@ -47,8 +47,8 @@ def _clip_poses(config, frames, sp: bool, mode: str = "lightweight"):
     from alphapose.modes import build_detector
     from alphapose.pipeline import Pipeline, RunOptions
 
-    # the lightweight mode's detector (BlazePose alone): the same people in both paths;
-    # balanced's (fused): the small people of a crowd too
+    # the mode's detector (fused in every mode: the small people of a crowd too; BlazePose
+    # alone when NanoDet cannot be fetched)
     detector, name = build_detector(mode)
     estimator = BlazeWholeBody(config if name == "blaze" else config.for_detector_boxes())
     pipeline = Pipeline(detector, estimator, mode=mode,

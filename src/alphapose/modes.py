@@ -53,6 +53,8 @@ class Mode:
             (:func:`alphapose.estimators.chimera.settle_conflicts_afresh`; ``None``: not done).
         hand_crop_forearm: each hand crop at least this many forearms long (0: no floor;
             :class:`~alphapose.estimators.blaze.BlazeWholeBodyConfig`).
+        box_retry_unmasked: the box path's masked retry ends with a pass on the real pixels
+            (:class:`~alphapose.estimators.blaze.BlazeWholeBodyConfig`).
     """
 
     name: str
@@ -69,6 +71,7 @@ class Mode:
     conflict_body_model: str | None = None
     conflict_placing_model: str | None = None
     hand_crop_forearm: float = 0.0
+    box_retry_unmasked: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,12 +79,24 @@ class Mode:
 
 #: The presets (figures: README "Modes"; bench/accuracy.py and bench/speed.py --mode M).
 MODES: dict[str, Mode] = {m.name: m for m in (
-    # the BlazePose detector alone (no NanoDet: finds fewer people, by their faces), one full
-    # body pass (same cost as two lite passes, body AP 0.571 vs 0.453), one pass per hand and
-    # face
+    # the default (fused) detector, one full body pass (same cost as two lite passes, body AP
+    # 0.571 vs 0.453), one pass per hand and face. Until 2026-12-05 the BlazePose detector
+    # alone: it finds people by their faces, 3.2 per frame of video.avi where fused finds 23.9,
+    # and end to end body AP 0.571 -> 0.624, foot 0.421 -> 0.500, face 0.652 -> 0.751, whole
+    # 0.329 -> 0.348 (hand 0.074 both), PoseTrack18 0.127 -> 0.248 (people found 6 -> 10 of
+    # 14) with fused (bench/accuracy.py, bench/accuracy_people.py); persons/s 52.6 -> 44.4 on
+    # video.avi (bench/speed.py: the crowd's small people go through the box path, where the
+    # masked retry runs for 88% of the boxes). So the masked retry keeps its masked estimate
+    # here (box_retry_unmasked=False: no pass on the real pixels after it): 1127 -> 967 body
+    # invokes on the 8 detection frames of 40, the same people kept (231 -> 234), COCO AP
+    # unchanged, PoseTrack18 0.248 -> 0.243 (balanced loses there: 0.359 -> 0.277, 11 -> 9
+    # people found, so it keeps the pass); persons/s 47.3 against balanced's 31.0 (x1.53).
+    # Measured and left out: the lite body model on frames without detection, against full
+    # there: people matched 0.56, body drift median 0.10 of the body's size (its crops follow
+    # its own landmarks, so the lite model's errors carry from frame to frame)
     Mode("lightweight", body_models=("full",), passes=1, tracking_body_model=None,
-         hand_model="lite", hand_refine="none", refine_face=False, detector="blaze",
-         tiles="auto", fast_video=True),
+         hand_model="lite", hand_refine="none", refine_face=False, detector=None,
+         tiles="auto", fast_video=True, box_retry_unmasked=False),
     # today's default; video: hands and face found in the previous frame are followed
     # (bench/video_fast.py: drift against the full path 0.01 of the face's size, 0.02-0.03 of
     # a hand's; no saving where parts are small). Measured and left out: BlazePose-heavy on
@@ -145,7 +160,8 @@ def estimator_config(mode: str | Mode = DEFAULT_MODE, **overrides: Any):
                 "fast_video": preset.fast_video,
                 "conflict_body_model": preset.conflict_body_model,
                 "conflict_placing_model": preset.conflict_placing_model,
-                "hand_crop_forearm": preset.hand_crop_forearm}
+                "hand_crop_forearm": preset.hand_crop_forearm,
+                "box_retry_unmasked": preset.box_retry_unmasked}
     settings.update(overrides)
     return BlazeWholeBodyConfig(**settings)
 

@@ -137,6 +137,9 @@ class BlazeWholeBodyConfig:
             boxes, other detectors) should agree with it (:func:`box_agreement`, the IoU of
             the box and the body's extent) at least this much, else it is estimated again with
             the pixels outside the box greyed out (see :meth:`BlazeWholeBody.estimate_from_box`).
+        box_retry_unmasked: the masked retry of the box path ends with one pass on the real
+            pixels, from the crop the masked estimate places (a third candidate); False keeps
+            the masked estimate itself (one pass fewer; lightweight).
         box_min_pose_score: ``min_pose_score`` for people from plain boxes.
         box_keep_agreement: people from plain boxes whose body agrees with their box less
             than this (:func:`box_agreement`) are dropped. Given boxes keep everyone (0); a
@@ -193,6 +196,7 @@ class BlazeWholeBodyConfig:
     duplicate_oks: float = 0.8
     box_duplicate_oks: float = 0.8
     box_min_agreement: float = 0.5
+    box_retry_unmasked: bool = True
     box_min_pose_score: float = 0.5
     box_keep_agreement: float = 0.0
     min_body_aspect: float = 0.6
@@ -321,8 +325,8 @@ class BlazeWholeBody:
         a crowd the crop often holds a neighbour too and the passes may settle on them: when
         the body does not agree with the box (:func:`box_agreement` below
         ``config.box_min_agreement``), it is estimated once more with the pixels outside the
-        box greyed out (then one pass on the real pixels from there), and the body agreeing
-        best with the box is kept.
+        box greyed out (then, with ``config.box_retry_unmasked``, one pass on the real pixels
+        from there), and the body agreeing best with the box is kept.
 
         Args:
             image: ``(H, W, 3)`` uint8 BGR.
@@ -334,8 +338,10 @@ class BlazeWholeBody:
             return body
         masked = self.estimate_body(masked_outside(image, box, upright), upright,
                                     passes=self.config.passes)
-        unmasked = self.estimate_body(image, BlazeBody.next_rect(masked), passes=1)
-        return max((body, unmasked, masked),
+        candidates = [body, masked]
+        if self.config.box_retry_unmasked:
+            candidates.insert(1, self.estimate_body(image, BlazeBody.next_rect(masked), passes=1))
+        return max(candidates,
                    key=lambda candidate: (box_agreement(candidate, box), candidate.pose_score))
 
     def body_for(self, name: str) -> BlazeBody:
