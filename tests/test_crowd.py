@@ -301,3 +301,31 @@ def test_two_given_boxes_on_one_head_settle_who_owns_it(shared_data, embedded_mo
     assert np.linalg.norm(noses[0] - noses[1]) > 40
     assert blue.box_score == 1.0
     assert red.box_score == 0.5
+
+
+@pytest.mark.models
+def test_same_people_tells_the_people_of_a_crowd_apart(shared_data, embedded_models) -> None:
+    # the detection schedule's comparison on real people: the MOT17-02 pedestrians of frame 1
+    # and of frame 2 (the same people, a frame later) are the same people; one person fewer,
+    # or one person exchanged for another, is not
+    from dataclasses import replace
+
+    from alphapose.estimators.blaze import BlazeWholeBody, TrackedPeople
+    from alphapose.modes import estimator_config
+
+    config = replace(estimator_config("balanced"), hands=False, face=False)
+    estimator = BlazeWholeBody(config)
+    found = []
+    for frame in (1, 2):
+        image = cv2.imread(str(shared_data / MOT17_02 / "img1" / f"{frame:06d}.jpg"))
+        boxes = mot17_people(shared_data, frame)[:8]
+        found.append(estimator.find_people(image, Detections(boxes, np.ones(len(boxes)))).result())
+    first, second = found
+    assert len(first) == len(second) >= 6
+    same = BlazeWholeBody.same_people
+    assert same(TrackedPeople.of(first), TrackedPeople.of(second))
+    assert same(TrackedPeople.of(second), TrackedPeople.of(first))
+    assert not same(TrackedPeople.of(first), TrackedPeople.of(second[:-1]))
+    # the last person stands in for the first: as many people, but one nobody followed
+    swapped = [second[-1], *second[1:]]
+    assert not same(TrackedPeople.of(first), TrackedPeople.of(swapped))

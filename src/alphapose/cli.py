@@ -110,6 +110,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--detect-every", type=int, default=5, metavar="N",
                        help="video: run the detector every N frames and track people from "
                             "their landmarks in between (1 = every frame; default: %(default)s)")
+    model.add_argument("--detect-backoff", type=int, default=4, metavar="K",
+                       help="video: while detection frames find only the people already "
+                            "followed, space them out up to K times --detect-every (1 = "
+                            "never; default: %(default)s)")
     model.add_argument("--det-thresh", type=float, default=None,
                        help="embedded detector score threshold")
     model.add_argument("--min-box-area", "--min_box_area", dest="min_box_area", type=float,
@@ -305,7 +309,8 @@ def _build_pipeline(args: argparse.Namespace):
         nms_params = load_nms_params(args.nms_params)
     return Pipeline(detector, estimator, pose_nms=args.pose_nms, nms_params=nms_params,
                     min_box_area=args.min_box_area, layout=args.layout,
-                    detect_every=args.detect_every, tracker=_build_tracker(args),
+                    detect_every=args.detect_every, detect_backoff=args.detect_backoff,
+                    tracker=_build_tracker(args),
                     smoother=_build_smoother(args),
                     run=run_options(args))
 
@@ -392,7 +397,7 @@ _OUTPUT_OPTIONS = (
     "formats", "layout", "eval", "save_img", "save_video", "showbox", "kpt_thresh", "mode",
     "detector",
     "detector_weights", "detector_cfg", "pose", "checkpoint", "backend", "detfile", "tiles",
-    "detect_every", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
+    "detect_every", "detect_backoff", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
     "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
     "track_regions", "trails", "smooth", "smooth_params", "world", "masks", "render_3d",
     "track_smooth_boxes", "full_video_path", "world_height",
@@ -414,7 +419,7 @@ def output_options(args: argparse.Namespace) -> dict:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    for name in ("qsize", "max_pixels", "detect_every"):
+    for name in ("qsize", "max_pixels", "detect_every", "detect_backoff"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
             raise SystemExit(f"alphapose: --{name.replace('_', '-')} must be >= 1, got {value}")

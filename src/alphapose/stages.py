@@ -22,7 +22,9 @@ PoseEstimator
       gives what the next frame of the same video starts from (``people``: ``find_people``'s
       result for a staged estimator, else the frame's Poses), and ``find_people`` /
       ``__call__`` take it back as ``tracked=``. Whatever frame-to-frame state an estimator
-      needs lives in that object; the core containers carry none.
+      needs lives in that object; the core containers carry none. Optional:
+      ``same_people(before, after)`` says whether two such objects hold the same people (the
+      pipeline then spaces out detection frames while they find nobody new).
     * ``replicate(num_threads)``: a copy with its own models, one per worker thread.
     * declarations: ``regression`` (scores from integral regression: the official whole-body
       pose-NMS thresholds), ``person_score_parts`` (the parts the person score is taken over)
@@ -169,6 +171,7 @@ class EstimatorInfo:
             Poses carry the layout).
         staged: it is a :class:`StagedEstimator`.
         tracking: it follows people from frame to frame (:class:`TrackingEstimator`).
+        compares_people: a tracking estimator with ``same_people(before, after)``.
         replicable: ``replicate(num_threads)`` gives worker copies.
         single_threaded: its models already run on one thread each (the first worker may use
             the estimator itself instead of a copy).
@@ -186,6 +189,7 @@ class EstimatorInfo:
     regression: bool
     person_score_parts: tuple[str, ...] | None
     extra_outputs: frozenset[str]
+    compares_people: bool = False
 
 
 def describe_detector(detector: Any) -> DetectorInfo:
@@ -227,4 +231,5 @@ def describe_estimator(estimator: Any) -> EstimatorInfo:
         regression=bool(getattr(estimator, "regression", True)),
         person_score_parts=None if parts is None else tuple(parts),
         extra_outputs=frozenset(getattr(estimator, "extra_outputs", ())),
+        compares_people=tracking and callable(getattr(estimator, "same_people", None)),
     )
