@@ -23,6 +23,16 @@ over the part's size (sqrt of the area of Holistic's points' box): body (COCO-17
 Holistic sees with visibility >= 0.5), face (68 points; Holistic's 468-point mesh through the
 same 468 -> 68 table), each hand (21 points, the subject's left / right; when both found one).
 
+CPU: process CPU milliseconds per person on each side (Holistic's worker process; this
+process for ours), printed per round and as medians: what a person costs, whatever the number
+of cores each side keeps busy.
+
+One person (``--single-frames``, default 40; 0: skipped): a 640x480 clip of the one skier of
+COCO ``000000000785.jpg`` (shared COCO samples), the view panning and zooming in slowly (a real
+person, a made-up camera motion: the shared videos are crowds); frames/s of Holistic and each
+mode, ``--rounds`` times, order alternating; printed as ``one_person holistic_fps=...
+lightweight_fps=... balanced_fps=...`` (medians).
+
 Last lines: ``lightweight_holistic_pps=... lightweight_pps=... lightweight_ratio=...`` (when
 lightweight ran), then ``holistic_pps=... ours_pps=... ratio=...`` for balanced.
 
@@ -30,7 +40,7 @@ lightweight ran), then ``holistic_pps=... ours_pps=... ratio=...`` for balanced.
 model on frames without detection.
 
 Usage: ``.venv/bin/python bench/vs_mediapipe.py [--data ../shared/data] [--frames 60]
-[--rounds 3] [--mode lightweight --mode balanced] [--no-agreement]``
+[--rounds 3] [--mode lightweight --mode balanced] [--no-agreement] [--single-frames 40]``
 """
 
 from __future__ import annotations
@@ -99,13 +109,32 @@ def build(mode: str) -> Pipeline:
     return _build_pipeline(build_parser().parse_args(["run", "unused", "--mode", mode]))
 
 
-def ours(pipeline: Pipeline, frames: list[Frame]) -> tuple[float, int]:
-    """``(seconds, persons)`` of one run over ``frames``."""
+def ours(pipeline: Pipeline, frames: list[Frame]) -> tuple[float, int, float]:
+    """``(seconds, persons, process CPU seconds)`` of one run over ``frames``."""
     persons = 0
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _, poses in pipeline.run(frames):
         persons += len(poses)
-    return time.perf_counter() - start, persons
+    return time.perf_counter() - start, persons, time.process_time() - cpu_start
+
+
+def one_person_clip(data: Path, count: int) -> list[Frame]:
+    """``count`` frames of 640x480 holding the one skier of COCO ``000000000785.jpg`` (in the
+    shared COCO samples, 640x425), the view panning and zooming in slowly: a real person, a
+    made-up camera motion (the shared videos are crowds)."""
+    import cv2
+
+    image = cv2.imread(str(data / "mmpose" / "coco" / "000000000785.jpg"))
+    if image is None:
+        sys.exit(f"bench/vs_mediapipe.py: {data}/mmpose/coco/000000000785.jpg not found")
+    frames = []
+    for n in range(count):
+        scale = 1.0 + 0.004 * n
+        view = np.float64([[scale, 0, -1.5 * n], [0, scale, 27 - 0.8 * n]])
+        frames.append(Frame(cv2.warpAffine(image, view, (640, 480),
+                                           borderMode=cv2.BORDER_REPLICATE),
+                            n, f"{n}.jpg", path="one-person", source="one-person"))
+    return frames
 
 
 # ---------------------------------------------------------------------------------- agreement
@@ -215,6 +244,8 @@ def main() -> None:
                              "lightweight+lite: lightweight with the lite body model on "
                              "frames without detection)")
     parser.add_argument("--no-agreement", action="store_true")
+    parser.add_argument("--single-frames", type=int, default=40,
+                        help="frames of the one-person clip (0: not run)")
     args = parser.parse_args()
     modes = args.mode or ["lightweight", "balanced"]
     video = args.data / "openpose" / "video.avi"
@@ -235,14 +266,17 @@ def main() -> None:
           f"alternating; 2 shared cores (medians; compare within this run)")
 
     pps: dict[str, list[float]] = {name: [] for name in ("holistic", *modes)}
+    cpu: dict[str, list[float]] = {name: [] for name in ("holistic", *modes)}
     ratios: dict[str, list[float]] = {mode: [] for mode in modes}
     people: dict[str, list[float]] = {mode: [] for mode in modes}
 
     def holistic_turn(round_: int) -> float:
         result = holistic(python, "video", frames_file, work)
         pps["holistic"].append(result["frames"] / result["seconds"])
+        cpu["holistic"].append(1000 * result["cpu_seconds"] / result["frames"])
         print(f"  round {round_ + 1} holistic: {pps['holistic'][-1]:.1f} persons/s "
-              f"(pose found on {result['found']}/{result['frames']} frames)", flush=True)
+              f"(pose found on {result['found']}/{result['frames']} frames; "
+              f"{cpu['holistic'][-1]:.0f} CPU ms per person)", flush=True)
         return pps["holistic"][-1]
 
     for round_ in range(args.rounds):
@@ -250,15 +284,35 @@ def main() -> None:
         # against the mean of the two, so load changing during a round cancels out
         before = holistic_turn(round_)
         for name in modes if round_ % 2 == 0 else modes[::-1]:
-            seconds, persons = ours(pipelines[name], frames)
+            seconds, persons, cpu_seconds = ours(pipelines[name], frames)
             pps[name].append(persons / seconds)
+            cpu[name].append(1000 * cpu_seconds / max(persons, 1))
             people[name].append(persons / len(frames))
             print(f"  round {round_ + 1} {name}: {pps[name][-1]:.1f} persons/s "
                   f"({persons / len(frames):.1f} people/frame, "
-                  f"{len(frames) / seconds:.2f} fps)", flush=True)
+                  f"{len(frames) / seconds:.2f} fps; {cpu[name][-1]:.0f} CPU ms per person)",
+                  flush=True)
             after = holistic_turn(round_)
             ratios[name].append(pps[name][-1] / ((before + after) / 2))
             before = after
+
+    single: dict[str, list[float]] = {name: [] for name in ("holistic", *modes)}
+    if args.single_frames:
+        # one person per frame, the case Holistic is made for (fps; CPU ms per frame)
+        clip = one_person_clip(args.data, args.single_frames)
+        clip_file = work / "one-person.npy"
+        np.save(clip_file, np.stack([frame.image for frame in clip]))
+        for pipeline in pipelines.values():
+            pipeline.reset()
+        for round_ in range(args.rounds):
+            result = holistic(python, "video", clip_file, work)
+            single["holistic"].append(result["frames"] / result["seconds"])
+            for name in modes if round_ % 2 == 0 else modes[::-1]:
+                seconds, persons, _ = ours(pipelines[name], clip)
+                single[name].append(len(clip) / seconds)
+                pipelines[name].reset()
+            print(f"  round {round_ + 1} one person: " + ", ".join(
+                f"{name} {values[-1]:.1f} fps" for name, values in single.items()), flush=True)
 
     if not args.no_agreement:
         reference = pipelines.get("balanced") or build("balanced")
@@ -276,9 +330,15 @@ def main() -> None:
     holistic_pps = statistics.median(pps["holistic"])
     for mode in modes:
         print(f"  {mode}: {statistics.median(pps[mode]):.1f} persons/s "
-              f"({statistics.median(people[mode]):.1f} people/frame), Holistic "
+              f"({statistics.median(people[mode]):.1f} people/frame, "
+              f"{statistics.median(cpu[mode]):.0f} CPU ms per person; Holistic "
+              f"{statistics.median(cpu['holistic']):.0f}), Holistic "
               f"{holistic_pps:.1f}; ratio per round "
               + ", ".join(f"{r:.2f}" for r in ratios[mode]))
+    if args.single_frames:
+        print("one_person " + " ".join(f"{name.replace('+', '_')}_fps="
+                                       f"{statistics.median(values):.1f}"
+                                       for name, values in single.items()))
     if "lightweight" in modes:
         print(f"lightweight_holistic_pps={holistic_pps:.2f} "
               f"lightweight_pps={statistics.median(pps['lightweight']):.2f} "
