@@ -21,7 +21,7 @@ fps, and of the process CPU seconds per frame, extras / plain - 1, on the mmpose
 
 Usage: ``.venv/bin/python bench/speed.py [--data ../shared/data] [--mode M ...] [--rounds 1]
 [--threads N] [--extras]`` (``--threads``: threads per model, as ``alphapose run --threads``; default as
-``alphapose run``: 1 per model on one worker per core)
+``alphapose run``: the estimator's models 1 thread each on one worker per core, the detectors 2)
 """
 
 from __future__ import annotations

@@ -149,6 +149,17 @@ def test_embedded_models_get_one_thread_when_workers_run_them(argv, threads,
     assert cli._embedded_threads(args) == threads
 
 
+@pytest.mark.parametrize(("argv", "threads"), [([], 2), (["--sp"], 2), (["--threads", "1"], 1)],
+                         ids=["workers", "sp", "given"])
+def test_embedded_detectors_get_two_threads(argv, threads, monkeypatch) -> None:
+    # a detection frame run in line (not ahead) holds up the frames after it
+    from alphapose import cli
+
+    monkeypatch.setattr("alphapose.threaded.available_cores", lambda: 2)
+    args = build_parser().parse_args(["run", "x.jpg", *argv])
+    assert cli._detector_threads(args) == threads
+
+
 def test_smooth_changes_keypoints_but_not_people(inputs, tmp_path, capsys) -> None:
     def run(*flags: str) -> dict[str, list[np.ndarray]]:
         out = tmp_path / "_".join(flags)
