@@ -409,8 +409,8 @@ _OUTPUT_OPTIONS = (
     "formats", "layout", "eval", "save_img", "save_video", "showbox", "kpt_thresh", "mode",
     "detector",
     "detector_weights", "detector_cfg", "pose", "checkpoint", "backend", "detfile", "tiles",
-    "detect_every", "detect_backoff", "det_thresh", "min_box_area", "pose_nms", "nms_params", "flip", "no_hands",
-    "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
+    "detect_every", "detect_backoff", "det_thresh", "min_box_area", "pose_nms", "nms_params",
+    "flip", "no_hands", "no_face", "hand_model", "hand_refine", "decoding", "pose_track", "tracker", "track_stages",
     "track_regions", "trails", "smooth", "smooth_params", "world", "masks", "render_3d",
     "track_smooth_boxes", "full_video_path", "world_height",
 )

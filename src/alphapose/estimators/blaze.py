@@ -793,9 +793,10 @@ def box_agreement(body: BodyResult, box: np.ndarray, min_visibility: float = 0.5
         box: ``(4,)`` xyxy.
         min_visibility: points at least this visible count.
     """
-    points = _confident_points(body, min_visibility)
-    if points is None:
+    confident = body.visibility[BLAZE_TO_COCO17] >= min_visibility
+    if not confident.any():
         return 0.0
+    points = body.points[BLAZE_TO_COCO17][confident]
     low, high = points.min(0), points.max(0)
     pad = (high - low) * 0.1
     x1, y1, x2, y2 = (float(v) for v in box)
@@ -805,25 +806,6 @@ def box_agreement(body: BodyResult, box: np.ndarray, min_visibility: float = 0.5
     extent = (high - low + 2 * pad).prod()
     union = (x2 - x1) * (y2 - y1) + extent - inter
     return float(inter / union) if union > 0 else 0.0
-
-
-def _confident_points(body: BodyResult, min_visibility: float) -> np.ndarray | None:
-    """A body's COCO-17 points with visibility at least ``min_visibility`` (None: none)."""
-    confident = body.visibility[BLAZE_TO_COCO17] >= min_visibility
-    return body.points[BLAZE_TO_COCO17][confident] if confident.any() else None
-
-
-def body_extent(body: BodyResult, min_visibility: float = 0.5,
-                margin: float = 0.1) -> np.ndarray | None:
-    """``(4,)`` xyxy box of a body's confident COCO-17 points (visibility at least
-    ``min_visibility``), enlarged by ``margin`` of its size per side, not clipped; None when no
-    point is confident."""
-    points = _confident_points(body, min_visibility)
-    if points is None:
-        return None
-    low, high = points.min(0).astype(np.float64), points.max(0).astype(np.float64)
-    pad = (high - low) * margin
-    return np.concatenate([low - pad, high + pad])
 
 
 def masked_outside(image: np.ndarray, box: np.ndarray, rect: RotatedRect,
