@@ -298,7 +298,7 @@ def main() -> None:
 
     single: dict[str, list[float]] = {name: [] for name in ("holistic", *modes)}
     if args.single_frames:
-        # one person per frame, the case Holistic is made for (fps; CPU ms per frame)
+        # one person per frame, the case Holistic is made for (frames per second)
         clip = one_person_clip(args.data, args.single_frames)
         clip_file = work / "one-person.npy"
         np.save(clip_file, np.stack([frame.image for frame in clip]))
