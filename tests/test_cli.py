@@ -115,6 +115,15 @@ def test_bad_world_height_is_refused(value, tmp_path, capsys) -> None:
     assert "Traceback" not in err
 
 
+def test_world_height_default_is_the_estimators() -> None:
+    # the CLI keeps its own literal (it imports no model code at start-up): one value still
+    from alphapose.estimators.blaze import BlazeWholeBodyConfig
+    from alphapose.estimators.body_extras import WORLD_HEIGHT
+
+    assert build_parser().parse_args(["run", "x.jpg"]).world_height == WORLD_HEIGHT
+    assert BlazeWholeBodyConfig().world_height == WORLD_HEIGHT
+
+
 def test_parser_has_official_aliases() -> None:
     args = build_parser().parse_args(["run", "--indir", "a", "--image", "b.jpg", "--list",
                                       "l.txt", "--outdir", "o", "--save_img", "--save_video",

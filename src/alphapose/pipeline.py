@@ -285,7 +285,7 @@ class Pipeline:
         image = self.model_image(image)
         # on a detection frame the previous frame's people are not needed (not waited for)
         detection_frame = self._detection_due(frame)
-        followed = None if frame is None else self._tracked_people(frame)
+        followed = self._tracked_people(frame)
         tracked = None if detection_frame else followed
         if tracked is None or len(tracked) == 0:
             # a detection frame starts afresh: a false positive lives at most until the next

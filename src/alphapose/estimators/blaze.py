@@ -44,7 +44,7 @@ from alphapose.estimators.blaze_body import (
     body_box,
     roi_from_alignment_points,
 )
-from alphapose.estimators.body_extras import person_extras
+from alphapose.estimators.body_extras import WORLD_HEIGHT, person_extras
 from alphapose.estimators.video_parts import BODY_TOLERANCE, converged
 from alphapose.structures import Detections, Poses
 from alphapose.tasks import LATER, URGENT, InlineTasks, Tasks, gather, resolved, then
@@ -205,7 +205,7 @@ class BlazeWholeBodyConfig:
     fast_video: bool = False
     skip_converged: bool = False
     world: bool = False
-    world_height: float | None = 1.70
+    world_height: float | None = WORLD_HEIGHT
     masks: bool = False
     mask_resolution: str = "score"
 

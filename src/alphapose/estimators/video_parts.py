@@ -20,9 +20,10 @@ tracks a hand or a face:
   with presence >= 0.5 is 9.7 px (1 of 77 under 10 px; 4 of 123 under 16 px, 26 of 155 from
   16 to 60 px), the smallest face crop 12.7 px (none of 27 under 12 px); on 5 frames of
   ``mmpose/demo/demo.mp4`` 11.6 and 13.7 px; on 20 frames of the shared street video none of
-  727 hand crops under 20 px (442 are under 10 px) and no face crop at all. Small hands and faces in crowds have presence < 0.5 most of the time, so
-  without this gate most parts in a crowd of small people take the full path and the fast
-  path saves little (balanced: hand invokes 1937 vs 1940, 13 vs 12 hands found). Carrying
+  727 hand crops under 20 px (442 are under 10 px) and no face crop at all. Small hands and
+  faces in crowds have presence < 0.5 most of the time, so without this gate most parts in a
+  crowd of small people take the full path and the fast path saves little (balanced: hand
+  invokes 1937 vs 1940, 13 vs 12 hands found). Carrying
   every part not found instead (no invoke) lost 4 of the 5 hands the full path finds there;
   one search pass instead of two found 7 of 12 at 0.62x the hand invokes;
 * a person not followed (detection frames, still images) gets the full path: crops placed from
